@@ -1,0 +1,101 @@
+// Typed, validated stack settings. Everything downstream of settings/load.ts takes these types,
+// never raw pulumi.Config values. Secrets are not here: they stay pulumi.Output<string> (see load.ts).
+
+export type ComposeCommand = "auto" | "docker compose" | "docker-compose";
+export type CredentialsMode = "accessKey" | "instanceProfile";
+
+export interface SshEndpoint {
+  host: string;
+  user: string;
+  port: number;
+}
+
+export interface CiServerSettings extends SshEndpoint {
+  /** Directory holding docker-compose.yml and common.env. */
+  appDir: string;
+  /** Host path of the runner's config.toml. */
+  runnerConfigPath: string;
+  composeCommand: ComposeCommand;
+  /** Security group of the CI server (runner manager + Nexus). */
+  securityGroupId: string;
+  /** authorized_keys-format host key; when set, SSH refuses any other key. */
+  hostKey?: string;
+  bastion?: SshEndpoint;
+}
+
+export interface UpgradeSettings {
+  gitlabImage: string;
+  runnerImage: string;
+  /** Bound on the wait for GitLab to be healthy after the upgrade (migrations). */
+  readyTimeoutSeconds: number;
+}
+
+export interface ProxySettings {
+  /** http://host:port (no credentials: those go in the secret key proxyCredentials). */
+  httpProxy: string;
+  httpsProxy: string;
+  /** Extra NO_PROXY entries given by the user. */
+  noProxy: string[];
+}
+
+export interface AmiSettings {
+  /** Base image for the builder; undefined = look up Canonical's current Ubuntu LTS. */
+  baseAmi?: string;
+  instanceType: string;
+  /** Subnet of the builder instance; defaults to the workers' subnet. */
+  subnetId: string;
+  /** Skip the build and use this AMI. */
+  existingAmi?: string;
+  /** Login user of the base image (ubuntu on Canonical images). */
+  sshUser: string;
+}
+
+export interface WorkerSettings {
+  vpcId: string;
+  subnetId: string;
+  /** CIDR of the workers' subnet, for NO_PROXY; undefined = looked up from subnetId. */
+  subnetCidr?: string;
+  /** Availability-zone letter (docker-machine appends it to the region). */
+  zone: string;
+  securityGroupId: string;
+  instanceType: string;
+  spot: boolean;
+  privateAddressOnly: boolean;
+  iamInstanceProfile?: string;
+  tags: Record<string, string>;
+  rootSize?: number;
+}
+
+export interface AutoscalingPeriod {
+  periods: string[];
+  idleCount: number;
+  idleTime: number;
+  timezone: string;
+}
+
+export interface RunnerSettings {
+  /** Which [[runners]] entry to convert; undefined = the only one. */
+  name?: string;
+  concurrent: number;
+  limit?: number;
+  idleCount: number;
+  idleTime: number;
+  maxBuilds: number;
+  machineName: string;
+  credentials: CredentialsMode;
+  /** Bump to rotate the access key (a new key is made before the old one goes). */
+  keyGeneration: number;
+  /** IAM role of the CI server's instance profile (instanceProfile mode gets the policy there). */
+  managerRoleName?: string;
+  autoscaling: AutoscalingPeriod[];
+}
+
+export interface Settings {
+  region: string;
+  ciServer: CiServerSettings;
+  upgrade?: UpgradeSettings;
+  proxy?: ProxySettings;
+  ami: AmiSettings;
+  workers: WorkerSettings;
+  runner: RunnerSettings;
+}
