@@ -1,0 +1,323 @@
+// Pure validation of the raw stack config into typed Settings. Every problem is collected and
+// reported at once (key path, offending value, expected form) before any resource exists.
+import { AWS_ID, isHostname, isIPv4, isIPv4Cidr, isInstanceType, isNoProxyEntry, isRegion, isZoneLetter, proxyUrlProblem } from "../core/validators";
+import { imageVersion } from "../core/upgradePath";
+import type { AutoscalingPeriod, ComposeCommand, CredentialsMode, Settings, SshEndpoint } from "./types";
+
+/** Raw values as read from pulumi.Config (structured keys already JSON-parsed). */
+export interface RawConfig {
+  region?: unknown;
+  ciServer?: unknown;
+  upgrade?: unknown;
+  proxy?: unknown;
+  ami?: unknown;
+  workers?: unknown;
+  runner?: unknown;
+  /** Only checked for presence and form; never echoed. */
+  sshPrivateKey?: string;
+  proxyCredentials?: string;
+}
+
+export interface Problem {
+  key: string;
+  value: string;
+  expected: string;
+}
+
+export class SettingsError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(formatProblems(problems));
+    this.name = "SettingsError";
+  }
+}
+
+export function formatProblems(problems: Problem[]): string {
+  const lines = problems.map((p) => `  - ${p.key}: got ${p.value}; expected ${p.expected}`);
+  return `The stack configuration has ${problems.length} problem(s):\n${lines.join("\n")}\n` +
+    `Fix them with \`pulumi config set --path <key> <value>\` (secrets with --secret).`;
+}
+
+const show = (v: unknown) => (v === undefined ? "(not set)" : JSON.stringify(v));
+
+/** Reads one object of the config, recording problems instead of throwing. */
+class Reader {
+  constructor(readonly problems: Problem[], readonly prefix: string, readonly obj: Record<string, unknown>) {}
+
+  static of(problems: Problem[], key: string, raw: unknown, required: boolean): Reader | undefined {
+    if (raw === undefined || raw === null) {
+      if (required) problems.push({ key, value: "(not set)", expected: "an object (see Pulumi.dev.yaml for an example)" });
+      return undefined;
+    }
+    if (typeof raw !== "object" || Array.isArray(raw)) {
+      problems.push({ key, value: show(raw), expected: "an object" });
+      return undefined;
+    }
+    return new Reader(problems, key, raw as Record<string, unknown>);
+  }
+
+  key(name: string) {
+    return `${this.prefix}.${name}`;
+  }
+
+  fail(name: string, value: unknown, expected: string) {
+    this.problems.push({ key: this.key(name), value: show(value), expected });
+  }
+
+  child(name: string, required = false): Reader | undefined {
+    return Reader.of(this.problems, this.key(name), this.obj[name], required);
+  }
+
+  /** A string that must pass `check` (a predicate) when present. */
+  str(name: string, opts: { def?: string; required?: boolean; check?: (s: string) => boolean; expected: string }): string | undefined {
+    const v = this.obj[name];
+    if (v === undefined || v === null || v === "") {
+      if (opts.required) this.fail(name, undefined, opts.expected);
+      return opts.def;
+    }
+    if (typeof v !== "string" || (opts.check && !opts.check(v))) {
+      this.fail(name, v, opts.expected);
+      return opts.def;
+    }
+    return v;
+  }
+
+  int(name: string, opts: { def?: number; required?: boolean; min?: number; max?: number; expected?: string }): number | undefined {
+    const v = this.obj[name];
+    const expected = opts.expected ?? `a whole number${opts.min !== undefined ? ` ≥ ${opts.min}` : ""}${opts.max !== undefined ? ` and ≤ ${opts.max}` : ""}`;
+    if (v === undefined || v === null) {
+      if (opts.required) this.fail(name, undefined, expected);
+      return opts.def;
+    }
+    // pulumi config set --path stores numbers typed; plain `config set` stores strings.
+    const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== "number" || !Number.isInteger(n) || (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
+      this.fail(name, v, expected);
+      return opts.def;
+    }
+    return n;
+  }
+
+  bool(name: string, def: boolean): boolean {
+    const v = this.obj[name];
+    if (v === undefined || v === null) return def;
+    if (v === true || v === "true") return true;
+    if (v === false || v === "false") return false;
+    this.fail(name, v, "true or false");
+    return def;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], def: T): T {
+    const v = this.obj[name];
+    if (v === undefined || v === null) return def;
+    if (!allowed.includes(v as T)) {
+      this.fail(name, v, `one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`);
+      return def;
+    }
+    return v as T;
+  }
+
+  strings(name: string, check: (s: string) => boolean, expected: string): string[] {
+    const v = this.obj[name];
+    if (v === undefined || v === null) return [];
+    const list = typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v;
+    if (!Array.isArray(list)) {
+      this.fail(name, v, `a list of ${expected}`);
+      return [];
+    }
+    list.forEach((item, i) => {
+      if (typeof item !== "string" || !check(item)) this.problems.push({ key: `${this.key(name)}[${i}]`, value: show(item), expected });
+    });
+    return list.filter((item): item is string => typeof item === "string" && check(item));
+  }
+
+  unknownKeys(known: string[]) {
+    for (const k of Object.keys(this.obj)) {
+      if (!known.includes(k)) this.fail(k, this.obj[k], `no such key; known keys here: ${known.join(", ")}`);
+    }
+  }
+}
+
+const IPV4 = { check: isIPv4, expected: "an IPv4 address, e.g. 192.0.2.3" };
+const ABS_PATH = { check: (s: string) => /^\/[^\0\n]*$/.test(s) && !s.includes(".."), expected: "an absolute path without .." };
+const USER = { check: (s: string) => /^[a-z_][a-z0-9_-]{0,31}$/.test(s), expected: "a Linux user name, e.g. ec2-user" };
+const MACHINE_NAME_MAX = 29;
+
+function endpoint(r: Reader, defaults: { user: string }): SshEndpoint {
+  return {
+    host: r.str("host", { required: true, check: (s) => isIPv4(s) || isHostname(s), expected: "an IPv4 address or host name" }) ?? "",
+    user: r.str("user", { def: defaults.user, ...USER })!,
+    port: r.int("port", { def: 22, min: 1, max: 65535 })!,
+  };
+}
+
+function gitlabImage(r: Reader, name: string, repo: RegExp, example: string): string {
+  return r.str(name, {
+    required: true,
+    check: (s) => repo.test(s) && imageVersion(s) !== undefined,
+    expected: `an image with a version tag, e.g. ${example}`,
+  }) ?? "";
+}
+
+/** Cron with 7 fields as gorhill/cronexpr reads docker+machine's Periods. */
+const isMachinePeriod = (s: string) => s.trim().split(/\s+/).length === 7;
+
+function autoscalingPeriods(r: Reader): AutoscalingPeriod[] {
+  const raw = r.obj.autoscaling;
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    r.fail("autoscaling", raw, "a list of {periods, idleCount, idleTime, timezone}");
+    return [];
+  }
+  return raw.flatMap((item, i) => {
+    const p = Reader.of(r.problems, `${r.key("autoscaling")}[${i}]`, item, true);
+    if (!p) return [];
+    const periods = p.strings("periods", isMachinePeriod, `a 7-field cron expression "[second] [minute] [hour] [day of month] [month] [day of week] [year]", e.g. "* * 9-17 * * mon-fri *"`);
+    if (periods.length === 0 && !Array.isArray(p.obj.periods)) p.fail("periods", p.obj.periods, "a non-empty list of 7-field cron expressions");
+    return [{
+      periods,
+      idleCount: p.int("idleCount", { required: true, min: 0 }) ?? 0,
+      idleTime: p.int("idleTime", { required: true, min: 0 }) ?? 0,
+      timezone: p.str("timezone", { def: "Asia/Tokyo", check: (s) => s === "Local" || s === "UTC" || /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)+$/.test(s), expected: "an IANA time zone, e.g. Asia/Tokyo" })!,
+    }];
+  });
+}
+
+export function validateSettings(raw: RawConfig): Settings {
+  const problems: Problem[] = [];
+  const region = typeof raw.region === "string" && isRegion(raw.region) ? raw.region : "";
+  if (!region) problems.push({ key: "aws:region", value: show(raw.region), expected: "an AWS region, e.g. ap-northeast-1 (pulumi config set aws:region ap-northeast-1)" });
+
+  if (!raw.sshPrivateKey) {
+    problems.push({ key: "sshPrivateKey", value: "(not set)", expected: "the CI server's SSH private key, set with `pulumi config set --secret sshPrivateKey < key.pem`" });
+  } else if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(raw.sshPrivateKey.trim())) {
+    problems.push({ key: "sshPrivateKey", value: "[secret]", expected: "a PEM or OpenSSH private key (-----BEGIN ... PRIVATE KEY-----)" });
+  }
+  if (raw.proxyCredentials !== undefined && !/^[^:\s]+:\S*$/.test(raw.proxyCredentials)) {
+    problems.push({ key: "proxyCredentials", value: "[secret]", expected: "user:password" });
+  }
+
+  // ciServer
+  const c = Reader.of(problems, "ciServer", raw.ciServer, true);
+  const ciServer = c && {
+    host: c.str("host", { required: true, ...IPV4 }) ?? "",
+    user: c.str("user", { def: "ec2-user", ...USER })!,
+    port: c.int("port", { def: 22, min: 1, max: 65535 })!,
+    appDir: c.str("appDir", { def: "/home/ec2-user/nop/docker/ci", ...ABS_PATH })!,
+    runnerConfigPath: c.str("runnerConfigPath", { def: "/data/gitlab-runner/config/config.toml", ...ABS_PATH })!,
+    composeCommand: c.oneOf<ComposeCommand>("composeCommand", ["auto", "docker compose", "docker-compose"], "auto"),
+    securityGroupId: c.str("securityGroupId", { required: true, check: (s) => AWS_ID.securityGroup.test(s), expected: "a security group id, e.g. sg-0123456789abcdef0" }) ?? "",
+    hostKey: c.str("hostKey", { check: (s) => /^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+$/.test(s.trim()), expected: "a host key in authorized_keys form, e.g. ssh-ed25519 AAAA…" }),
+    bastion: (() => {
+      const b = c.child("bastion");
+      if (!b) return undefined;
+      b.unknownKeys(["host", "user", "port"]);
+      return endpoint(b, { user: "ec2-user" });
+    })(),
+  };
+  c?.unknownKeys(["host", "user", "port", "appDir", "runnerConfigPath", "composeCommand", "securityGroupId", "hostKey", "bastion"]);
+
+  // upgrade
+  const u = Reader.of(problems, "upgrade", raw.upgrade, false);
+  const upgrade = u && {
+    gitlabImage: gitlabImage(u, "gitlabImage", /^gitlab\/gitlab-(ce|ee):/, "gitlab/gitlab-ce:12.6.8-ce.0"),
+    runnerImage: gitlabImage(u, "runnerImage", /^gitlab\/gitlab-runner:/, "gitlab/gitlab-runner:ubuntu-v12.6.0"),
+    readyTimeoutSeconds: u.int("readyTimeoutSeconds", { def: 1800, min: 1, max: 86400 })!,
+  };
+  u?.unknownKeys(["gitlabImage", "runnerImage", "readyTimeoutSeconds"]);
+
+  // proxy
+  const p = Reader.of(problems, "proxy", raw.proxy, false);
+  const proxyUrl = (name: string, def?: string) => {
+    const v = p!.obj[name];
+    if (v === undefined && def !== undefined) return def;
+    const problem = typeof v === "string" ? proxyUrlProblem(v) : "a URL with a scheme, e.g. http://192.0.2.1:3128";
+    if (problem) p!.fail(name, v, problem);
+    return typeof v === "string" ? v : "";
+  };
+  const proxy = p && (() => {
+    const httpProxy = proxyUrl("httpProxy");
+    return {
+      httpProxy,
+      httpsProxy: proxyUrl("httpsProxy", httpProxy),
+      noProxy: p.strings("noProxy", isNoProxyEntry, "a host name, .domain, IPv4 address or IPv4 CIDR block (e.g. 10.0.0.0/16)"),
+    };
+  })();
+  p?.unknownKeys(["httpProxy", "httpsProxy", "noProxy"]);
+  if (!proxy && raw.proxyCredentials !== undefined) problems.push({ key: "proxyCredentials", value: "[secret]", expected: "unset unless proxy.httpProxy is set" });
+
+  // workers
+  const w = Reader.of(problems, "workers", raw.workers, true);
+  const workers = w && {
+    vpcId: w.str("vpcId", { required: true, check: (s) => AWS_ID.vpc.test(s), expected: "a VPC id, e.g. vpc-0123456789abcdef0" }) ?? "",
+    subnetId: w.str("subnetId", { required: true, check: (s) => AWS_ID.subnet.test(s), expected: "a subnet id, e.g. subnet-0123456789abcdef0" }) ?? "",
+    subnetCidr: w.str("subnetCidr", { check: isIPv4Cidr, expected: "an IPv4 CIDR block, e.g. 10.0.1.0/24" }),
+    zone: w.str("zone", { def: "a", check: isZoneLetter, expected: "the availability-zone LETTER only (a for ap-northeast-1a); docker-machine appends it to the region" })!,
+    securityGroupId: w.str("securityGroupId", { required: true, check: (s) => AWS_ID.securityGroup.test(s), expected: "a security group id (sg-…); the program looks up the name docker-machine needs" }) ?? "",
+    instanceType: w.str("instanceType", { def: "t2.micro", check: isInstanceType, expected: "an EC2 instance type, e.g. t3.medium" })!,
+    spot: w.bool("spot", true),
+    privateAddressOnly: w.bool("privateAddressOnly", true),
+    iamInstanceProfile: w.str("iamInstanceProfile", { check: (s) => /^[\w+=,.@-]{1,128}$/.test(s), expected: "an instance profile NAME (not an ARN)" }),
+    tags: (() => {
+      const t = w.obj.tags;
+      if (t === undefined || t === null) return {};
+      if (typeof t !== "object" || Array.isArray(t)) {
+        w.fail("tags", t, "a map of tag names to values");
+        return {};
+      }
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(t)) {
+        if (typeof v !== "string" || /[,\n]/.test(k + v) || !k) w.fail(`tags.${k}`, v, "a string; neither name nor value may contain a comma (amazonec2-tags is a comma-separated key,value list)");
+        else out[k] = v;
+      }
+      return out;
+    })(),
+    rootSize: w.int("rootSize", { min: 8, max: 16384, expected: "a root volume size in GiB (8–16384)" }),
+  };
+  w?.unknownKeys(["vpcId", "subnetId", "subnetCidr", "zone", "securityGroupId", "instanceType", "spot", "privateAddressOnly", "iamInstanceProfile", "tags", "rootSize"]);
+  if (workers && ciServer && workers.securityGroupId && workers.securityGroupId === ciServer.securityGroupId) {
+    problems.push({ key: "workers.securityGroupId", value: show(workers.securityGroupId), expected: "a group other than ciServer.securityGroupId (the rules reference one from the other)" });
+  }
+
+  // ami
+  const a = Reader.of(problems, "ami", raw.ami ?? {}, false);
+  const ami = a && {
+    baseAmi: a.str("baseAmi", { check: (s) => AWS_ID.ami.test(s), expected: "an AMI id, e.g. ami-0123456789abcdef0" }),
+    instanceType: a.str("instanceType", { def: "t2.micro", check: isInstanceType, expected: "an EC2 instance type, e.g. t3.small" })!,
+    subnetId: a.str("subnetId", { def: workers?.subnetId ?? "", check: (s) => AWS_ID.subnet.test(s), expected: "a subnet id, e.g. subnet-0123456789abcdef0" })!,
+    existingAmi: a.str("existingAmi", { check: (s) => AWS_ID.ami.test(s), expected: "an AMI id, e.g. ami-0123456789abcdef0" }),
+    sshUser: a.str("sshUser", { def: "ubuntu", ...USER })!,
+  };
+  a?.unknownKeys(["baseAmi", "instanceType", "subnetId", "existingAmi", "sshUser"]);
+
+  // runner
+  const r = Reader.of(problems, "runner", raw.runner ?? {}, false);
+  const runner = r && {
+    name: r.str("name", { check: (s) => s.length > 0 && !/[\n"]/.test(s), expected: "the name = \"…\" of a [[runners]] entry" }),
+    concurrent: r.int("concurrent", { def: 3, min: 2, max: 1000, expected: "a whole number ≥ 2 (the runbook: 同時に実行するジョブ数, 2以上)" })!,
+    limit: r.int("limit", { min: 1, expected: "a whole number ≥ 1 (the most machines this runner may run)" }),
+    idleCount: r.int("idleCount", { def: 0, min: 0 })!,
+    idleTime: r.int("idleTime", { def: 1800, min: 0, expected: "seconds, a whole number ≥ 0" })!,
+    maxBuilds: r.int("maxBuilds", { def: 100, min: 0, expected: "a whole number ≥ 0 (0 = unlimited jobs per machine)" })!,
+    machineName: r.str("machineName", {
+      def: "gitlab-docker-machine-%s",
+      check: (s) => s.split("%s").length === 2 && !/%[^s]/.test(s.replace("%s", "")) && /^[a-z0-9-]+$/.test(s.replace("%s", "")) && s.length <= MACHINE_NAME_MAX,
+      expected: `[a-z0-9-] with %s exactly once, at most ${MACHINE_NAME_MAX} characters, e.g. gitlab-docker-machine-%s`,
+    })!,
+    credentials: r.oneOf<CredentialsMode>("credentials", ["accessKey", "instanceProfile"], "accessKey"),
+    keyGeneration: r.int("keyGeneration", { def: 1, min: 1 })!,
+    managerRoleName: r.str("managerRoleName", { check: (s) => /^[\w+=,.@-]{1,64}$/.test(s), expected: "an IAM role NAME (not an ARN)" }),
+    autoscaling: autoscalingPeriods(r),
+  };
+  r?.unknownKeys(["name", "concurrent", "limit", "idleCount", "idleTime", "maxBuilds", "machineName", "credentials", "keyGeneration", "managerRoleName", "autoscaling"]);
+  if (runner) {
+    if (runner.credentials === "instanceProfile" && !runner.managerRoleName) {
+      problems.push({ key: "runner.managerRoleName", value: "(not set)", expected: "the IAM role of the CI server's instance profile when runner.credentials is instanceProfile" });
+    }
+    if (runner.limit !== undefined && runner.idleCount > runner.limit) {
+      problems.push({ key: "runner.idleCount", value: show(runner.idleCount), expected: `at most runner.limit (${runner.limit})` });
+    }
+  }
+
+  if (problems.length) throw new SettingsError(problems);
+  return { region, ciServer: ciServer!, upgrade, proxy, ami: ami!, workers: workers!, runner: runner! };
+}
