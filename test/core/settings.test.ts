@@ -1,0 +1,121 @@
+import { strict as assert } from "node:assert";
+import { SettingsError, validateSettings, type RawConfig } from "../../settings/validate";
+import { devRaw } from "../helpers/devConfig";
+
+type Mutation = (raw: any) => void;
+
+function problemsOf(mutate: Mutation): string[] {
+  const raw = devRaw() as any;
+  mutate(raw);
+  try {
+    validateSettings(raw as RawConfig);
+  } catch (e) {
+    if (e instanceof SettingsError) return e.problems.map((p) => `${p.key}: got ${p.value}; expected ${p.expected}`);
+    throw e;
+  }
+  return [];
+}
+
+// Each row: a bad input, and the text its problem line must contain (key, value and expected form).
+const BAD_INPUTS: [string, Mutation, RegExp][] = [
+  ["zone given as a region", (r) => (r.workers.zone = "ap-northeast-1"), /^workers\.zone: got "ap-northeast-1"; expected the availability-zone LETTER/],
+  ["zone given as an AZ name", (r) => (r.workers.zone = "ap-northeast-1a"), /^workers\.zone: got "ap-northeast-1a"/],
+  ["security-group name where an id is needed", (r) => (r.workers.securityGroupId = "docker-machine"), /^workers\.securityGroupId: got "docker-machine"; expected a security group id/],
+  ["CI security group not an id", (r) => (r.ciServer.securityGroupId = "sg-xyz"), /^ciServer\.securityGroupId: got "sg-xyz"/],
+  ["machineName without %s", (r) => (r.runner.machineName = "gitlab-docker-machine"), /^runner\.machineName: got "gitlab-docker-machine"; expected .*%s exactly once/],
+  ["machineName with %s twice", (r) => (r.runner.machineName = "m-%s-%s"), /^runner\.machineName: got "m-%s-%s"/],
+  ["machineName with upper case", (r) => (r.runner.machineName = "Runner-%s"), /^runner\.machineName: got "Runner-%s"; expected \[a-z0-9-\]/],
+  ["machineName too long", (r) => (r.runner.machineName = "a-very-long-machine-name-prefix-%s"), /^runner\.machineName: .*at most 29/],
+  ["negative idle time", (r) => (r.runner.idleTime = -1), /^runner\.idleTime: got -1; expected seconds, a whole number ≥ 0/],
+  ["concurrent 0", (r) => (r.runner.concurrent = 0), /^runner\.concurrent: got 0; expected a whole number ≥ 2/],
+  ["concurrent 1 (runbook asks for 2 or more)", (r) => (r.runner.concurrent = 1), /^runner\.concurrent: got 1/],
+  ["idleCount not a number", (r) => (r.runner.idleCount = "two"), /^runner\.idleCount: got "two"; expected a whole number ≥ 0/],
+  ["idleCount above limit", (r) => ((r.runner.limit = 2), (r.runner.idleCount = 5)), /^runner\.idleCount: got 5; expected at most runner\.limit \(2\)/],
+  ["proxy URL without scheme", (r) => (r.proxy.httpProxy = "192.0.2.1:3128"), /^proxy\.httpProxy: got "192\.0\.2\.1:3128"; expected a URL with (a scheme|scheme http)/],
+  ["proxy URL without port", (r) => (r.proxy.httpProxy = "http://192.0.2.1"), /^proxy\.httpProxy: .*explicit port/],
+  ["proxy URL with credentials", (r) => (r.proxy.httpProxy = "http://u:p@192.0.2.1:3128"), /^proxy\.httpProxy: .*proxyCredentials/],
+  ["bad CIDR in noProxy", (r) => (r.proxy.noProxy = ["10.0.0.0/33"]), /^proxy\.noProxy\[0\]: got "10\.0\.0\.0\/33"; expected .*CIDR/],
+  ["bad worker subnet CIDR", (r) => (r.workers.subnetCidr = "192.0.2.0"), /^workers\.subnetCidr: got "192\.0\.2\.0"; expected an IPv4 CIDR block/],
+  ["malformed AMI id", (r) => (r.ami.baseAmi = "ami-XYZ"), /^ami\.baseAmi: got "ami-XYZ"; expected an AMI id/],
+  ["malformed existing AMI id", (r) => (r.ami.existingAmi = "0a3eb6ca097b78895"), /^ami\.existingAmi: got "0a3eb6ca097b78895"/],
+  ["CI host not IPv4", (r) => (r.ciServer.host = "192.0.2"), /^ciServer\.host: got "192\.0\.2"; expected an IPv4 address/],
+  ["CI host missing", (r) => delete r.ciServer.host, /^ciServer\.host: got \(not set\)/],
+  ["SSH port out of range", (r) => (r.ciServer.port = 70000), /^ciServer\.port: got 70000/],
+  ["compose command unknown", (r) => (r.ciServer.composeCommand = "podman-compose"), /^ciServer\.composeCommand: got "podman-compose"; expected one of "auto", "docker compose", "docker-compose"/],
+  ["relative app dir", (r) => (r.ciServer.appDir = "nop/docker/ci"), /^ciServer\.appDir: got "nop\/docker\/ci"; expected an absolute path/],
+  ["region missing", (r) => delete r.region, /^aws:region: got \(not set\)/],
+  ["region malformed", (r) => (r.region = "tokyo"), /^aws:region: got "tokyo"/],
+  ["vpc id malformed", (r) => (r.workers.vpcId = "vpc-1"), /^workers\.vpcId: got "vpc-1"/],
+  ["subnet missing", (r) => delete r.workers.subnetId, /^workers\.subnetId: got \(not set\)/],
+  ["tag value with a comma", (r) => (r.workers.tags = { team: "a,b" }), /^workers\.tags\.team: got "a,b"; expected .*comma/],
+  ["spot not a boolean", (r) => (r.workers.spot = "yes"), /^workers\.spot: got "yes"; expected true or false/],
+  ["credentials mode unknown", (r) => (r.runner.credentials = "root"), /^runner\.credentials: got "root"/],
+  ["instanceProfile mode without manager role", (r) => (r.runner.credentials = "instanceProfile"), /^runner\.managerRoleName: got \(not set\)/],
+  ["autoscaling period with 5 fields", (r) => (r.runner.autoscaling = [{ periods: ["* 9-17 * * mon-fri"], idleCount: 1, idleTime: 600 }]), /^runner\.autoscaling\[0\]\.periods\[0\]: got "\* 9-17 \* \* mon-fri"; expected a 7-field cron/],
+  ["autoscaling bad timezone", (r) => (r.runner.autoscaling = [{ periods: ["* * 9-17 * * mon-fri *"], idleCount: 1, idleTime: 600, timezone: "JST" }]), /^runner\.autoscaling\[0\]\.timezone: got "JST"/],
+  ["upgrade image without a version tag", (r) => (r.upgrade = { gitlabImage: "gitlab/gitlab-ce:latest", runnerImage: "gitlab/gitlab-runner:ubuntu-v12.6.0" }), /^upgrade\.gitlabImage: got "gitlab\/gitlab-ce:latest"; expected an image with a version tag/],
+  ["upgrade of the wrong image", (r) => (r.upgrade = { gitlabImage: "gitlab/gitlab-ce:12.6.8-ce.0", runnerImage: "nginx:1.25.0" }), /^upgrade\.runnerImage: got "nginx:1\.25\.0"/],
+  ["unknown key (typo)", (r) => (r.runner.idletime = 900), /^runner\.idletime: got 900; expected no such key; known keys here: .*idleTime/],
+  ["worker group equals CI group", (r) => (r.workers.securityGroupId = r.ciServer.securityGroupId), /^workers\.securityGroupId: .*other than ciServer\.securityGroupId/],
+  ["ssh key missing", (r) => delete r.sshPrivateKey, /^sshPrivateKey: got \(not set\)/],
+  ["ssh key not a key (masked)", (r) => (r.sshPrivateKey = "hunter2-canary"), /^sshPrivateKey: got \[secret\]; expected a PEM or OpenSSH private key/],
+  ["proxy credentials malformed (masked)", (r) => (r.proxyCredentials = "no-colon-canary"), /^proxyCredentials: got \[secret\]; expected user:password/],
+  ["workers block missing", (r) => delete r.workers, /^workers: got \(not set\)/],
+];
+
+describe("settings validation", () => {
+  it("accepts the dev stack and applies the documented defaults", () => {
+    const s = validateSettings(devRaw());
+    assert.equal(s.region, "ap-northeast-1");
+    assert.deepEqual(
+      { user: s.ciServer.user, port: s.ciServer.port, appDir: s.ciServer.appDir, path: s.ciServer.runnerConfigPath, compose: s.ciServer.composeCommand },
+      { user: "ec2-user", port: 22, appDir: "/home/ec2-user/nop/docker/ci", path: "/data/gitlab-runner/config/config.toml", compose: "auto" },
+    );
+    assert.equal(s.proxy?.httpsProxy, "http://192.0.2.1:3128", "httpsProxy defaults to httpProxy");
+    assert.equal(s.ami.subnetId, s.workers.subnetId, "the builder defaults to the workers' subnet");
+    assert.deepEqual(
+      { ...s.runner, autoscaling: undefined },
+      { name: undefined, concurrent: 3, limit: undefined, idleCount: 0, idleTime: 1800, maxBuilds: 100, machineName: "gitlab-docker-machine-%s", credentials: "accessKey", keyGeneration: 1, managerRoleName: undefined, autoscaling: undefined },
+    );
+    assert.equal(s.upgrade, undefined);
+  });
+
+  it(`has a table of ${BAD_INPUTS.length} distinct bad inputs`, () => assert.ok(BAD_INPUTS.length >= 25));
+
+  for (const [what, mutate, expected] of BAD_INPUTS) {
+    it(`rejects ${what}`, () => {
+      const problems = problemsOf(mutate);
+      assert.ok(problems.some((p) => expected.test(p)), `no problem matching ${expected} in:\n${problems.join("\n")}`);
+    });
+  }
+
+  it("lists every problem at once", () => {
+    const problems = problemsOf((r) => {
+      r.workers.zone = "ap-northeast-1";
+      r.runner.concurrent = 0;
+      r.proxy.httpProxy = "proxy:3128";
+      r.ami.baseAmi = "ami-1";
+    });
+    assert.deepEqual(problems.map((p) => p.split(":")[0]).sort(), ["ami.baseAmi", "proxy.httpProxy", "runner.concurrent", "workers.zone"]);
+  });
+
+  it("never prints a secret value", () => {
+    let message = "";
+    const raw = devRaw() as any;
+    raw.sshPrivateKey = "CANARY-7f3a not a key";
+    raw.proxyCredentials = "CANARY-7f3a";
+    try {
+      validateSettings(raw);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assert.match(message, /sshPrivateKey/);
+    assert.doesNotMatch(message, /CANARY/);
+  });
+
+  it("accepts numbers given as strings (plain `pulumi config set`) and booleans as strings", () => {
+    const s = validateSettings(((r: any) => ((r.runner.idleTime = "900"), (r.workers.spot = "false"), r))(devRaw()));
+    assert.equal(s.runner.idleTime, 900);
+    assert.equal(s.workers.spot, false);
+  });
+});

@@ -1,0 +1,11 @@
+// Paths to the shared fixtures (the repo's sibling shared/, as laid out for developers and CI)
+// and to the repo's own files.
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export const REPO = path.resolve(__dirname, "../..");
+export const FIXTURES = path.resolve(REPO, "../shared/fixtures");
+
+export const fixture = (rel: string) => fs.readFileSync(path.join(FIXTURES, rel), "utf8");
+export const fixtureJson = <T = any>(rel: string): T => JSON.parse(fixture(rel));
+export const repoFile = (rel: string) => fs.readFileSync(path.join(REPO, rel), "utf8");
