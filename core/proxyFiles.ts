@@ -55,3 +55,6 @@ export function withCredentials(url: string, credentials?: string): string {
   u.password = encodeURIComponent(pass);
   return u.toString().replace(/\/$/, url.endsWith("/") ? "/" : "");
 }
+
+/** The URL as shown in previews and plans when it carries credentials. */
+export const maskedCredentials = (url: string) => url.replace("://", "://[secret]@");

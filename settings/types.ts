@@ -48,6 +48,8 @@ export interface AmiSettings {
   existingAmi?: string;
   /** Login user of the base image (ubuntu on Canonical images). */
   sshUser: string;
+  /** Where `pulumi up` reaches the builder from, besides the CI server's group (which covers the bastion). */
+  sshSourceCidr?: string;
 }
 
 export interface WorkerSettings {

@@ -286,8 +286,9 @@ export function validateSettings(raw: RawConfig): Settings {
     subnetId: a.str("subnetId", { def: workers?.subnetId ?? "", check: (s) => AWS_ID.subnet.test(s), expected: "a subnet id, e.g. subnet-0123456789abcdef0" })!,
     existingAmi: a.str("existingAmi", { check: (s) => AWS_ID.ami.test(s), expected: "an AMI id, e.g. ami-0123456789abcdef0" }),
     sshUser: a.str("sshUser", { def: "ubuntu", ...USER })!,
+    sshSourceCidr: a.str("sshSourceCidr", { check: (s) => isIPv4Cidr(s) && s !== "0.0.0.0/0", expected: "the IPv4 CIDR block `pulumi up` runs from, e.g. 198.51.100.7/32 (never 0.0.0.0/0)" }),
   };
-  a?.unknownKeys(["baseAmi", "instanceType", "subnetId", "existingAmi", "sshUser"]);
+  a?.unknownKeys(["baseAmi", "instanceType", "subnetId", "existingAmi", "sshUser", "sshSourceCidr"]);
 
   // runner
   const r = Reader.of(problems, "runner", raw.runner ?? {}, false);

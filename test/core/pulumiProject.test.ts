@@ -9,7 +9,7 @@ describe("Pulumi project files", () => {
   const validate = new Ajv2020({ strict: false, allErrors: true }).compile(schema);
 
   it("Pulumi.yaml validates against Pulumi's project schema", () => {
-    const project = parse(repoFile("Pulumi.yaml"));
+    const project = parse(repoFile("Pulumi.yaml")) as any;
     assert.ok(validate(project), JSON.stringify(validate.errors, null, 2));
     assert.equal(project.name, "gitlab-runner-autoscaling");
     assert.equal(project.runtime.name, "nodejs");

@@ -1,0 +1,74 @@
+// Every CI-server step of the runbook, over SSH, in the runbook's order. The steps run one after
+// another (each read waits for the previous write) so two edits never race on one server.
+import type * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { commonEnvEdit, composeProxyEdit, configTomlEdit, dockerDropInEdit, upgradeEdit, type RemoteEdit } from "../core/ciServerEdits";
+import type { MachineOptionsInput } from "../core/machineOptions";
+import { CI_DOCKER_DROPIN_PATH, type ProxyUrls } from "../core/proxyFiles";
+import type { Settings } from "../settings/types";
+import { RemoteFileEdit } from "./remoteFileEdit";
+
+export interface CiServerArgs {
+  readonly settings: Settings;
+  readonly connection: command.types.input.remote.ConnectionArgs;
+  /** AMI the workers boot from. */
+  readonly amiId: pulumi.Input<string>;
+  /** Name of the workers' security group (docker-machine wants the name). */
+  readonly workerSecurityGroupName: pulumi.Input<string>;
+  /** accessKey mode only; the secret is a Pulumi secret. */
+  readonly accessKey?: { id: pulumi.Input<string>; secret: pulumi.Input<string> };
+  /** Proxy environments: NO_PROXY, and the proxy URLs (with credentials: secret) and masked. */
+  readonly proxy?: { noProxy: pulumi.Input<string>; urls: pulumi.Input<ProxyUrls>; maskedUrls: pulumi.Input<ProxyUrls> };
+  /** What config.toml must wait for besides its inputs (security-group rules). */
+  readonly configTomlDependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+export class CiServer extends pulumi.ComponentResource {
+  /** Paths of the files this stack edits, in step order. */
+  public readonly files: string[];
+  public readonly results: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: CiServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gitlab-runner-autoscaling:ci:CiServer", name, {}, opts);
+    const s = args.settings;
+    const edits: RemoteFileEdit[] = [];
+    const steps: string[] = [];
+    const step = (suffix: string, path: string, edit: pulumi.Output<RemoteEdit>, dependsOn: pulumi.Input<pulumi.Resource>[] = []) => {
+      const previous = edits[edits.length - 1];
+      const e = new RemoteFileEdit(`${name}-${suffix}`, { connection: args.connection, path, edit }, {
+        parent: this,
+        dependsOn: [...(previous ? [previous] : []), ...dependsOn],
+      });
+      edits.push(e);
+      steps.push(suffix);
+      return e;
+    };
+
+    const compose = `${s.ciServer.appDir}/docker-compose.yml`;
+    if (s.upgrade) step("upgrade", compose, pulumi.output(upgradeEdit({ ...s, upgrade: s.upgrade })));
+    if (args.proxy) {
+      const p = args.proxy;
+      step("common-env", `${s.ciServer.appDir}/common.env`, pulumi.output(p.noProxy).apply((np) => commonEnvEdit(s, np)));
+      step("compose-proxy", compose, pulumi.output(composeProxyEdit(s)));
+      step("docker-dropin", CI_DOCKER_DROPIN_PATH, pulumi.all([p.urls, p.maskedUrls]).apply(([u, m]) => dockerDropInEdit(u, m)));
+    }
+    const tomlEdit = pulumi
+      .all([args.amiId, args.workerSecurityGroupName, args.accessKey?.id, args.accessKey?.secret, args.proxy?.noProxy, args.proxy?.urls])
+      .apply(([amiId, securityGroupName, keyId, keySecret, noProxy, urls]) => {
+        const input: MachineOptionsInput = {
+          settings: s,
+          amiId,
+          securityGroupName,
+          accessKey: keyId && keySecret ? { id: keyId, secret: keySecret } : undefined,
+          noProxy,
+          proxyUrls: urls && { http: urls.http, https: urls.https },
+        };
+        return configTomlEdit(input);
+      });
+    step("config-toml", s.ciServer.runnerConfigPath, tomlEdit, args.configTomlDependsOn);
+
+    this.files = edits.map((e) => e.path);
+    this.results = pulumi.all(Object.fromEntries(edits.map((e, i) => [steps[i], e.result])));
+    this.registerOutputs({ files: this.files, results: this.results });
+  }
+}

@@ -1,0 +1,60 @@
+// One guarded edit of one server file: a read, then a compare-and-swap write of the merged text.
+// The read re-runs only when the desired change changes (its trigger), so an unchanged stack runs
+// no remote command, and a changed one never writes from a stale read.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { RemoteEdit } from "../core/ciServerEdits";
+import { expectedState, parseReadResult, sha256Hex } from "../core/readResult";
+import { guardedWriteScript, guardedWriteStdin, readFileScript, restoreScript } from "../core/scripts";
+
+export interface RemoteFileEditArgs {
+  readonly connection: command.types.input.remote.ConnectionArgs;
+  /** Absolute path on the server (also in edit.write.path; needed before the edit is known). */
+  readonly path: string;
+  /** The edit; may be secret (its render carries secrets), its write parameters never do. */
+  readonly edit: pulumi.Output<RemoteEdit>;
+}
+
+export class RemoteFileEdit extends pulumi.ComponentResource {
+  /** The write's report: "unchanged: …" or what was written and restarted. */
+  public readonly result: pulumi.Output<string>;
+  public readonly path: string;
+
+  constructor(name: string, args: RemoteFileEditArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gitlab-runner-autoscaling:ci:RemoteFileEdit", name, {}, opts);
+    // The write parameters hold only masked values (summary), so showing them in previews is safe.
+    const spec = pulumi.unsecret(args.edit.apply((e) => ({ write: e.write, restore: e.restoreOnDestroy })));
+    const write = spec.apply((s) => s.write);
+    const desired = write.apply((w) => sha256Hex(JSON.stringify(w)));
+
+    // A component's dependsOn does not reach its children: the read must wait itself.
+    const read = new command.remote.Command(`${name}-read`, {
+      connection: args.connection,
+      create: readFileScript(args.path),
+      triggers: [args.path, desired],
+      // The file may hold the runner token or keys: keep stdout out of logs and encrypt it in state.
+      logging: "none",
+      addPreviousOutputInEnv: false,
+    }, { parent: this, dependsOn: opts?.dependsOn, additionalSecretOutputs: ["stdout", "stderr"] });
+
+    const stdin = pulumi.secret(pulumi.all([read.stdout, args.edit]).apply(([stdout, edit]) => {
+      const current = parseReadResult(stdout);
+      return guardedWriteStdin(expectedState(current), edit.render(current.exists ? current.content : null));
+    }));
+
+    const writer = new command.remote.Command(`${name}-write`, {
+      connection: args.connection,
+      // `pulumi refresh` does not re-run a command: replacing the read is what reads the file again.
+      create: pulumi.all([write, read.urn]).apply(([w, urn]) =>
+        guardedWriteScript({ ...w, rereadHint: `Run \`pulumi up --replace '${urn}'\` to read it again and merge anew.` })),
+      // No delete for edits destroy must keep (a GitLab upgrade cannot be rolled back).
+      delete: spec.apply((s) => (s.restore ? restoreScript(s.write) : "echo 'kept on destroy: " + s.write.key + "'")),
+      stdin,
+      addPreviousOutputInEnv: false,
+    }, { parent: this, dependsOn: [read] });
+
+    this.path = args.path;
+    this.result = writer.stdout;
+    this.registerOutputs({ result: this.result });
+  }
+}

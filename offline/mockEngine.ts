@@ -1,0 +1,141 @@
+// An in-process stand-in for the Pulumi engine and the AWS/command providers, so the real program
+// can run with no CLI, no cloud and no server: for `npm run plan`, the benchmark and the tests.
+// The CI server's files are answered where the remote reads would return them.
+import * as pulumi from "@pulumi/pulumi";
+import { readResultLine } from "../core/readResult";
+
+export interface RecordedResource {
+  type: string;
+  name: string;
+  urn: string;
+  /** `type::name` of the parent, undefined for the stack's direct children. */
+  parent?: string;
+  /** URNs of explicit dependsOn. */
+  dependsOn: string[];
+  /** Inputs as the SDK sent them (secret values in their envelope). */
+  inputs: Record<string, any>;
+  /** State the mock answered with. */
+  state: Record<string, any>;
+}
+
+export interface OfflineWorld {
+  /** Current server files by absolute path (null = absent). */
+  serverFiles: Record<string, string | null>;
+  /** Value given to provider-made secrets (access key secret), so tests can look for it. */
+  providerSecret: string;
+  account: string;
+}
+
+/** Pulumi's wire marker for a secret value (sdk/nodejs/runtime/rpc.ts). */
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+export const isSecretEnvelope = (v: unknown): v is { value: unknown } =>
+  !!v && typeof v === "object" && (v as any)[SIG_KEY] === SECRET_SIG;
+
+/** Secret envelopes replaced by a placeholder: what may be shown. */
+export function revealPublic(v: unknown, placeholder = "[secret]"): unknown {
+  if (isSecretEnvelope(v)) return placeholder;
+  if (Array.isArray(v)) return v.map((x) => revealPublic(x, placeholder));
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revealPublic(x, placeholder)]));
+  return v;
+}
+
+/** Secret envelopes opened: what the provider would receive. */
+export function unwrapSecrets(v: unknown): unknown {
+  if (isSecretEnvelope(v)) return unwrapSecrets(v.value);
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+  return v;
+}
+
+const hex = (name: string, len: number) => {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return h.toString(16).padStart(8, "0").repeat(3).slice(0, len);
+};
+
+export class OfflineEngine implements pulumi.runtime.Mocks {
+  readonly resources: RecordedResource[] = [];
+  private readonly byUrn = new Map<string, RecordedResource>();
+  /** Filled by the stack transformation: options the mock API does not see. */
+  readonly options = new Map<string, { parent?: string; dependsOn: string[] }>();
+
+  constructor(readonly world: OfflineWorld) {}
+
+  newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
+    const inputs = args.inputs;
+    const state = { ...inputs, ...this.answer(args.type, args.name, unwrapSecrets(inputs) as Record<string, any>) };
+    const key = `${args.type}::${args.name}`;
+    if (this.resources.some((r) => `${r.type}::${r.name}` === key)) throw new Error(`duplicate resource ${key}`);
+    const opts = this.options.get(key);
+    const rec: RecordedResource = { type: args.type, name: args.name, urn: key, parent: opts?.parent, dependsOn: opts?.dependsOn ?? [], inputs, state };
+    this.resources.push(rec);
+    this.byUrn.set(key, rec);
+    return { id: args.custom === false ? undefined : state.id ?? `${args.name}-id`, state };
+  }
+
+  call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+    const i = args.inputs;
+    switch (args.token) {
+      case "aws:ec2/getSecurityGroup:getSecurityGroup":
+        return { id: i.id, name: `${String(i.id).replace(/^sg-/, "group-")}`, vpcId: "vpc-0123456789abcdef0" };
+      case "aws:ec2/getSubnet:getSubnet":
+        return { id: i.id, cidrBlock: "10.0.1.0/24" };
+      case "aws:ec2/getAmi:getAmi":
+        return { id: "ami-0offline0ubuntu0lts", name: "ubuntu-noble-24.04-amd64-server (offline placeholder)" };
+      case "aws:iam/getInstanceProfile:getInstanceProfile":
+        return { name: i.name, roleArn: `arn:aws:iam::${this.world.account}:role/${i.name}`, roleName: i.name };
+      default:
+        throw new Error(`the offline engine has no answer for ${args.token}`);
+    }
+  }
+
+  private answer(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+    switch (type) {
+      case "command:remote:Command":
+        return { stdout: this.commandStdout(name, inputs), stderr: "" };
+      case "aws:iam/accessKey:AccessKey":
+        return { id: `AKIA${hex(name, 16).toUpperCase()}`, secret: pulumi.secret(this.world.providerSecret) };
+      case "aws:iam/user:User":
+        return { name, arn: `arn:aws:iam::${this.world.account}:user${inputs.path ?? "/"}${name}` };
+      case "aws:ec2/instance:Instance":
+        return { id: `i-${hex(name, 17)}`, privateIp: "10.0.1.10" };
+      case "aws:ec2/amiFromInstance:AmiFromInstance":
+        return { id: `ami-${hex(name, 17)}` };
+      case "aws:ec2/keyPair:KeyPair":
+        return { keyName: name };
+      case "aws:ec2/securityGroup:SecurityGroup":
+        return { id: `sg-${hex(name, 17)}` };
+      case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+      case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
+        return { id: `sgr-${hex(name, 17)}` };
+      default:
+        return {};
+    }
+  }
+
+  /** A read answers with the server file its script names; a write reports what it would do. */
+  private commandStdout(name: string, inputs: Record<string, any>): string {
+    if (!name.endsWith("-read")) return name.endsWith("-write") ? "written (offline)" : "";
+    const script = String(inputs.create ?? "");
+    const path = Object.keys(this.world.serverFiles)
+      .filter((p) => script.includes(`'${p}'`))
+      .sort((a, b) => b.length - a.length)[0];
+    if (path === undefined) throw new Error(`offline read ${name}: no server file given for its path`);
+    return readResultLine(this.world.serverFiles[path]);
+  }
+
+  /** Records parents and dependsOn, which the mock API does not pass to newResource. */
+  readonly transformation: pulumi.ResourceTransformation = (t) => {
+    const parentOf = (r: pulumi.Resource | undefined) => (r ? `${(r as any).__pulumiType}::${(r as any).__name}` : undefined);
+    const deps = ([] as unknown[]).concat(t.opts.dependsOn ?? []).filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d));
+    const parent = t.opts.parent && (t.opts.parent as any).__pulumiType !== "pulumi:pulumi:Stack" ? parentOf(t.opts.parent) : undefined;
+    this.options.set(`${t.type}::${t.name}`, { parent, dependsOn: deps.map((d) => parentOf(d)!).filter(Boolean) });
+    return undefined;
+  };
+
+  find(type: string, name: string): RecordedResource | undefined {
+    return this.byUrn.get(`${type}::${name}`);
+  }
+}

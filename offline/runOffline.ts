@@ -1,0 +1,30 @@
+// Runs the real program under the offline engine with a given stack config and server files.
+import * as pulumi from "@pulumi/pulumi";
+import { runbook, type ProgramOutputs } from "../program";
+import { loadSettings } from "../settings/load";
+import { OfflineEngine, type OfflineWorld } from "./mockEngine";
+
+export const PROJECT = "gitlab-runner-autoscaling";
+
+export interface OfflineRun {
+  engine: OfflineEngine;
+  outputs: Record<string, unknown>;
+}
+
+/** `config` is Pulumi.<stack>.yaml's config map (values may be objects); `secretKeys` are full keys. */
+export async function runOffline(config: Record<string, unknown>, world: OfflineWorld, opts: { stack?: string; secretKeys?: string[] } = {}): Promise<OfflineRun> {
+  const engine = new OfflineEngine(world);
+  const stack = opts.stack ?? "dev";
+  pulumi.runtime.setMocks(engine, PROJECT, stack, false);
+  const flat: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config)) flat[k.includes(":") ? k : `${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  pulumi.runtime.setAllConfig(flat, opts.secretKeys ?? []);
+
+  let program: ProgramOutputs | undefined;
+  const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {
+    pulumi.runtime.registerStackTransformation(engine.transformation);
+    program = runbook(loadSettings());
+    return program;
+  });
+  return { engine, outputs: (stackOutputs ?? {}) as Record<string, unknown> };
+}

@@ -1,0 +1,92 @@
+// The whole runbook as one program, wired from typed settings. index.ts runs it for `pulumi up`;
+// the tests and `npm run plan` run it under the mock engine with other settings.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { CiServer } from "./components/ciServer";
+import { sshConnection } from "./components/connection";
+import { ProxyAmi } from "./components/proxyAmi";
+import { RunnerCredentials } from "./components/runnerCredentials";
+import { RunnerNetwork } from "./components/runnerNetwork";
+import { noProxyValue } from "./core/noProxy";
+import { maskedCredentials, withCredentials, type ProxyUrls } from "./core/proxyFiles";
+import type { LoadedSettings } from "./settings/load";
+
+export interface ProgramOutputs {
+  amiId: pulumi.Output<string>;
+  iamUserName?: pulumi.Output<string>;
+  accessKeyId?: pulumi.Output<string>;
+  securityGroupRuleIds: pulumi.Output<string>[];
+  ciServerFiles: string[];
+  ciServerResults: pulumi.Output<Record<string, string>>;
+  summary: pulumi.Output<string>;
+}
+
+export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutputs {
+  const tags = { "managed-by": "gitlab-runner-autoscaling", stack: pulumi.getStack() };
+
+  // NO_PROXY needs the workers' subnet; look it up only when the stack does not say it.
+  const subnetCidr = s.workers.subnetCidr
+    ? pulumi.output(s.workers.subnetCidr)
+    : aws.ec2.getSubnetOutput({ id: s.workers.subnetId }).cidrBlock;
+  const proxy = s.proxy && (() => {
+    const p = s.proxy;
+    const noProxy = subnetCidr.apply((cidr) =>
+      noProxyValue({ ciHost: s.ciServer.host, workerSubnetCidr: cidr, instanceRole: s.runner.credentials === "instanceProfile" || !!s.workers.iamInstanceProfile, extra: p.noProxy }));
+    const creds = secrets.proxyCredentials ?? pulumi.output(undefined);
+    const urls: pulumi.Output<ProxyUrls> = pulumi.all([creds, noProxy]).apply(([c, np]) => ({ http: withCredentials(p.httpProxy, c), https: withCredentials(p.httpsProxy, c), noProxy: np }));
+    const masked = (url: string) => (secrets.proxyCredentials ? maskedCredentials(url) : url);
+    const maskedUrls = noProxy.apply((np) => ({ http: masked(p.httpProxy), https: masked(p.httpsProxy), noProxy: np }));
+    return { noProxy, urls: secrets.proxyCredentials ? pulumi.secret(urls) : urls, maskedUrls };
+  })();
+
+  const network = new RunnerNetwork("network", { ciSecurityGroupId: s.ciServer.securityGroupId, workerSecurityGroupId: s.workers.securityGroupId });
+
+  const credentials = new RunnerCredentials("runner", {
+    mode: s.runner.credentials,
+    region: s.region,
+    spot: s.workers.spot,
+    workerInstanceProfile: s.workers.iamInstanceProfile,
+    managerRoleName: s.runner.managerRoleName,
+    keyGeneration: s.runner.keyGeneration,
+    tags,
+  });
+
+  const amiId = s.ami.existingAmi
+    ? pulumi.output(s.ami.existingAmi)
+    : new ProxyAmi("worker-ami", {
+        ami: s.ami,
+        vpcId: s.workers.vpcId,
+        ciSecurityGroupId: s.ciServer.securityGroupId,
+        sshPrivateKey: secrets.sshPrivateKey,
+        bastion: s.ciServer.bastion,
+        proxy: proxy?.urls,
+        tags,
+      }).amiId;
+
+  const ci = new CiServer("ci-server", {
+    settings: s,
+    connection: sshConnection({ endpoint: s.ciServer, privateKey: secrets.sshPrivateKey, hostKey: s.ciServer.hostKey, bastion: s.ciServer.bastion }),
+    amiId,
+    workerSecurityGroupName: network.workerSecurityGroupName,
+    accessKey: credentials.accessKeyId && credentials.secretAccessKey && { id: credentials.accessKeyId, secret: credentials.secretAccessKey },
+    proxy,
+    configTomlDependsOn: network.rules,
+  });
+
+  const summary = pulumi.all([amiId, credentials.accessKeyId]).apply(([ami, keyId]) => [
+    `Workers boot ${ami} (${s.workers.instanceType}${s.workers.spot ? ", spot" : ""}) in ${s.region}${s.workers.zone}, subnet ${s.workers.subnetId}.`,
+    `The runner on ${s.ciServer.host} runs up to ${s.runner.concurrent} jobs; ${s.runner.idleCount} idle machine(s), removed after ${s.runner.idleTime} s idle.`,
+    s.runner.credentials === "accessKey" ? `It uses IAM access key ${keyId}.` : `It uses the CI server's role ${s.runner.managerRoleName}.`,
+    `Edited on the CI server: ${ci.files.join(", ")}.`,
+  ].join("\n"));
+
+  return {
+    amiId,
+    iamUserName: credentials.userName,
+    accessKeyId: credentials.accessKeyId,
+    securityGroupRuleIds: network.ruleIds,
+    ciServerFiles: ci.files,
+    ciServerResults: ci.results,
+    summary,
+  };
+}
