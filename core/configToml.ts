@@ -1,0 +1,642 @@
+// Surgical merge of the runbook step "config.tomlを修正します" into an existing
+// GitLab Runner config.toml text.
+//
+// Pure: text and settings in, text out. Only the managed values change
+// (global `concurrent`; `executor`, `limit` and the `[runners.machine]` table of
+// one [[runners]]). Every other byte stays as it was: comments, tokens, dates,
+// blank lines, indentation, CRLF, a missing final newline. The document is never
+// re-serialized as a whole (a TOML stringifier would rewrite 1800 as 1_800 and
+// 1.0 as 1); only the managed values are formatted, by formatTomlValue below.
+import * as TOML from "@iarna/toml";
+
+export interface MachineAutoscaling {
+  Periods: string[];
+  IdleCount: number;
+  IdleTime: number;
+  Timezone: string;
+}
+
+export interface RunnerMachineEdit {
+  /** Global `concurrent`. */
+  concurrent: number;
+  /** Which [[runners]] (its `name`); undefined = there must be exactly one [[runners]]. */
+  runnerName?: string;
+  /** [[runners]] `limit`; written only when defined. */
+  limit?: number;
+  /** "docker+machine" for the runbook. */
+  executor: string;
+  machine: {
+    IdleCount: number;
+    IdleTime: number;
+    MaxBuilds: number;
+    MachineDriver: string;
+    MachineName: string;
+    MachineOptions: string[];
+    autoscaling: MachineAutoscaling[];
+  };
+}
+
+export class ConfigTomlError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigTomlError";
+  }
+}
+
+export type TomlValue = string | number | boolean | TomlValue[];
+
+// ---------------------------------------------------------------------------
+// Value formatting
+// ---------------------------------------------------------------------------
+
+/** A TOML basic string: `"` and `\` escaped, control characters as escapes. */
+export function formatTomlString(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const code = ch.codePointAt(0)!;
+    if (ch === '"') out += '\\"';
+    else if (ch === "\\") out += "\\\\";
+    else if (ch === "\b") out += "\\b";
+    else if (ch === "\t") out += "\\t";
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\f") out += "\\f";
+    else if (ch === "\r") out += "\\r";
+    else if (code < 0x20 || code === 0x7f) out += "\\u" + code.toString(16).toUpperCase().padStart(4, "0");
+    else out += ch;
+  }
+  return out + '"';
+}
+
+/** One TOML value on one line. Integers plain (no `_`), floats keep a decimal point. */
+export function formatTomlValue(v: TomlValue): string {
+  if (typeof v === "string") return formatTomlString(v);
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (Array.isArray(v)) return "[" + v.map(formatTomlValue).join(", ") + "]";
+  if (!Number.isFinite(v)) throw new ConfigTomlError(`cannot write ${v} as a TOML number`);
+  if (Number.isInteger(v)) return String(v);
+  const s = String(v);
+  // String(1e21) style exponents are valid TOML floats; plain decimals always have "."
+  return /[.eE]/.test(s) ? s : s + ".0";
+}
+
+// ---------------------------------------------------------------------------
+// Scanning: just enough TOML to know which lines are headers and where values
+// start and end (multi-line arrays and strings included, so a "[x]" inside a
+// multi-line string is never taken for a header). The input is validated by
+// @iarna/toml first, so the scanner may assume well-formed TOML.
+// ---------------------------------------------------------------------------
+
+interface Pos {
+  line: number;
+  col: number;
+}
+
+interface Header {
+  kind: "header";
+  line: number;
+  path: string[];
+  isArray: boolean;
+  indent: string;
+}
+
+interface KeyVal {
+  kind: "keyval";
+  line: number; // line of the key
+  endLine: number; // last line of the value (multi-line arrays/strings)
+  path: string[];
+  indent: string;
+  valueStart: Pos;
+  valueEnd: Pos; // exclusive
+}
+
+type Item = Header | KeyVal;
+
+/** A "basic" key: JSON covers the escapes that occur in keys; fall back to the raw text. */
+function unquoteBasic(quoted: string): string {
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return quoted.slice(1, -1);
+  }
+}
+
+class Scanner {
+  pos = 0;
+  private readonly lineStarts: number[] = [0];
+
+  constructor(private readonly s: string) {
+    for (let i = 0; i < s.length; i++) if (s[i] === "\n") this.lineStarts.push(i + 1);
+  }
+
+  toPos(offset: number): Pos {
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo, col: offset - this.lineStarts[lo] };
+  }
+
+  private peek(n = 0): string {
+    return this.s[this.pos + n] ?? "";
+  }
+
+  private fail(what: string): never {
+    const p = this.toPos(this.pos);
+    throw new ConfigTomlError(`config.toml scan error at line ${p.line + 1}: ${what}`);
+  }
+
+  /** Match a sticky regex at the current position (does not move). */
+  private match(re: RegExp): RegExpExecArray | null {
+    re.lastIndex = this.pos;
+    return re.exec(this.s);
+  }
+
+  private skipSpaces(): void {
+    while (this.peek() === " " || this.peek() === "\t") this.pos++;
+  }
+
+  private skipToEol(): void {
+    while (this.pos < this.s.length && this.peek() !== "\n") this.pos++;
+  }
+
+  /** Spaces, newlines and comments (inside arrays). */
+  private skipSpacesNewlinesComments(): void {
+    for (;;) {
+      this.skipSpaces();
+      if (this.peek() === "\n") this.pos++;
+      else if (this.peek() === "#") this.skipToEol();
+      else return;
+    }
+  }
+
+  /** After a header or value: optional spaces and comment, then end of line. */
+  private endOfLine(): void {
+    this.skipSpaces();
+    if (this.peek() === "#") this.skipToEol();
+    if (this.pos < this.s.length && this.peek() !== "\n") this.fail("unexpected text after value");
+    if (this.pos < this.s.length) this.pos++;
+  }
+
+  /** Dotted key: bare, "basic" or 'literal' parts. */
+  private key(): string[] {
+    const parts: string[] = [];
+    for (;;) {
+      this.skipSpaces();
+      const c = this.peek();
+      if (c === '"') {
+        const start = this.pos;
+        this.basicString();
+        parts.push(unquoteBasic(this.s.slice(start, this.pos)));
+      } else if (c === "'") {
+        const start = this.pos;
+        this.literalString();
+        parts.push(this.s.slice(start + 1, this.pos - 1));
+      } else {
+        const m = this.match(/[A-Za-z0-9_-]+/y);
+        if (!m) this.fail("expected a key");
+        parts.push(m[0]);
+        this.pos += m[0].length;
+      }
+      this.skipSpaces();
+      if (this.peek() !== ".") return parts;
+      this.pos++;
+    }
+  }
+
+  private basicString(): void {
+    this.pos++; // opening "
+    while (this.pos < this.s.length && this.peek() !== '"') this.pos += this.peek() === "\\" ? 2 : 1;
+    this.pos++;
+  }
+
+  private literalString(): void {
+    this.pos = this.s.indexOf("'", this.pos + 1) + 1;
+    if (this.pos === 0) this.fail("unterminated string");
+  }
+
+  /** """…""" or '''…''': the closing delimiter is the last 3 quotes of a run of 3..5. */
+  private multilineString(q: string, escapes: boolean): void {
+    this.pos += 3;
+    while (this.pos < this.s.length) {
+      if (escapes && this.peek() === "\\") {
+        this.pos += 2;
+      } else if (this.peek() === q) {
+        let run = 0;
+        while (this.peek(run) === q) run++;
+        this.pos += run;
+        if (run >= 3) return;
+      } else {
+        this.pos++;
+      }
+    }
+    this.fail("unterminated multi-line string");
+  }
+
+  private value(): void {
+    const c = this.peek();
+    if (this.s.startsWith('"""', this.pos)) this.multilineString('"', true);
+    else if (this.s.startsWith("'''", this.pos)) this.multilineString("'", false);
+    else if (c === '"') this.basicString();
+    else if (c === "'") this.literalString();
+    else if (c === "[") this.array();
+    else if (c === "{") this.inlineTable();
+    else this.bareValue();
+  }
+
+  private array(): void {
+    this.pos++;
+    for (;;) {
+      this.skipSpacesNewlinesComments();
+      const c = this.peek();
+      if (c === "]") return void this.pos++;
+      if (c === ",") this.pos++;
+      else if (c === "") this.fail("unterminated array");
+      else this.value();
+    }
+  }
+
+  private inlineTable(): void {
+    this.pos++;
+    for (;;) {
+      this.skipSpaces();
+      const c = this.peek();
+      if (c === "}") return void this.pos++;
+      if (c === ",") {
+        this.pos++;
+        continue;
+      }
+      if (c === "" || c === "\n") this.fail("unterminated inline table");
+      this.key();
+      if (this.peek() !== "=") this.fail("expected '='");
+      this.pos++;
+      this.skipSpaces();
+      this.value();
+    }
+  }
+
+  /** Numbers, booleans, dates; a date and a time may be separated by one space. */
+  private bareValue(): void {
+    const m = this.match(/[^\s,\]}#]+/y);
+    if (!m) this.fail("expected a value");
+    this.pos += m[0].length;
+    if (/^\d{4}-\d{2}-\d{2}$/.test(m[0]) && this.match(/ \d{2}:/y)) {
+      this.pos++;
+      this.bareValue();
+    }
+  }
+
+  private header(): Header {
+    const start = this.toPos(this.pos);
+    const isArray = this.peek(1) === "[";
+    this.pos += isArray ? 2 : 1;
+    const path = this.key();
+    if (!this.s.startsWith(isArray ? "]]" : "]", this.pos)) this.fail("bad table header");
+    this.pos += isArray ? 2 : 1;
+    this.endOfLine();
+    return { kind: "header", line: start.line, path, isArray, indent: "" };
+  }
+
+  private keyval(): KeyVal {
+    const line = this.toPos(this.pos).line;
+    const path = this.key();
+    if (this.peek() !== "=") this.fail("expected '='");
+    this.pos++;
+    this.skipSpaces();
+    const valueStart = this.toPos(this.pos);
+    this.value();
+    const valueEnd = this.toPos(this.pos);
+    this.endOfLine();
+    return { kind: "keyval", line, endLine: valueEnd.line, path, indent: "", valueStart, valueEnd };
+  }
+
+  /** All headers and key/values, in document order. */
+  items(): Item[] {
+    const items: Item[] = [];
+    while (this.pos < this.s.length) {
+      const lineStart = this.pos;
+      this.skipSpaces();
+      const indent = this.s.slice(lineStart, this.pos);
+      const c = this.peek();
+      if (c === "\n") this.pos++;
+      else if (c === "#") this.endOfLine();
+      else if (c === "") break;
+      else {
+        const item = c === "[" ? this.header() : this.keyval();
+        item.indent = indent;
+        items.push(item);
+      }
+    }
+    return items;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Document model: lines with their own line endings, plus the scanned items.
+// ---------------------------------------------------------------------------
+
+interface Line {
+  text: string;
+  eol: string; // "\n", "\r\n" or "" (last line without final newline)
+}
+
+function splitLines(text: string): Line[] {
+  const lines: Line[] = [];
+  const re = /\r?\n/g;
+  let start = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    lines.push({ text: text.slice(start, m.index), eol: m[0] });
+    start = m.index + m[0].length;
+  }
+  if (start < text.length) lines.push({ text: text.slice(start), eol: "" });
+  return lines;
+}
+
+const samePath = (a: string[], b: string[]) => a.length === b.length && a.every((p, i) => p === b[i]);
+const startsWithPath = (a: string[], prefix: string[]) => prefix.every((p, i) => a[i] === p);
+
+/** A [[runners]] element: its header, own key/values, and sub-table headers. */
+interface RunnerSpan {
+  header: Header;
+  ownKeys: KeyVal[];
+  subHeaders: Header[];
+  items: Item[]; // everything from the header up to the next runner / non-runners table
+}
+
+function findRunners(items: Item[]): RunnerSpan[] {
+  const runners: RunnerSpan[] = [];
+  let current: RunnerSpan | undefined;
+  for (const item of items) {
+    if (item.kind === "header") {
+      if (item.isArray && samePath(item.path, ["runners"])) {
+        current = { header: item, ownKeys: [], subHeaders: [], items: [] };
+        runners.push(current);
+      } else if (current && item.path[0] === "runners" && item.path.length > 1) {
+        current.subHeaders.push(item);
+      } else {
+        current = undefined;
+      }
+    } else if (current && current.subHeaders.length === 0) {
+      current.ownKeys.push(item);
+    }
+    if (current) current.items.push(item);
+  }
+  return runners;
+}
+
+const lastLineOf = (item: Item) => (item.kind === "keyval" ? item.endLine : item.line);
+
+/**
+ * Consecutive runs of items whose header path starts with `prefix`.
+ * `end` is the line after the run's last key/value or header, so blank lines
+ * and comments that lead into the next table stay with that table.
+ */
+function tableRuns(items: Item[], prefix: string[]): { start: number; end: number; headers: Header[] }[] {
+  const runs: { start: number; end: number; headers: Header[] }[] = [];
+  let run: { start: number; end: number; headers: Header[] } | undefined;
+  for (const item of items) {
+    if (item.kind === "header") {
+      if (startsWithPath(item.path, prefix)) {
+        if (!run) runs.push((run = { start: item.line, end: item.line + 1, headers: [] }));
+        run.headers.push(item);
+      } else {
+        run = undefined;
+      }
+    }
+    if (run) run.end = lastLineOf(item) + 1;
+  }
+  return runs;
+}
+
+// ---------------------------------------------------------------------------
+// Edits: replace `deleteCount` lines at `start` with `insert`. Applied bottom-up;
+// at the same start, the edit planned first ends up first in the text.
+// ---------------------------------------------------------------------------
+
+interface Edit {
+  start: number;
+  deleteCount: number;
+  insert: Line[];
+  seq: number;
+}
+
+function applyEdits(lines: Line[], edits: Edit[]): Line[] {
+  const out = lines.slice();
+  const ordered = edits.slice().sort((a, b) => b.start - a.start || b.seq - a.seq);
+  for (const e of ordered) out.splice(e.start, e.deleteCount, ...e.insert);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Rendering the managed [runners.machine] table
+// ---------------------------------------------------------------------------
+
+interface Indents {
+  header: string; // of `[runners.machine]`
+  key: string; // of the keys in it
+}
+
+function renderMachine(m: RunnerMachineEdit["machine"], ind: Indents): string[] {
+  const k = ind.key;
+  const out = [
+    `${ind.header}[runners.machine]`,
+    `${k}IdleCount = ${formatTomlValue(m.IdleCount)}`,
+    `${k}IdleTime = ${formatTomlValue(m.IdleTime)}`,
+    `${k}MaxBuilds = ${formatTomlValue(m.MaxBuilds)}`,
+    `${k}MachineDriver = ${formatTomlValue(m.MachineDriver)}`,
+    `${k}MachineName = ${formatTomlValue(m.MachineName)}`,
+  ];
+  // One option per line with a trailing comma, as the runbook and the GitLab docs write it.
+  if (m.MachineOptions.length === 0) out.push(`${k}MachineOptions = []`);
+  else out.push(`${k}MachineOptions = [`, ...m.MachineOptions.map((o) => `${k}  ${formatTomlValue(o)},`), `${k}]`);
+  for (const a of m.autoscaling) {
+    out.push(
+      `${k}[[runners.machine.autoscaling]]`,
+      `${k}  Periods = ${formatTomlValue(a.Periods)}`,
+      `${k}  IdleCount = ${formatTomlValue(a.IdleCount)}`,
+      `${k}  IdleTime = ${formatTomlValue(a.IdleTime)}`,
+      `${k}  Timezone = ${formatTomlValue(a.Timezone)}`,
+    );
+  }
+  return out;
+}
+
+/** Indent like the runner's other sub-tables (those outside [runners.machine]). */
+function detectIndents(runner: RunnerSpan): Indents {
+  let header: string | undefined;
+  let key: string | undefined;
+  let table: Header = runner.header;
+  for (const item of runner.items) {
+    if (item.kind === "header") {
+      table = item;
+      const usable = item !== runner.header && !startsWithPath(item.path, ["runners", "machine"]);
+      if (usable && header === undefined) header = item.indent;
+    } else if (table !== runner.header && !startsWithPath(table.path, ["runners", "machine"]) && key === undefined) {
+      key = item.indent;
+    }
+  }
+  header ??= runner.ownKeys[0]?.indent ?? runner.header.indent + "  ";
+  return { header, key: key ?? header + "  " };
+}
+
+// ---------------------------------------------------------------------------
+// The merge
+// ---------------------------------------------------------------------------
+
+function parseToml(text: string, what: string): TOML.JsonMap {
+  try {
+    // @iarna/toml rejects CR in comments, although CRLF is a valid TOML newline.
+    return TOML.parse(text.replace(/\r\n/g, "\n"));
+  } catch (e) {
+    throw new ConfigTomlError(`${what} is not valid TOML: ${(e as Error).message}`);
+  }
+}
+
+function checkEdit(edit: RunnerMachineEdit): void {
+  const ints: [string, number | undefined][] = [
+    ["concurrent", edit.concurrent],
+    ["limit", edit.limit],
+    ["machine.IdleCount", edit.machine.IdleCount],
+    ["machine.IdleTime", edit.machine.IdleTime],
+    ["machine.MaxBuilds", edit.machine.MaxBuilds],
+    ...edit.machine.autoscaling.flatMap((a, i): [string, number][] => [
+      [`machine.autoscaling[${i}].IdleCount`, a.IdleCount],
+      [`machine.autoscaling[${i}].IdleTime`, a.IdleTime],
+    ]),
+  ];
+  // The runner reads these into Go ints: a float would make it reject the file.
+  for (const [name, v] of ints) {
+    if (v !== undefined && !Number.isSafeInteger(v)) throw new ConfigTomlError(`${name} must be an integer, got ${v}`);
+  }
+}
+
+function selectRunner(runners: RunnerSpan[], parsed: TOML.JsonMap, runnerName: string | undefined): RunnerSpan {
+  const list = Array.isArray(parsed.runners) ? (parsed.runners as TOML.JsonMap[]) : [];
+  if (runners.length === 0) throw new ConfigTomlError("config.toml has no [[runners]] table: register a runner first");
+  if (runners.length !== list.length) {
+    throw new ConfigTomlError("config.toml defines runners in a form this merge does not handle (not only [[runners]] tables)");
+  }
+  const names = list.map((r) => (typeof r.name === "string" ? r.name : ""));
+  const shown = names.map((n) => JSON.stringify(n)).join(", ");
+  if (runnerName === undefined) {
+    if (runners.length > 1) {
+      throw new ConfigTomlError(`config.toml has ${runners.length} [[runners]] (${shown}); set runnerName to pick one`);
+    }
+    return runners[0];
+  }
+  const hits = names.flatMap((n, i) => (n === runnerName ? [i] : []));
+  if (hits.length === 0) throw new ConfigTomlError(`no [[runners]] named ${JSON.stringify(runnerName)}; found: ${shown}`);
+  if (hits.length > 1) throw new ConfigTomlError(`several [[runners]] are named ${JSON.stringify(runnerName)}: ${shown}`);
+  return runners[hits[0]];
+}
+
+/** Replace the value of a key/value in place; spacing and a trailing comment stay. */
+function replaceValue(lines: Line[], kv: KeyVal, value: string, seq: number): Edit {
+  const first = lines[kv.line].text.slice(0, kv.valueStart.col);
+  const last = lines[kv.endLine];
+  const text = first + value + last.text.slice(kv.valueEnd.col);
+  return { start: kv.line, deleteCount: kv.endLine - kv.line + 1, insert: [{ text, eol: last.eol }], seq };
+}
+
+/** Global `concurrent`: replace, or insert before the first table after the leading comments. */
+function concurrentEdit(lines: Line[], items: Item[], value: number, eol: string, seq: number): Edit {
+  const firstHeader = items.findIndex((i) => i.kind === "header");
+  const topKeys = (firstHeader < 0 ? items : items.slice(0, firstHeader)) as KeyVal[];
+  const existing = topKeys.find((kv) => samePath(kv.path, ["concurrent"]));
+  const formatted = formatTomlValue(value);
+  if (existing) return replaceValue(lines, existing, formatted, seq);
+
+  const firstContent = items.length > 0 ? items[0].line : lines.length;
+  let at = 0;
+  for (let i = 0; i < firstContent; i++) if (lines[i].text.trimStart().startsWith("#")) at = i + 1;
+  const insert = [{ text: `concurrent = ${formatted}`, eol }];
+  // Keep a blank line between the global keys and a table header that would follow directly.
+  if (items[0]?.kind === "header" && items[0].line === at) insert.push({ text: "", eol });
+  return { start: at, deleteCount: 0, insert, seq };
+}
+
+export function mergeRunnerConfig(current: string, edit: RunnerMachineEdit): string {
+  checkEdit(edit);
+  const parsed = parseToml(current, "config.toml");
+  const lines = splitLines(current);
+  const eol = lines.find((l) => l.eol !== "")?.eol ?? "\n";
+  const finalEol = lines.length > 0 ? lines[lines.length - 1].eol : eol;
+  const items = new Scanner(lines.map((l) => l.text).join("\n")).items();
+  const runner = selectRunner(findRunners(items), parsed, edit.runnerName);
+  const edits: Edit[] = [];
+  let seq = 0;
+
+  edits.push(concurrentEdit(lines, items, edit.concurrent, eol, seq++));
+
+  // executor and limit live in the runner's own keys, before its first sub-table.
+  const keyIndent = runner.ownKeys[0]?.indent ?? runner.header.indent + "  ";
+  const executor = runner.ownKeys.find((kv) => samePath(kv.path, ["executor"]));
+  const limit = runner.ownKeys.find((kv) => samePath(kv.path, ["limit"]));
+  const newKeys: Line[] = [];
+  if (executor) edits.push(replaceValue(lines, executor, formatTomlValue(edit.executor), seq++));
+  else newKeys.push({ text: `${keyIndent}executor = ${formatTomlValue(edit.executor)}`, eol });
+  if (edit.limit !== undefined) {
+    if (limit) edits.push(replaceValue(lines, limit, formatTomlValue(edit.limit), seq++));
+    else if (executor) {
+      const text = `${keyIndent}limit = ${formatTomlValue(edit.limit)}`;
+      edits.push({ start: executor.endLine + 1, deleteCount: 0, insert: [{ text, eol }], seq: seq++ });
+    } else newKeys.push({ text: `${keyIndent}limit = ${formatTomlValue(edit.limit)}`, eol });
+  }
+  if (newKeys.length > 0) {
+    const lastOwn = runner.ownKeys[runner.ownKeys.length - 1];
+    const at = lastOwn ? lastOwn.endLine + 1 : runner.header.line + 1;
+    edits.push({ start: at, deleteCount: 0, insert: newKeys, seq: seq++ });
+  }
+
+  // [runners.machine]: replace existing runs in place, else insert after the cache block
+  // (including its sub-tables), else at the end of the runner.
+  const block = renderMachine(edit.machine, detectIndents(runner)).map((text) => ({ text, eol }));
+  const machineRuns = tableRuns(runner.items, ["runners", "machine"]);
+  if (machineRuns.length > 0) {
+    const [first, ...rest] = machineRuns;
+    edits.push({ start: first.start, deleteCount: first.end - first.start, insert: block, seq: seq++ });
+    for (const r of rest) edits.push({ start: r.start, deleteCount: r.end - r.start, insert: [], seq: seq++ });
+  } else {
+    const cache = tableRuns(runner.items, ["runners", "cache"])[0];
+    const at = cache ? cache.end : lastLineOf(runner.items[runner.items.length - 1]) + 1;
+    // Files that put blank lines between tables get one before the new table too.
+    const spaced = at < lines.length && lines[at].text.trim() === "";
+    edits.push({ start: at, deleteCount: 0, insert: spaced ? [{ text: "", eol }, ...block] : block, seq: seq++ });
+  }
+
+  const merged = applyEdits(lines, edits);
+  // Only the last line may lack a line ending, and only if the input's did.
+  merged.forEach((l, i) => {
+    if (i === merged.length - 1) l.eol = finalEol;
+    else if (l.eol === "") l.eol = eol;
+  });
+  const out = merged.map((l) => l.text + l.eol).join("");
+  verify(out, edit);
+  return out;
+}
+
+/** Re-parse the result: it must be valid TOML and hold the managed values. */
+function verify(out: string, edit: RunnerMachineEdit): void {
+  const parsed = parseToml(out, "merged config.toml (internal error)");
+  const runners = parsed.runners as TOML.JsonMap[];
+  const runner = runners.find((r) => edit.runnerName === undefined || r.name === edit.runnerName);
+  const machine = runner?.machine as TOML.JsonMap | undefined;
+  if (parsed.concurrent !== edit.concurrent || runner?.executor !== edit.executor || machine?.MachineName !== edit.machine.MachineName) {
+    throw new ConfigTomlError("internal error: merged config.toml does not hold the managed values");
+  }
+}
+
+/** Dotted key paths written by mergeRunnerConfig for this edit (table "runners" = the selected runner). */
+export function managedKeys(edit: RunnerMachineEdit): string[] {
+  const keys = ["concurrent", "runners.executor"];
+  if (edit.limit !== undefined) keys.push("runners.limit");
+  for (const k of ["IdleCount", "IdleTime", "MaxBuilds", "MachineDriver", "MachineName", "MachineOptions"]) {
+    keys.push(`runners.machine.${k}`);
+  }
+  if (edit.machine.autoscaling.length > 0) {
+    for (const k of ["Periods", "IdleCount", "IdleTime", "Timezone"]) keys.push(`runners.machine.autoscaling.${k}`);
+  }
+  return keys;
+}
