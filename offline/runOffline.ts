@@ -26,5 +26,7 @@ export async function runOffline(config: Record<string, unknown>, world: Offline
     program = runbook(loadSettings());
     return program;
   });
+  // Let the last registrations (the stack's outputs) finish, so nothing is left in flight.
+  await pulumi.runtime.disconnect();
   return { engine, outputs: (stackOutputs ?? {}) as Record<string, unknown> };
 }

@@ -1,7 +1,7 @@
 // The one place that reads pulumi.Config. Everything else takes the typed result.
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./types";
-import { validateSettings } from "./validate";
+import { STRUCTURED_KEYS, validateSettings } from "./validate";
 
 export interface Secrets {
   sshPrivateKey: pulumi.Output<string>;
@@ -13,8 +13,6 @@ export interface LoadedSettings {
   settings: Settings;
   secrets: Secrets;
 }
-
-const STRUCTURED_KEYS = ["ciServer", "upgrade", "proxy", "ami", "workers", "runner"] as const;
 
 export function loadSettings(): LoadedSettings {
   const config = new pulumi.Config();

@@ -4,6 +4,9 @@ import { AWS_ID, isHostname, isIPv4, isIPv4Cidr, isInstanceType, isNoProxyEntry,
 import { imageVersion } from "../core/upgradePath";
 import type { AutoscalingPeriod, ComposeCommand, CredentialsMode, Settings, SshEndpoint } from "./types";
 
+/** The project's structured (object) config keys. */
+export const STRUCTURED_KEYS = ["ciServer", "upgrade", "proxy", "ami", "workers", "runner"] as const;
+
 /** Raw values as read from pulumi.Config (structured keys already JSON-parsed). */
 export interface RawConfig {
   region?: unknown;

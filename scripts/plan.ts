@@ -1,0 +1,66 @@
+// npm run plan -- [--stack NAME | --config-file PATH] [--server-files DIR] [--out DIR]
+// Runs the real program offline and shows what `pulumi up` would do, file contents included.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { buildPlan } from "../offline/planReport";
+import { PLACEHOLDER_PROVIDER_SECRET } from "../offline/placeholders";
+import { runOffline } from "../offline/runOffline";
+import { rawConfigOf, readStackConfig } from "../offline/stackConfig";
+import { CI_DOCKER_DROPIN_PATH } from "../core/proxyFiles";
+import { SettingsError, validateSettings } from "../settings/validate";
+
+const REPO = path.resolve(__dirname, "..");
+const USAGE = "usage: npm run plan -- [--stack NAME | --config-file PATH] [--server-files DIR] [--out DIR]";
+
+function parseArgs(argv: string[]): { stack: string; configFile: string; serverFiles: string; out?: string } {
+  const args: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (!["--stack", "--config-file", "--server-files", "--out"].includes(flag) || argv[i + 1] === undefined) throw new Error(`${flag === "--help" ? "" : `unknown or incomplete option ${flag}\n`}${USAGE}`);
+    args[flag.slice(2)] = argv[++i];
+  }
+  if (args.stack && args["config-file"]) throw new Error(`--stack and --config-file exclude each other\n${USAGE}`);
+  const stack = args.stack ?? (args["config-file"] ? path.basename(args["config-file"]).replace(/^Pulumi\.|\.ya?ml$/g, "") : "dev");
+  return {
+    stack,
+    configFile: args["config-file"] ?? path.join(REPO, `Pulumi.${stack}.yaml`),
+    serverFiles: args["server-files"] ?? path.join(REPO, "examples/ci-server"),
+    out: args.out,
+  };
+}
+
+function readServerFile(dir: string, name: string): string | null {
+  const file = path.join(dir, name);
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : null;
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  const config = readStackConfig(opts.configFile);
+  // Every problem at once, before anything runs or is written.
+  const settings = validateSettings(rawConfigOf(config));
+  const serverFiles: Record<string, string | null> = {
+    [path.posix.join(settings.ciServer.appDir, "docker-compose.yml")]: readServerFile(opts.serverFiles, "docker-compose.yml"),
+    [path.posix.join(settings.ciServer.appDir, "common.env")]: readServerFile(opts.serverFiles, "common.env"),
+    [settings.ciServer.runnerConfigPath]: readServerFile(opts.serverFiles, "config.toml"),
+    [CI_DOCKER_DROPIN_PATH]: readServerFile(path.join(opts.serverFiles, "docker.service.d"), path.posix.basename(CI_DOCKER_DROPIN_PATH)),
+  };
+  const run = await runOffline(config.config, { serverFiles, providerSecret: PLACEHOLDER_PROVIDER_SECRET, account: "123456789012" }, { stack: opts.stack, secretKeys: config.secretKeys });
+  const plan = buildPlan(run, serverFiles, opts.stack);
+  process.stdout.write(plan.text);
+  if (opts.out) {
+    for (const [rel, content] of Object.entries(plan.files)) {
+      const file = path.join(opts.out, rel);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, content);
+    }
+    process.stdout.write(`\nWrote ${Object.keys(plan.files).length} files to ${opts.out}\n`);
+  }
+  return 0;
+}
+
+main().then((code) => process.exit(code), (e) => {
+  const message = e instanceof SettingsError ? e.message : `plan failed: ${(e as Error).message ?? e}`;
+  process.stderr.write(`${message}\n`);
+  process.exit(e instanceof SettingsError ? 2 : 1);
+});
