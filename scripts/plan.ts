@@ -6,7 +6,7 @@ import { buildPlan } from "../offline/planReport";
 import { PLACEHOLDER_PROVIDER_SECRET } from "../offline/placeholders";
 import { runOffline } from "../offline/runOffline";
 import { rawConfigOf, readStackConfig } from "../offline/stackConfig";
-import { CI_DOCKER_DROPIN_PATH } from "../core/proxyFiles";
+import { EXAMPLE_SERVER_FILES, serverFilesFrom } from "../offline/serverFiles";
 import { SettingsError, validateSettings } from "../settings/validate";
 
 const REPO = path.resolve(__dirname, "..");
@@ -24,14 +24,9 @@ function parseArgs(argv: string[]): { stack: string; configFile: string; serverF
   return {
     stack,
     configFile: args["config-file"] ?? path.join(REPO, `Pulumi.${stack}.yaml`),
-    serverFiles: args["server-files"] ?? path.join(REPO, "examples/ci-server"),
+    serverFiles: args["server-files"] ?? EXAMPLE_SERVER_FILES,
     out: args.out,
   };
-}
-
-function readServerFile(dir: string, name: string): string | null {
-  const file = path.join(dir, name);
-  return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : null;
 }
 
 async function main(): Promise<number> {
@@ -39,12 +34,7 @@ async function main(): Promise<number> {
   const config = readStackConfig(opts.configFile);
   // Every problem at once, before anything runs or is written.
   const settings = validateSettings(rawConfigOf(config));
-  const serverFiles: Record<string, string | null> = {
-    [path.posix.join(settings.ciServer.appDir, "docker-compose.yml")]: readServerFile(opts.serverFiles, "docker-compose.yml"),
-    [path.posix.join(settings.ciServer.appDir, "common.env")]: readServerFile(opts.serverFiles, "common.env"),
-    [settings.ciServer.runnerConfigPath]: readServerFile(opts.serverFiles, "config.toml"),
-    [CI_DOCKER_DROPIN_PATH]: readServerFile(path.join(opts.serverFiles, "docker.service.d"), path.posix.basename(CI_DOCKER_DROPIN_PATH)),
-  };
+  const serverFiles = serverFilesFrom(opts.serverFiles, settings);
   const run = await runOffline(config.config, { serverFiles, providerSecret: PLACEHOLDER_PROVIDER_SECRET, account: "123456789012" }, { stack: opts.stack, secretKeys: config.secretKeys });
   const plan = buildPlan(run, serverFiles, opts.stack);
   process.stdout.write(plan.text);

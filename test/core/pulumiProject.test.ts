@@ -10,7 +10,8 @@ describe("Pulumi project files", () => {
 
   it("Pulumi.yaml validates against Pulumi's project schema", () => {
     const project = parse(repoFile("Pulumi.yaml")) as any;
-    assert.ok(validate(project), JSON.stringify(validate.errors, null, 2));
+    const valid: boolean = validate(project);
+    assert.ok(valid, JSON.stringify(validate.errors, null, 2));
     assert.equal(project.name, "gitlab-runner-autoscaling");
     assert.equal(project.runtime.name, "nodejs");
   });

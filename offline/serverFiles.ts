@@ -1,0 +1,23 @@
+// The CI server's current files for an offline run, read from a local directory laid out as
+// examples/ci-server/ (docker-compose.yml, common.env, config.toml, docker.service.d/*.conf).
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CI_DOCKER_DROPIN_PATH } from "../core/proxyFiles";
+import type { Settings } from "../settings/types";
+
+export const EXAMPLE_SERVER_FILES = path.resolve(__dirname, "../examples/ci-server");
+
+function readOrNull(file: string): string | null {
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : null;
+}
+
+/** Server path → content (null = absent on the server). */
+export function serverFilesFrom(dir: string, s: Settings): Record<string, string | null> {
+  if (!fs.existsSync(dir)) throw new Error(`--server-files ${dir}: no such directory`);
+  return {
+    [path.posix.join(s.ciServer.appDir, "docker-compose.yml")]: readOrNull(path.join(dir, "docker-compose.yml")),
+    [path.posix.join(s.ciServer.appDir, "common.env")]: readOrNull(path.join(dir, "common.env")),
+    [s.ciServer.runnerConfigPath]: readOrNull(path.join(dir, "config.toml")),
+    [CI_DOCKER_DROPIN_PATH]: readOrNull(path.join(dir, "docker.service.d", path.posix.basename(CI_DOCKER_DROPIN_PATH))),
+  };
+}
