@@ -269,8 +269,10 @@ export function validateSettings(raw: RawConfig): Settings {
       }
       const out: Record<string, string> = {};
       for (const [k, v] of Object.entries(t)) {
-        if (typeof v !== "string" || /[,\n]/.test(k + v) || !k) w.fail(`tags.${k}`, v, "a string; neither name nor value may contain a comma (amazonec2-tags is a comma-separated key,value list)");
-        else out[k] = v;
+        // `pulumi config set --path workers.tags.gitlab true` stores a boolean: tags are text either way.
+        const text = typeof v === "boolean" || typeof v === "number" ? String(v) : v;
+        if (typeof text !== "string" || /[,\n]/.test(k + text) || !k) w.fail(`tags.${k}`, v, "a string; neither name nor value may contain a comma (amazonec2-tags is a comma-separated key,value list)");
+        else out[k] = text;
       }
       return out;
     })(),

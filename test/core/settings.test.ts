@@ -118,4 +118,9 @@ describe("settings validation", () => {
     assert.equal(s.runner.idleTime, 900);
     assert.equal(s.workers.spot, false);
   });
+
+  it("takes tag values set with --path as booleans or numbers as text", () => {
+    const s = validateSettings(((r: any) => ((r.workers.tags = { gitlab: true, cost: 42 }), r))(devRaw()));
+    assert.deepEqual(s.workers.tags, { gitlab: "true", cost: "42" });
+  });
 });
