@@ -18,7 +18,12 @@ export interface RecordedResource {
   state: Record<string, any>;
 }
 
+/** Runs a remote command for real (the host tests point it at a sandboxed sshd). */
+export type CommandExecutor = (cmd: { name: string; connection: Record<string, any>; create: string; stdin?: string }) => Promise<{ stdout: string; stderr: string }>;
+
 export interface OfflineWorld {
+  /** When set, remote commands run through it instead of being answered from serverFiles. */
+  execute?: CommandExecutor;
   /** Current server files by absolute path (null = absent). */
   serverFiles: Record<string, string | null>;
   /** Value given to provider-made secrets (access key secret), so tests can look for it. */
@@ -63,9 +68,13 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
 
   constructor(readonly world: OfflineWorld) {}
 
-  newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
+  async newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Record<string, any> }> {
     const inputs = args.inputs;
-    const state = { ...inputs, ...this.answer(args.type, args.name, unwrapSecrets(inputs) as Record<string, any>) };
+    const plainInputs = unwrapSecrets(inputs) as Record<string, any>;
+    const executed = args.type === "command:remote:Command" && this.world.execute
+      ? await this.world.execute({ name: args.name, connection: plainInputs.connection, create: plainInputs.create, stdin: plainInputs.stdin })
+      : undefined;
+    const state = { ...inputs, ...this.answer(args.type, args.name, plainInputs), ...executed };
     const key = `${args.type}::${args.name}`;
     if (this.resources.some((r) => `${r.type}::${r.name}` === key)) throw new Error(`duplicate resource ${key}`);
     const opts = this.options.get(key);
