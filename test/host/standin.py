@@ -1,0 +1,627 @@
+"""Stand-ins for the commands a Collaborage host has but this test machine must not run.
+
+Installed into each sandbox as /.sandbox/standin.py and called by tiny sh wrappers in
+/usr/local/bin (`exec python3 -I -S /.sandbox/standin.py NAME "$@"`). Every call appends
+one JSON line to /.sandbox/calls.log first, so tests can assert what ran, in which order,
+as which user. Behaviour that matters for correctness stays real: compose files are
+validated by Debian's docker-compose v1, and permission rules (docker group, root for
+apt-get / systemctl changes) are enforced.
+"""
+
+import fcntl
+import json
+import os
+import pwd
+import shlex
+import subprocess
+import sys
+
+SANDBOX = "/.sandbox"
+CALLS = SANDBOX + "/calls.log"
+HEALTH = SANDBOX + "/health"
+STATE = SANDBOX + "/state"
+REAL_COMPOSE = SANDBOX + "/real/docker-compose"
+
+with open(SANDBOX + "/config.json") as f:
+    CONFIG = json.load(f)
+
+
+def out(text=""):
+    sys.stdout.write(text + "\n")
+
+
+def err(text):
+    sys.stderr.write(text + "\n")
+
+
+def log_call(name, args):
+    try:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        user = str(os.geteuid())
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = ""
+    line = json.dumps({"cmd": name, "argv": args, "user": user, "uid": os.geteuid(), "cwd": cwd})
+    fd = os.open(CALLS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def state_path(name):
+    return os.path.join(STATE, name)
+
+
+# ---------------------------------------------------------------- systemd units
+
+
+def unit_files(unit):
+    """Unit file and drop-ins in systemd's precedence order (later wins)."""
+    if not unit.endswith(".service"):
+        unit += ".service"
+    main = None
+    for d in ("/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system"):
+        p = os.path.join(d, unit)
+        if os.path.isfile(p):
+            main = p
+            break
+    dropins = {}
+    for d in ("/usr/lib/systemd/system", "/run/systemd/system", "/etc/systemd/system"):
+        dd = os.path.join(d, unit + ".d")
+        if os.path.isdir(dd):
+            for name in os.listdir(dd):
+                if name.endswith(".conf"):
+                    dropins[name] = os.path.join(dd, name)
+    return ([main] if main else []) + [dropins[k] for k in sorted(dropins)]
+
+
+def logical_lines(text):
+    buf = ""
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if line.endswith("\\"):
+            buf += line[:-1] + " "
+            continue
+        yield buf + line
+        buf = ""
+    if buf:
+        yield buf
+
+
+def read_env_file(path):
+    env = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if not line or line[0] in "#;" or "=" not in line:
+                    continue
+                k, v = line.split("=", 1)
+                v = v.strip()
+                if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+                    v = v[1:-1]
+                env[k.strip()] = v
+    except OSError:
+        return None
+    return env
+
+
+def unit_environment(unit):
+    """Environment= and EnvironmentFile= as systemd would apply them (empty value resets)."""
+    env = {}
+    env_files = []
+    for path in unit_files(unit):
+        section = None
+        with open(path) as f:
+            text = f.read()
+        for line in logical_lines(text):
+            s = line.strip()
+            if not s or s[0] in "#;":
+                continue
+            if s.startswith("[") and s.endswith("]"):
+                section = s[1:-1]
+                continue
+            if section != "Service" or "=" not in s:
+                continue
+            key, value = s.split("=", 1)
+            key, value = key.strip(), value.strip()
+            if key == "Environment":
+                if value == "":
+                    env = {}
+                    continue
+                for item in shlex.split(value):
+                    if "=" in item:
+                        k, v = item.split("=", 1)
+                        env[k] = v
+            elif key == "EnvironmentFile":
+                if value == "":
+                    env_files = []
+                else:
+                    env_files.append(value)
+    for spec in env_files:
+        optional = spec.startswith("-")
+        loaded = read_env_file(spec[1:] if optional else spec)
+        if loaded:
+            env.update(loaded)
+    return env
+
+
+# ---------------------------------------------------------------- docker
+
+CONTAINERS = CONFIG.get("containers", [])
+
+
+def docker_denied():
+    if is_root():
+        return False
+    try:
+        docker_gid = [g for g in open("/etc/group").read().splitlines() if g.startswith("docker:")]
+        gid = int(docker_gid[0].split(":")[2]) if docker_gid else None
+    except (OSError, ValueError, IndexError):
+        gid = None
+    if gid is not None and gid in os.getgroups():
+        return False
+    err(
+        "permission denied while trying to connect to the Docker daemon socket at "
+        "unix:///var/run/docker.sock: Get \"http://%2Fvar%2Frun%2Fdocker.sock/v1.24/info\": "
+        "dial unix /var/run/docker.sock: connect: permission denied"
+    )
+    return True
+
+
+def next_health():
+    """Consume one status from /.sandbox/health; the last line repeats forever."""
+    try:
+        fd = os.open(HEALTH, os.O_RDWR)
+    except OSError:
+        return "healthy"
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        data = b""
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            data += chunk
+        lines = [l for l in data.decode().splitlines() if l.strip()]
+        if not lines:
+            return "healthy"
+        status = lines[0].strip()
+        if len(lines) > 1:
+            rest = ("\n".join(lines[1:]) + "\n").encode()
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, rest)
+        return status
+    finally:
+        os.close(fd)
+
+
+def docker_info(args):
+    env = unit_environment("docker")
+    fmt = option_value(args, ("-f", "--format"))
+    fields = {
+        "HTTPProxy": env.get("HTTP_PROXY", env.get("http_proxy", "")),
+        "HTTPSProxy": env.get("HTTPS_PROXY", env.get("https_proxy", "")),
+        "NoProxy": env.get("NO_PROXY", env.get("no_proxy", "")),
+        "ServerVersion": CONFIG["dockerVersion"],
+    }
+    if fmt is not None:
+        text = fmt
+        for k, v in fields.items():
+            text = text.replace("{{.%s}}" % k, v)
+        out(text)
+        return 0
+    out("Client:")
+    out(" Context:    default")
+    out(" Debug Mode: false")
+    out("")
+    out("Server:")
+    out(" Containers: %d" % len(CONTAINERS))
+    out("  Running: %d" % len(CONTAINERS))
+    out(" Server Version: %s" % fields["ServerVersion"])
+    out(" Storage Driver: overlay2")
+    out(" Cgroup Driver: systemd")
+    out(" Docker Root Dir: /var/lib/docker")
+    if fields["HTTPProxy"]:
+        out(" HTTP Proxy: %s" % fields["HTTPProxy"])
+    if fields["HTTPSProxy"]:
+        out(" HTTPS Proxy: %s" % fields["HTTPSProxy"])
+    if fields["NoProxy"]:
+        out(" No Proxy: %s" % fields["NoProxy"])
+    out(" Registry: https://index.docker.io/v1/")
+    out(" Live Restore Enabled: false")
+    return 0
+
+
+def option_value(args, names):
+    for i, a in enumerate(args):
+        for n in names:
+            if a == n and i + 1 < len(args):
+                return args[i + 1]
+            if n.startswith("--") and a.startswith(n + "="):
+                return a[len(n) + 1:]
+    return None
+
+
+def docker_inspect(args):
+    fmt = None
+    names = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("-f", "--format", "--type"):
+            if a != "--type":
+                fmt = args[i + 1] if i + 1 < len(args) else ""
+            i += 2
+            continue
+        if a.startswith("--format="):
+            fmt = a.split("=", 1)[1]
+        elif a.startswith("-"):
+            pass
+        else:
+            names.append(a)
+        i += 1
+    code = 0
+    for name in names:
+        if name not in CONTAINERS:
+            err("Error: No such object: %s" % name)
+            code = 1
+            continue
+        if fmt is None:
+            health = next_health()
+            out(json.dumps([{"Name": "/" + name, "State": {"Status": "running", "Running": True,
+                                                              "Health": {"Status": health}}}], indent=4))
+        elif ".State.Health.Status" in fmt:
+            health = next_health()
+            out(fmt.replace("{{.State.Health.Status}}", health).replace("{{ .State.Health.Status }}", health))
+        elif ".State.Status" in fmt:
+            out("running")
+        elif ".State.Running" in fmt:
+            out("true")
+        else:
+            out("<no value>")
+    return code
+
+
+def docker_ps(args):
+    fmt = option_value(args, ("--format",))
+    if "-q" in args or "--quiet" in args:
+        for i, _ in enumerate(CONTAINERS):
+            out("%012x" % (0xC0FFEE000 + i))
+        return 0
+    if fmt is not None:
+        for name in CONTAINERS:
+            out(fmt.replace("{{.Names}}", name).replace("{{.Status}}", "Up 2 hours"))
+        return 0
+    out("CONTAINER ID   IMAGE   COMMAND   CREATED   STATUS   PORTS   NAMES")
+    for i, name in enumerate(CONTAINERS):
+        out("%012x   stand-in   \"\"   2 hours ago   Up 2 hours      %s" % (0xC0FFEE000 + i, name))
+    return 0
+
+
+DOCKER_GLOBAL_WITH_VALUE = {"-H", "--host", "--config", "-c", "--context", "-l", "--log-level",
+                            "--tlscacert", "--tlscert", "--tlskey"}
+
+
+def docker(args):
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] not in ("-v", "--version"):
+        i += 2 if args[i] in DOCKER_GLOBAL_WITH_VALUE else 1
+    args = args[i:]
+    if not args:
+        out("Usage:  docker [OPTIONS] COMMAND")
+        return 0
+    sub, rest = args[0], args[1:]
+    if sub in ("-v", "--version"):
+        out("Docker version %s, build stand-in" % CONFIG["dockerVersion"])
+        return 0
+    if sub == "compose":
+        if not CONFIG.get("composePlugin"):
+            err("docker: 'compose' is not a docker command.")
+            err("See 'docker --help'")
+            return 1
+        return compose(rest, "v2")
+    if sub == "version":
+        out("Client:\n Version:           %s" % CONFIG["dockerVersion"])
+        if docker_denied():
+            return 1
+        out("\nServer:\n Engine:\n  Version:          %s" % CONFIG["dockerVersion"])
+        return 0
+    if docker_denied():
+        return 1
+    if sub == "info":
+        return docker_info(rest)
+    if sub == "inspect":
+        return docker_inspect(rest)
+    if sub == "ps":
+        return docker_ps(rest)
+    if sub == "login":
+        if "--password-stdin" in rest:
+            sys.stdin.read()
+        out("Login Succeeded")
+        return 0
+    if sub in ("restart", "start", "stop", "rm", "kill"):
+        for name in [a for a in rest if not a.startswith("-")]:
+            out(name)
+        return 0
+    return 0
+
+
+# ---------------------------------------------------------------- compose
+
+COMPOSE_GLOBAL_WITH_VALUE = {"-f", "--file", "-p", "--project-name", "--project-directory",
+                             "--env-file", "--profile", "--ansi", "--log-level", "-H", "--host",
+                             "--progress", "--parallel", "--tlscacert", "--tlscert", "--tlskey",
+                             "-c", "--context"}
+# Options that Debian's docker-compose (v1) understands and that change what is validated.
+COMPOSE_FORWARDED = {"-f", "--file", "-p", "--project-name", "--project-directory", "--env-file", "--profile"}
+
+
+def split_compose_args(args):
+    forwarded, i = [], 0
+    while i < len(args) and args[i].startswith("-") and args[i] not in ("-v", "--version", "-h", "--help"):
+        a = args[i]
+        name = a.split("=", 1)[0]
+        takes_value = name in COMPOSE_GLOBAL_WITH_VALUE and "=" not in a
+        if name in COMPOSE_FORWARDED:
+            forwarded.extend(args[i:i + 2] if takes_value else [a])
+        i += 2 if takes_value else 1
+    return forwarded, args[i:]
+
+
+def run_real_compose(argv, quiet):
+    proc = subprocess.run([REAL_COMPOSE] + argv, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE if quiet else None,
+                          stderr=subprocess.PIPE if quiet else None)
+    return proc
+
+
+def compose(args, flavor):
+    forwarded, rest = split_compose_args(args)
+    version = CONFIG["composeVersion"]
+    if not rest or rest[0] in ("-h", "--help", "help"):
+        out("Usage:  docker compose [OPTIONS] COMMAND" if flavor == "v2" else "Usage: docker-compose [-f <arg>...] [options] [COMMAND] [ARGS...]")
+        return 0 if rest else 1
+    sub, sub_args = rest[0], rest[1:]
+    if sub in ("version", "-v", "--version"):
+        if flavor == "v2":
+            out(version if "--short" in sub_args else "Docker Compose version v%s" % version)
+        else:
+            out("docker-compose version %s, build stand-in" % version)
+        return 0
+    if sub == "config":
+        return run_real_compose(forwarded + ["config"] + sub_args, quiet=False).returncode
+    if docker_denied():
+        return 1
+    # Both compose generations load and validate the whole project before any other command.
+    check = run_real_compose(forwarded + ["config", "-q"], quiet=True)
+    if check.returncode != 0:
+        sys.stderr.write(check.stderr.decode(errors="replace"))
+        return check.returncode
+    if sub == "ps":
+        out("NAME      IMAGE     COMMAND   SERVICE   CREATED   STATUS    PORTS")
+    return 0
+
+
+# ---------------------------------------------------------------- systemctl
+
+SYSTEMCTL_MUTATING = {"daemon-reload", "restart", "start", "stop", "reload", "enable", "disable",
+                      "try-restart", "reload-or-restart", "mask", "unmask", "kill", "reset-failed"}
+
+
+def systemctl(args):
+    words = [a for a in args if not a.startswith("-")]
+    if not words:
+        return 0
+    verb, units = words[0], words[1:]
+    if verb in SYSTEMCTL_MUTATING and not is_root():
+        err("Failed to %s %s: Interactive authentication required." % (verb, " ".join(units) or "daemon"))
+        err("See system logs and 'systemctl status %s' for details." % (" ".join(units) or ""))
+        return 1
+    if verb == "is-active":
+        for _ in units:
+            out("active")
+        return 0
+    if verb == "is-enabled":
+        for _ in units:
+            out("enabled")
+        return 0
+    if verb == "show":
+        prop = option_value(args, ("-p", "--property"))
+        unit = units[0] if units else ""
+        env = unit_environment(unit) if unit else {}
+        values = {"Environment": " ".join("%s=%s" % kv for kv in env.items()),
+                  "ActiveState": "active", "SubState": "running", "LoadState": "loaded"}
+        keys = prop.split(",") if prop else list(values)
+        value_only = "--value" in args
+        for k in keys:
+            v = values.get(k, "")
+            out(v if value_only else "%s=%s" % (k, v))
+        return 0
+    if verb == "cat":
+        for unit in units:
+            for path in unit_files(unit):
+                out("# " + path)
+                with open(path) as f:
+                    sys.stdout.write(f.read())
+                out("")
+        return 0
+    if verb == "status":
+        for unit in units:
+            out("* %s - stand-in\n     Active: active (running)" % unit)
+        return 0
+    return 0
+
+
+# ---------------------------------------------------------------- apt / dpkg / lsb_release
+
+def installed_packages():
+    try:
+        with open(state_path("dpkg-installed")) as f:
+            return set(l.strip() for l in f if l.strip())
+    except OSError:
+        return set()
+
+
+def apt_get(args):
+    words = [a for a in args if not a.startswith("-")]
+    verb = words[0] if words else ""
+    if verb in ("update", "install", "upgrade", "dist-upgrade", "remove", "purge", "autoremove") and not is_root():
+        err("E: Could not open lock file /var/lib/dpkg/lock-frontend - open (13: Permission denied)")
+        err("E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), are you root?")
+        return 100
+    if verb == "install":
+        pkgs = [w.split("=", 1)[0] for w in words[1:]]
+        if not pkgs:
+            return 0
+        have = installed_packages()
+        with open(state_path("dpkg-installed"), "a") as f:
+            for p in pkgs:
+                if p not in have:
+                    f.write(p + "\n")
+        for p in pkgs:
+            unit = CONFIG.get("packageUnits", {}).get(p)
+            if unit:
+                path, text = unit
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "w") as f:
+                    f.write(text)
+    return 0
+
+
+def dpkg(args):
+    if "--print-architecture" in args:
+        out("amd64")
+        return 0
+    if args and args[0] in ("-s", "--status", "-l", "--list"):
+        have = installed_packages()
+        code = 0
+        for p in args[1:]:
+            if p in have:
+                out("Package: %s\nStatus: install ok installed" % p)
+            else:
+                err("dpkg-query: package '%s' is not installed and no information is available" % p)
+                code = 1
+        return code
+    return 0
+
+
+def lsb_release(args):
+    info = CONFIG.get("lsb") or {}
+    flags = "".join(a.lstrip("-") for a in args if a.startswith("-") and not a.startswith("--"))
+    long_map = {"--codename": "c", "--id": "i", "--release": "r", "--description": "d", "--short": "s", "--all": "a"}
+    flags += "".join(long_map.get(a, "") for a in args if a.startswith("--"))
+    short = "s" in flags
+    fields = [("i", "Distributor ID", info.get("id", "")), ("d", "Description", info.get("description", "")),
+              ("r", "Release", info.get("release", "")), ("c", "Codename", info.get("codename", ""))]
+    for letter, label, value in fields:
+        if letter in flags or "a" in flags:
+            out(value if short else "%s:\t%s" % (label, value))
+    return 0
+
+
+# ---------------------------------------------------------------- curl / gpg
+
+def curl(args):
+    output, url, i = None, None, 0
+    with_value = {"-o", "--output", "-H", "--header", "-x", "--proxy", "-d", "--data", "-u", "--user",
+                  "-X", "--request", "-w", "--write-out", "-A", "--user-agent", "--connect-timeout",
+                  "-m", "--max-time", "--retry", "--cacert", "-e", "--referer"}
+    while i < len(args):
+        a = args[i]
+        if a in with_value:
+            if a in ("-o", "--output") and i + 1 < len(args):
+                output = args[i + 1]
+            i += 2
+            continue
+        if a.startswith("-") and not a.startswith("--") and len(a) > 2 and a.endswith("o") and i + 1 < len(args):
+            output = args[i + 1]
+            i += 2
+            continue
+        if not a.startswith("-"):
+            url = a
+        i += 1
+    if url and (url.endswith("/gpg") or url.endswith(".gpg") or url.endswith(".asc")):
+        body = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nstand-in key for %s\n-----END PGP PUBLIC KEY BLOCK-----\n" % url
+    else:
+        body = "stand-in download of %s\n" % url
+    if output and output != "-":
+        with open(output, "w") as f:
+            f.write(body)
+    else:
+        sys.stdout.write(body)
+    return 0
+
+
+GPG_WITH_VALUE = {"-o", "--output", "--homedir", "--keyring", "--secret-keyring", "-r", "--recipient",
+                  "-u", "--local-user", "--default-key", "--passphrase", "--passphrase-fd", "--status-fd",
+                  "--keyserver", "--trust-model"}
+
+
+def gpg(args):
+    if "--dearmor" not in args and "--enarmor" not in args:
+        return 0
+    output, inputs, i = None, [], 0
+    while i < len(args):
+        a = args[i]
+        if a in GPG_WITH_VALUE:
+            if a in ("-o", "--output") and i + 1 < len(args):
+                output = args[i + 1]
+            i += 2
+            continue
+        if a.startswith("--output="):
+            output = a.split("=", 1)[1]
+        elif not a.startswith("-") or a == "-":
+            inputs.append(a)
+        i += 1
+    if inputs and inputs[-1] == "-":
+        inputs = []
+    data = open(inputs[-1], "rb").read() if inputs else sys.stdin.buffer.read()
+    body = b"stand-in dearmored:" + data
+    if output and output != "-":
+        if os.path.exists(output) and "--yes" not in args:
+            # What gpg does with no terminal to ask "Overwrite? (y/N)" on.
+            err("gpg: cannot open '/dev/tty': No such device or address")
+            return 2
+        with open(output, "wb") as f:
+            f.write(body)
+    else:
+        sys.stdout.buffer.write(body)
+    return 0
+
+
+HANDLERS = {
+    "docker": docker,
+    "docker-compose": lambda args: compose(args, "v1"),
+    "systemctl": systemctl,
+    "apt-get": apt_get,
+    "dpkg": dpkg,
+    "lsb_release": lsb_release,
+    "curl": curl,
+    "gpg": gpg,
+}
+
+
+def main():
+    name, args = sys.argv[1], sys.argv[2:]
+    log_call(name, args)
+    needs = CONFIG.get("requiresPackage", {}).get(name)
+    if needs and needs not in installed_packages():
+        err("%s: command not found (stand-in: install %s first)" % (name, needs))
+        sys.exit(127)
+    code = HANDLERS[name](args)
+    sys.stdout.flush()
+    sys.exit(code or 0)
+
+
+if __name__ == "__main__":
+    main()
