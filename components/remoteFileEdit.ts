@@ -25,7 +25,8 @@ export class RemoteFileEdit extends pulumi.ComponentResource {
     // The write parameters hold only masked values (summary), so showing them in previews is safe.
     const spec = pulumi.unsecret(args.edit.apply((e) => ({ write: e.write, restore: e.restoreOnDestroy })));
     const write = spec.apply((s) => s.write);
-    const desired = write.apply((w) => sha256Hex(JSON.stringify(w)));
+    // Secret when the edit is: a changed proxy password re-reads the file without showing it.
+    const desired = args.edit.apply((e) => sha256Hex(JSON.stringify([e.write, e.fingerprint])));
 
     // A component's dependsOn does not reach its children: the read must wait itself.
     const read = new command.remote.Command(`${name}-read`, {

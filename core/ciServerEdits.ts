@@ -17,6 +17,12 @@ export interface RemoteEdit {
   restoreOnDestroy: boolean;
   /** New file text from the current one (null = the file does not exist). Throws on a bad state. */
   render(current: string | null): string;
+  /**
+   * Everything render depends on, secrets included. When it changes the file is read again; the
+   * summary alone would miss a change of a masked value (a proxy password) and the write would
+   * then compare against a stale read.
+   */
+  fingerprint: string;
 }
 
 export const RUNNER_SERVICE = "gitlab-runner";
@@ -50,6 +56,7 @@ export function upgradeEdit(s: Settings & { upgrade: NonNullable<Settings["upgra
       },
       summary: [`services.${GITLAB_SERVICE}.image = ${u.gitlabImage}`, `services.${RUNNER_SERVICE}.image = ${u.runnerImage}`],
     },
+    fingerprint: JSON.stringify(u),
     render(current) {
       const text = need(current, file);
       const problems = [
@@ -74,6 +81,7 @@ export function composeProxyEdit(s: Settings): RemoteEdit {
       after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE] },
       summary: [`services.${RUNNER_SERVICE}.env_file += ${ENV_FILE}`],
     },
+    fingerprint: ENV_FILE,
     render: (current) => editCompose(need(current, file), { envFile: { service: RUNNER_SERVICE, file: ENV_FILE } }).text,
   };
 }
@@ -90,6 +98,7 @@ export function commonEnvEdit(s: Settings, noProxy: string): RemoteEdit {
       after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE] },
       summary: [`NO_PROXY=${noProxy}`, `no_proxy=${noProxy}`],
     },
+    fingerprint: noProxy,
     render: (current) => setEnvVars(need(current, file), { NO_PROXY: noProxy, no_proxy: noProxy }),
   };
 }
@@ -102,10 +111,12 @@ export function dockerDropInEdit(urls: ProxyUrls, maskedUrls: ProxyUrls): Remote
     write: {
       key: "docker-dropin",
       path: CI_DOCKER_DROPIN_PATH,
-      newFileMode: "0644",
+      // Proxy credentials make it a secret file; systemd reads it as root either way.
+      newFileMode: urls.http === maskedUrls.http && urls.https === maskedUrls.https ? "0644" : "0600",
       after: { kind: "dockerd-restart" },
       summary: dockerdProxyDropIn(maskedUrls).split("\n").filter((l) => l.startsWith("Environment=")),
     },
+    fingerprint: content,
     render: () => content,
   };
 }
@@ -154,6 +165,7 @@ export function configTomlEdit(input: MachineOptionsInput): RemoteEdit {
   return {
     restoreOnDestroy: true,
     write: { key: "config-toml", path: file, summary: runnerSummary(edit) },
+    fingerprint: JSON.stringify(edit),
     render: (current) => mergeRunnerConfig(need(current, file), edit),
   };
 }

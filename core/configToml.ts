@@ -438,7 +438,23 @@ interface Indents {
   key: string; // of the keys in it
 }
 
-function renderMachine(m: RunnerMachineEdit["machine"], ind: Indents): string[] {
+/** Keys of [runners.machine] this program owns; any other key there is the operator's and stays. */
+const MANAGED_MACHINE_KEYS = ["IdleCount", "IdleTime", "MaxBuilds", "MachineDriver", "MachineName", "MachineOptions"];
+
+/** Raw lines of the operator's own keys (e.g. MaxGrowthRate, IdleCountMin) in an existing [runners.machine]. */
+function unmanagedMachineLines(lines: Line[], runner: RunnerSpan): string[] {
+  const kept: string[] = [];
+  let table: string[] | undefined;
+  for (const item of runner.items) {
+    if (item.kind === "header") table = item.isArray ? undefined : item.path;
+    else if (table && samePath(table, ["runners", "machine"]) && !MANAGED_MACHINE_KEYS.includes(item.path[0])) {
+      for (let i = item.line; i <= item.endLine; i++) kept.push(lines[i].text);
+    }
+  }
+  return kept;
+}
+
+function renderMachine(m: RunnerMachineEdit["machine"], ind: Indents, kept: string[]): string[] {
   const k = ind.key;
   const out = [
     `${ind.header}[runners.machine]`,
@@ -451,6 +467,7 @@ function renderMachine(m: RunnerMachineEdit["machine"], ind: Indents): string[] 
   // One option per line with a trailing comma, as the runbook and the GitLab docs write it.
   if (m.MachineOptions.length === 0) out.push(`${k}MachineOptions = []`);
   else out.push(`${k}MachineOptions = [`, ...m.MachineOptions.map((o) => `${k}  ${formatTomlValue(o)},`), `${k}]`);
+  out.push(...kept);
   for (const a of m.autoscaling) {
     out.push(
       `${k}[[runners.machine.autoscaling]]`,
@@ -592,7 +609,7 @@ export function mergeRunnerConfig(current: string, edit: RunnerMachineEdit): str
 
   // [runners.machine]: replace existing runs in place, else insert after the cache block
   // (including its sub-tables), else at the end of the runner.
-  const block = renderMachine(edit.machine, detectIndents(runner)).map((text) => ({ text, eol }));
+  const block = renderMachine(edit.machine, detectIndents(runner), unmanagedMachineLines(lines, runner)).map((text) => ({ text, eol }));
   const machineRuns = tableRuns(runner.items, ["runners", "machine"]);
   if (machineRuns.length > 0) {
     const [first, ...rest] = machineRuns;

@@ -399,6 +399,36 @@ describe("core/configToml mergeRunnerConfig", () => {
     });
   });
 
+  describe("the operator's own keys in an existing [runners.machine]", () => {
+    const input = [
+      "concurrent = 1",
+      "[[runners]]",
+      '  name = "r"',
+      '  executor = "docker"',
+      "  [runners.machine]",
+      "    IdleCount = 2",
+      "    MaxGrowthRate = 3",
+      "    IdleScaleFactor = 1.0",
+      '    MachineName = "old-%s"',
+      "  [runners.docker]",
+      '    image = "alpine"',
+      "",
+    ].join("\n");
+
+    it("keeps them (floats as floats) and replaces only the managed keys", () => {
+      const out = mergeRunnerConfig(input, RUNBOOK_EDIT);
+      const { value, types } = tomllibParse(out);
+      const machine = value.runners[0].machine;
+      assert.equal(machine.MaxGrowthRate, 3);
+      assert.equal(machine.IdleScaleFactor, 1.0);
+      assert.equal(types["runners[0].machine.IdleScaleFactor"] ?? types["runners.0.machine.IdleScaleFactor"] ?? Object.entries(types).find(([k]) => k.endsWith("IdleScaleFactor"))?.[1], "float");
+      assert.equal(machine.IdleCount, 0);
+      assert.equal(machine.MachineName, "gitlab-docker-machine-%s");
+      assert.match(out, /\n    IdleScaleFactor = 1\.0\n/);
+      assert.equal(mergeRunnerConfig(out, RUNBOOK_EDIT), out, "idempotent");
+    });
+  });
+
   describe("line endings, comments, escaping", () => {
     const input = read("collaborage/config.toml");
     let lfOut: string;
