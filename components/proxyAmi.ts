@@ -41,12 +41,14 @@ export const builderStepNames = (withProxy: boolean) =>
 
 /** The steps in order; pure, so the plan and the tests see exactly what the builder gets. */
 export function builderSteps(proxy?: ProxyUrls): BuilderStep[] {
+  // Files that carry proxy credentials are root-only; apt and dockerd read them as root.
+  const mode = proxy && (new URL(proxy.http).password || new URL(proxy.https).password) ? "0600" : "0644";
   const steps: Omit<BuilderStep, "name">[] = proxy
     ? [
-        { create: installFileScript({ path: APT_PROXY_PATH, mode: "0644" }), stdin: aptProxyConf(proxy) },
+        { create: installFileScript({ path: APT_PROXY_PATH, mode }), stdin: aptProxyConf(proxy) },
         { create: appendBlockScript({ path: "~/.profile", marker: PROFILE_MARKER }), stdin: profileExports(proxy) },
         { create: dockerInstallScript({ proxyEnvFromStdin: true }), stdin: `HTTP_PROXY=${proxy.http}\nHTTPS_PROXY=${proxy.https}\n` },
-        { create: installFileScript({ path: BUILDER_DOCKER_DROPIN_PATH, mode: "0644" }), stdin: dockerdProxyDropIn(proxy) },
+        { create: installFileScript({ path: BUILDER_DOCKER_DROPIN_PATH, mode }), stdin: dockerdProxyDropIn(proxy) },
         { create: dockerProxyCheckScript(true) },
       ]
     : [{ create: dockerInstallScript({ proxyEnvFromStdin: false }) }, { create: dockerProxyCheckScript(false) }];
