@@ -3,12 +3,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CiServer } from "./components/ciServer";
+import { RemoteFileEdit } from "./components/remoteFileEdit";
 import { sshConnection } from "./components/connection";
 import { ProxyAmi } from "./components/proxyAmi";
 import { RunnerCredentials } from "./components/runnerCredentials";
 import { RunnerNetwork } from "./components/runnerNetwork";
+import { upgradeEdit } from "./core/ciServerEdits";
 import { noProxyValue } from "./core/noProxy";
-import { maskedCredentials, withCredentials, type ProxyUrls } from "./core/proxyFiles";
+import { withCredentials, type ProxyUrls } from "./core/proxyFiles";
 import type { LoadedSettings } from "./settings/load";
 
 export interface ProgramOutputs {
@@ -34,12 +36,21 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
       noProxyValue({ ciHost: s.ciServer.host, workerSubnetCidr: cidr, instanceRole: s.runner.credentials === "instanceProfile" || !!s.workers.iamInstanceProfile, extra: p.noProxy }));
     const creds = secrets.proxyCredentials ?? pulumi.output(undefined);
     const urls: pulumi.Output<ProxyUrls> = pulumi.all([creds, noProxy]).apply(([c, np]) => ({ http: withCredentials(p.httpProxy, c), https: withCredentials(p.httpsProxy, c), noProxy: np }));
-    const masked = (url: string) => (secrets.proxyCredentials ? maskedCredentials(url) : url);
-    const maskedUrls = noProxy.apply((np) => ({ http: masked(p.httpProxy), https: masked(p.httpsProxy), noProxy: np }));
-    return { noProxy, urls: secrets.proxyCredentials ? pulumi.secret(urls) : urls, maskedUrls };
+    return { noProxy, urls: secrets.proxyCredentials ? pulumi.secret(urls) : urls };
   })();
 
-  const network = new RunnerNetwork("network", { ciSecurityGroupId: s.ciServer.securityGroupId, workerSecurityGroupId: s.workers.securityGroupId });
+  const connection = sshConnection({ endpoint: s.ciServer, privateKey: secrets.sshPrivateKey, hostKey: s.ciServer.hostKey, bastion: s.ciServer.bastion });
+
+  // The runbook's first step. The upgrade path can only be checked against the server's compose
+  // file, so everything else waits for it: a refused jump leaves no AWS resource behind.
+  const upgrade = s.upgrade && new RemoteFileEdit("gitlab-upgrade", {
+    connection,
+    path: `${s.ciServer.appDir}/docker-compose.yml`,
+    edit: pulumi.output(upgradeEdit({ ...s, upgrade: s.upgrade })),
+  });
+  const afterUpgrade: pulumi.ComponentResourceOptions = upgrade ? { dependsOn: [upgrade] } : {};
+
+  const network = new RunnerNetwork("network", { ciSecurityGroupId: s.ciServer.securityGroupId, workerSecurityGroupId: s.workers.securityGroupId }, afterUpgrade);
 
   const credentials = new RunnerCredentials("runner", {
     mode: s.runner.credentials,
@@ -49,7 +60,7 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     managerRoleName: s.runner.managerRoleName,
     keyGeneration: s.runner.keyGeneration,
     tags,
-  });
+  }, afterUpgrade);
 
   const amiId = s.ami.existingAmi
     ? pulumi.output(s.ami.existingAmi)
@@ -61,11 +72,12 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
         bastion: s.ciServer.bastion,
         proxy: proxy?.urls,
         tags,
-      }).amiId;
+      }, afterUpgrade).amiId;
 
   const ci = new CiServer("ci-server", {
     settings: s,
-    connection: sshConnection({ endpoint: s.ciServer, privateKey: secrets.sshPrivateKey, hostKey: s.ciServer.hostKey, bastion: s.ciServer.bastion }),
+    connection,
+    after: upgrade,
     amiId,
     workerSecurityGroupName: network.workerSecurityGroupName,
     accessKey: credentials.accessKeyId && credentials.secretAccessKey && { id: credentials.accessKeyId, secret: credentials.secretAccessKey },
@@ -77,7 +89,7 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     `Workers boot ${ami} (${s.workers.instanceType}${s.workers.spot ? ", spot" : ""}) in ${s.region}${s.workers.zone}, subnet ${s.workers.subnetId}.`,
     `The runner on ${s.ciServer.host} runs up to ${s.runner.concurrent} jobs; ${s.runner.idleCount} idle machine(s), removed after ${s.runner.idleTime} s idle.`,
     s.runner.credentials === "accessKey" ? `It uses IAM access key ${keyId}.` : `It uses the CI server's role ${s.runner.managerRoleName}.`,
-    `Edited on the CI server: ${ci.files.join(", ")}.`,
+    `Edited on the CI server: ${[...(upgrade ? [upgrade.path] : []), ...ci.files].join(", ")}.`,
   ].join("\n"));
 
   return {
@@ -85,7 +97,7 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     iamUserName: credentials.userName,
     accessKeyId: credentials.accessKeyId,
     securityGroupRuleIds: network.ruleIds,
-    ciServerFiles: ci.files,
+    ciServerFiles: [...(upgrade ? [upgrade.path] : []), ...ci.files],
     ciServerResults: ci.results,
     summary,
   };

@@ -1,8 +1,8 @@
-// Every CI-server step of the runbook, over SSH, in the runbook's order. The steps run one after
-// another (each read waits for the previous write) so two edits never race on one server.
+// The runbook's CI-server steps after the upgrade, over SSH, in the runbook's order. The steps run
+// one after another (each read waits for the previous write) so two edits never race on one server.
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { commonEnvEdit, composeProxyEdit, configTomlEdit, dockerDropInEdit, upgradeEdit, type RemoteEdit } from "../core/ciServerEdits";
+import { commonEnvEdit, composeProxyEdit, configTomlEdit, dockerDropInEdit, type RemoteEdit } from "../core/ciServerEdits";
 import type { MachineOptionsInput } from "../core/machineOptions";
 import { CI_DOCKER_DROPIN_PATH, type ProxyUrls } from "../core/proxyFiles";
 import type { Settings } from "../settings/types";
@@ -18,7 +18,9 @@ export interface CiServerArgs {
   /** accessKey mode only; the secret is a Pulumi secret. */
   readonly accessKey?: { id: pulumi.Input<string>; secret: pulumi.Input<string> };
   /** Proxy environments: NO_PROXY, and the proxy URLs (with credentials: secret) and masked. */
-  readonly proxy?: { noProxy: pulumi.Input<string>; urls: pulumi.Input<ProxyUrls>; maskedUrls: pulumi.Input<ProxyUrls> };
+  readonly proxy?: { noProxy: pulumi.Input<string>; urls: pulumi.Input<ProxyUrls> };
+  /** The GitLab upgrade, when there is one: the first edit waits for it. */
+  readonly after?: pulumi.Resource;
   /** What config.toml must wait for besides its inputs (security-group rules). */
   readonly configTomlDependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -34,7 +36,7 @@ export class CiServer extends pulumi.ComponentResource {
     const edits: RemoteFileEdit[] = [];
     const steps: string[] = [];
     const step = (suffix: string, path: string, edit: pulumi.Output<RemoteEdit>, dependsOn: pulumi.Input<pulumi.Resource>[] = []) => {
-      const previous = edits[edits.length - 1];
+      const previous = edits[edits.length - 1] ?? args.after;
       const e = new RemoteFileEdit(`${name}-${suffix}`, { connection: args.connection, path, edit }, {
         parent: this,
         dependsOn: [...(previous ? [previous] : []), ...dependsOn],
@@ -45,12 +47,11 @@ export class CiServer extends pulumi.ComponentResource {
     };
 
     const compose = `${s.ciServer.appDir}/docker-compose.yml`;
-    if (s.upgrade) step("upgrade", compose, pulumi.output(upgradeEdit({ ...s, upgrade: s.upgrade })));
     if (args.proxy) {
       const p = args.proxy;
       step("common-env", `${s.ciServer.appDir}/common.env`, pulumi.output(p.noProxy).apply((np) => commonEnvEdit(s, np)));
       step("compose-proxy", compose, pulumi.output(composeProxyEdit(s)));
-      step("docker-dropin", CI_DOCKER_DROPIN_PATH, pulumi.all([p.urls, p.maskedUrls]).apply(([u, m]) => dockerDropInEdit(u, m)));
+      step("docker-dropin", CI_DOCKER_DROPIN_PATH, pulumi.output(p.urls).apply(dockerDropInEdit));
     }
     const tomlEdit = pulumi
       .all([args.amiId, args.workerSecurityGroupName, args.accessKey?.id, args.accessKey?.secret, args.proxy?.noProxy, args.proxy?.urls])

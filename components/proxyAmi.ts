@@ -5,11 +5,14 @@ import * as aws from "@pulumi/aws";
 import type * as command from "@pulumi/command";
 import * as commandPkg from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH, PROFILE_MARKER, aptProxyConf, dockerdProxyDropIn, profileExports, type ProxyUrls } from "../core/proxyFiles";
+import {
+  APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH, PROFILE_MARKER, aptProxyConf, dockerdProxyDropIn, hasCredentials, maskProxyUrls, profileExports, type ProxyUrls,
+} from "../core/proxyFiles";
 import { sha256Hex } from "../core/readResult";
 import { appendBlockScript, dockerInstallScript, dockerProxyCheckScript, installFileScript, waitForSshScript } from "../core/scripts";
 import { openSshPublicKey } from "../core/sshPublicKey";
 import type { AmiSettings, SshEndpoint } from "../settings/types";
+import { childOptions } from "./childOptions";
 import { sshConnection } from "./connection";
 
 /** Canonical's account; the default base image is its current Ubuntu LTS. */
@@ -41,12 +44,14 @@ export const builderStepNames = (withProxy: boolean) =>
 
 /** The steps in order; pure, so the plan and the tests see exactly what the builder gets. */
 export function builderSteps(proxy?: ProxyUrls): BuilderStep[] {
-  // Files that carry proxy credentials are root-only; apt and dockerd read them as root.
-  const mode = proxy && (new URL(proxy.http).password || new URL(proxy.https).password) ? "0600" : "0644";
+  // Files that carry proxy credentials are root-only (apt and dockerd read them as root), and the
+  // profile loses group/other access (Ubuntu homes are world-readable).
+  const secret = !!proxy && hasCredentials(proxy);
+  const mode = secret ? "0600" : "0644";
   const steps: Omit<BuilderStep, "name">[] = proxy
     ? [
         { create: installFileScript({ path: APT_PROXY_PATH, mode }), stdin: aptProxyConf(proxy) },
-        { create: appendBlockScript({ path: "~/.profile", marker: PROFILE_MARKER }), stdin: profileExports(proxy) },
+        { create: appendBlockScript({ path: "~/.profile", marker: PROFILE_MARKER, private: secret }), stdin: profileExports(proxy) },
         { create: dockerInstallScript({ proxyEnvFromStdin: true }), stdin: `HTTP_PROXY=${proxy.http}\nHTTPS_PROXY=${proxy.https}\n` },
         { create: installFileScript({ path: BUILDER_DOCKER_DROPIN_PATH, mode }), stdin: dockerdProxyDropIn(proxy) },
         { create: dockerProxyCheckScript(true) },
@@ -62,7 +67,7 @@ export class ProxyAmi extends pulumi.ComponentResource {
 
   constructor(name: string, args: ProxyAmiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gitlab-runner-autoscaling:ami:ProxyAmi", name, {}, opts);
-    const parent = { parent: this };
+    const parent = childOptions(this, opts);
     const a = args.ami;
     this.baseAmiId = a.baseAmi
       ? pulumi.output(a.baseAmi)
@@ -73,8 +78,13 @@ export class ProxyAmi extends pulumi.ComponentResource {
         }, parent).id;
 
     const steps = pulumi.output(args.proxy).apply((p) => builderSteps(p));
-    // Base image, steps and their inputs: a change to any of them means a new image.
-    const contentHash = pulumi.unsecret(pulumi.all([this.baseAmiId, steps]).apply(([base, s]) => sha256Hex(JSON.stringify([base, s])).slice(0, 16)));
+    // Base image, steps and their inputs: a change to any of them means a new image. The visible
+    // hash (AMI name, tags, user data) is of the masked steps, so it says nothing about a password;
+    // a credentials-only change replaces the builder through a secret replacement trigger.
+    const hashOf = (base: string, s: BuilderStep[]) => sha256Hex(JSON.stringify([base, s])).slice(0, 16);
+    const masked = pulumi.unsecret(pulumi.output(args.proxy).apply((p) => builderSteps(p && maskProxyUrls(p))));
+    const contentHash = pulumi.all([this.baseAmiId, masked]).apply(([base, s]) => hashOf(base, s));
+    const secretHash = pulumi.secret(pulumi.all([this.baseAmiId, steps]).apply(([base, s]) => hashOf(base, s)));
 
     const group = new aws.ec2.SecurityGroup(`${name}-builder-sg`, {
       vpcId: args.vpcId,
@@ -111,7 +121,7 @@ export class ProxyAmi extends pulumi.ComponentResource {
       userData: pulumi.interpolate`#!/bin/sh\n# gitlab-runner-autoscaling provisioning ${contentHash}\n`,
       userDataReplaceOnChange: true,
       tags: { ...args.tags, Name: `${name}-builder` },
-    }, parent);
+    }, { ...parent, replacementTrigger: secretHash });
 
     const connection: command.types.input.remote.ConnectionArgs = sshConnection({
       endpoint: pulumi.output({ host: builder.privateIp, port: 22, user: a.sshUser }),
@@ -121,7 +131,7 @@ export class ProxyAmi extends pulumi.ComponentResource {
     });
     let last: pulumi.Resource = new commandPkg.remote.Command(`${name}-wait-ssh`, {
       connection, create: waitForSshScript(), addPreviousOutputInEnv: false,
-    }, { ...parent, customTimeouts: { create: "10m" } });
+    }, { ...parent, dependsOn: [builder], customTimeouts: { create: "10m" } });
 
     builderStepNames(!!args.proxy).forEach((stepName, i) => {
       const step = steps.apply((s) => s[i]);

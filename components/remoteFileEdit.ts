@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RemoteEdit } from "../core/ciServerEdits";
 import { expectedState, parseReadResult, sha256Hex } from "../core/readResult";
 import { guardedWriteScript, guardedWriteStdin, readFileScript, restoreScript } from "../core/scripts";
+import { childOptions } from "./childOptions";
 
 export interface RemoteFileEditArgs {
   readonly connection: command.types.input.remote.ConnectionArgs;
@@ -28,7 +29,6 @@ export class RemoteFileEdit extends pulumi.ComponentResource {
     // Secret when the edit is: a changed proxy password re-reads the file without showing it.
     const desired = args.edit.apply((e) => sha256Hex(JSON.stringify([e.write, e.fingerprint])));
 
-    // A component's dependsOn does not reach its children: the read must wait itself.
     const read = new command.remote.Command(`${name}-read`, {
       connection: args.connection,
       create: readFileScript(args.path),
@@ -36,7 +36,7 @@ export class RemoteFileEdit extends pulumi.ComponentResource {
       // The file may hold the runner token or keys: keep stdout out of logs and encrypt it in state.
       logging: "none",
       addPreviousOutputInEnv: false,
-    }, { parent: this, dependsOn: opts?.dependsOn, additionalSecretOutputs: ["stdout", "stderr"] });
+    }, { ...childOptions(this, opts), additionalSecretOutputs: ["stdout", "stderr"] });
 
     const stdin = pulumi.secret(pulumi.all([read.stdout, args.edit]).apply(([stdout, edit]) => {
       const current = parseReadResult(stdout);

@@ -4,6 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { runnerPolicyJson } from "../core/iamPolicy";
 import type { CredentialsMode } from "../settings/types";
+import { childOptions } from "./childOptions";
 
 export interface RunnerCredentialsArgs {
   readonly mode: CredentialsMode;
@@ -34,9 +35,9 @@ export class RunnerCredentials extends pulumi.ComponentResource {
 
     if (args.mode === "instanceProfile") {
       if (!args.managerRoleName) throw new Error("instanceProfile mode needs managerRoleName");
-      new aws.iam.RolePolicy(`${name}-manager-policy`, { role: args.managerRoleName, policy: this.policy }, { parent: this });
+      new aws.iam.RolePolicy(`${name}-manager-policy`, { role: args.managerRoleName, policy: this.policy }, childOptions(this, opts));
     } else {
-      const user = new aws.iam.User(`${name}-user`, { path: "/gitlab-runner-autoscaling/", tags: args.tags }, { parent: this });
+      const user = new aws.iam.User(`${name}-user`, { path: "/gitlab-runner-autoscaling/", tags: args.tags }, childOptions(this, opts));
       new aws.iam.UserPolicy(`${name}-policy`, { user: user.name, policy: this.policy }, { parent: this });
       // The generation is in the name: a new generation is a new resource, created before the old
       // one is deleted, so config.toml switches keys while both are valid.

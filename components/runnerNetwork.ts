@@ -3,6 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { NEXUS_DOCKER_PORT } from "../core/machineOptions";
+import { childOptions } from "./childOptions";
 
 export interface RunnerNetworkArgs {
   /** The CI server's group (runner manager and Nexus). */
@@ -34,7 +35,7 @@ export class RunnerNetwork extends pulumi.ComponentResource {
       fromPort: r.port,
       toPort: r.port,
       description: `gitlab-runner-autoscaling: ${r.why}`,
-    }, { parent: this }));
+    }, childOptions(this, opts)));
     this.ruleIds = this.rules.map((r) => r.id);
     this.workerSecurityGroupName = aws.ec2.getSecurityGroupOutput({ id: args.workerSecurityGroupId }, { parent: this }).name;
     this.registerOutputs({ ruleIds: this.ruleIds, workerSecurityGroupName: this.workerSecurityGroupName });

@@ -7,7 +7,7 @@ import { setEnvVars } from "./commonEnv";
 import { editCompose, imageOf } from "./composeFile";
 import { mergeRunnerConfig, type RunnerMachineEdit } from "./configToml";
 import { machineOptions, maskMachineOptions, type MachineOptionsInput } from "./machineOptions";
-import { CI_DOCKER_DROPIN_PATH, dockerdProxyDropIn, type ProxyUrls } from "./proxyFiles";
+import { CI_DOCKER_DROPIN_PATH, dockerdProxyDropIn, hasCredentials, maskProxyUrls, type ProxyUrls } from "./proxyFiles";
 import type { ComposeContext, GuardedWrite } from "./scripts";
 import { upgradeProblems } from "./upgradePath";
 
@@ -104,7 +104,7 @@ export function commonEnvEdit(s: Settings, noProxy: string): RemoteEdit {
 }
 
 /** dockerd on the CI server pulls from Nexus on its own address: that must bypass the proxy. */
-export function dockerDropInEdit(urls: ProxyUrls, maskedUrls: ProxyUrls): RemoteEdit {
+export function dockerDropInEdit(urls: ProxyUrls): RemoteEdit {
   const content = dockerdProxyDropIn(urls);
   return {
     restoreOnDestroy: true,
@@ -112,9 +112,9 @@ export function dockerDropInEdit(urls: ProxyUrls, maskedUrls: ProxyUrls): Remote
       key: "docker-dropin",
       path: CI_DOCKER_DROPIN_PATH,
       // Proxy credentials make it a secret file; systemd reads it as root either way.
-      newFileMode: urls.http === maskedUrls.http && urls.https === maskedUrls.https ? "0644" : "0600",
+      newFileMode: hasCredentials(urls) ? "0600" : "0644",
       after: { kind: "dockerd-restart" },
-      summary: dockerdProxyDropIn(maskedUrls).split("\n").filter((l) => l.startsWith("Environment=")),
+      summary: dockerdProxyDropIn(maskProxyUrls(urls)).split("\n").filter((l) => l.startsWith("Environment=")),
     },
     fingerprint: content,
     render: () => content,

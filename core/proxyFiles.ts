@@ -56,5 +56,15 @@ export function withCredentials(url: string, credentials?: string): string {
   return u.toString().replace(/\/$/, url.endsWith("/") ? "/" : "");
 }
 
-/** The URL as shown in previews and plans when it carries credentials. */
-export const maskedCredentials = (url: string) => url.replace("://", "://[secret]@");
+export function hasCredentials(p: Pick<ProxyUrls, "http" | "https">): boolean {
+  return [p.http, p.https].some((u) => {
+    const url = new URL(u);
+    return !!(url.username || url.password);
+  });
+}
+
+/** The URLs as previews and plans show them: credentials replaced by [secret]. */
+export function maskProxyUrls(p: ProxyUrls): ProxyUrls {
+  const mask = (u: string) => u.replace(/^(\w+:\/\/)[^@/]*@/, "$1[secret]@");
+  return { http: mask(p.http), https: mask(p.https), noProxy: p.noProxy };
+}

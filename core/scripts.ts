@@ -3,6 +3,7 @@
 // secret content arrives on stdin and is never echoed (the read script is the one exception: it
 // prints the file, and its command is expected to run with logging off and secret outputs).
 import * as posixPath from "node:path/posix";
+import { createHash } from "node:crypto";
 import {
   asRoot, asUser, checkMode, checkName, checkSeconds, shComment, shPath, shQuote, shQuoteScript, shUserPath,
   type ScriptOptions,
@@ -62,12 +63,16 @@ const DEFAULT_REREAD_HINT =
 
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-/** The stdin of a guarded write: the state the merge was based on, then the exact new bytes. */
+/**
+ * The stdin of a guarded write: a line with the state the merge was based on and the sha256 of
+ * the new content, then the exact new bytes. The hash tells a complete stdin from one cut short by
+ * a dropped connection, which ends in an ordinary EOF.
+ */
 export function guardedWriteStdin(expected: string, content: string): string {
   if (expected !== "absent" && !/^[0-9a-f]{64}$/.test(expected)) {
     throw new Error(`expected state must be "absent" or a sha256 hex: ${JSON.stringify(expected)}`);
   }
-  return `${expected}\n${content}`;
+  return `${expected} ${createHash("sha256").update(content, "utf8").digest("hex")}\n${content}`;
 }
 
 export function checkKey(key: string): string {
@@ -102,7 +107,8 @@ const LOCAL_PATH = ["PATH=\"$PATH:/usr/local/sbin:/usr/local/bin\"", "export PAT
 
 // A temp file in the target's directory, so that `mv` is an atomic rename. The traps come first:
 // the EXIT trap removes it, the signal traps turn a kill into an exit so that the EXIT trap runs.
-const SIGNAL_TRAPS = ["trap 'exit 129' HUP", "trap 'exit 130' INT", "trap 'exit 143' TERM"];
+// PIPE too: a message to a dropped connection must not kill the script before its EXIT cleanup.
+const SIGNAL_TRAPS = ["trap 'exit 129' HUP", "trap 'exit 130' INT", "trap 'exit 141' PIPE", "trap 'exit 143' TERM"];
 const TMP_IN_DIR = [
   "tmp=",
   "trap 'rm -f \"$tmp\"' EXIT",
@@ -282,24 +288,27 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
     ],
     noLink(),
     [
-      "IFS= read -r expected || die 2 'stdin must start with a line: absent, or the sha256 of the content that was read.'",
+      "IFS=' ' read -r expected newsum || die 2 'stdin must start with a line: the state that was read (absent or its sha256) and the sha256 of the new content.'",
       "case $expected in",
       "  absent) ;;",
       "  *) printf \"%s\\n\" \"$expected\" | grep -Eqx \"[0-9a-f]{64}\" || die 2 \"first stdin line is neither absent nor a sha256.\" ;;",
       "esac",
+      "printf \"%s\\n\" \"$newsum\" | grep -Eqx \"[0-9a-f]{64}\" || die 2 \"first stdin line lacks the sha256 of the new content.\"",
       "[ -d \"$dir\" ] || (umask 022 && mkdir -p \"$dir\")",
       "umask 077",
     ],
     TMP_IN_DIR,
     [
       "cat > \"$tmp\"",
+      "[ \"$(state_of \"$tmp\")\" = \"$newsum\" ] || die 2 \"the new content for $target arrived incomplete (connection dropped?); nothing was written.\"",
       "cur=$(state_of \"$target\")",
       "new=$(state_of \"$tmp\")",
       // Identifies this write's stdin; restore uses it to tell a replaced resource from the owner.
-      "owner=$({ printf \"%s\\n\" \"$expected\"; cat \"$tmp\"; } | sha256sum)",
+      "owner=$({ printf \"%s %s\\n\" \"$expected\" \"$newsum\"; cat \"$tmp\"; } | sha256sum)",
       "owner=${owner%% *}",
       "if [ \"$cur\" = \"$new\" ]; then",
-      "  if [ -e \"$sd/written\" ]; then put \"$sd/written\" \"$new\"; put \"$sd/owner\" \"$owner\"; fi",
+      // Also when only the original was saved: a write killed between its rename and its markers.
+      "  if [ -e \"$sd/written\" ] || [ -e \"$sd/original\" ] || [ -e \"$sd/original.absent\" ]; then put \"$sd/written\" \"$new\"; put \"$sd/owner\" \"$owner\"; fi",
       "  echo \"unchanged: $target\"",
       "  exit 0",
       "fi",
@@ -523,7 +532,8 @@ const BLOCK_AWK = [
   "END { if (skip) exit 3; if (!done) block() }",
 ].join("\n");
 
-export function appendBlockBody(f: { path: string; marker: string }): string {
+/** `private`: the block holds a secret (proxy credentials), so the file loses group/other access. */
+export function appendBlockBody(f: { path: string; marker: string; private?: boolean }): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9 ._:/@-]*$/.test(f.marker)) {
     throw new Error(`marker must be plain text ([A-Za-z0-9 ._:/@-]): ${JSON.stringify(f.marker)}`);
   }
@@ -561,7 +571,9 @@ export function appendBlockBody(f: { path: string; marker: string }): string {
       "else",
       "  merge /dev/null > \"$tmp\"",
       "fi",
+      f.private && "chmod go-rwx \"$tmp\"",
       "if [ \"$(state_of \"$target\")\" = \"$(state_of \"$tmp\")\" ]; then",
+      f.private && "  chmod go-rwx \"$target\"",
       "  echo \"unchanged: $target\"",
       "  exit 0",
       "fi",
@@ -575,7 +587,7 @@ export function appendBlockBody(f: { path: string; marker: string }): string {
  * Puts stdin between "# BEGIN <marker>" and "# END <marker>" in a file of the remote user
  * (replacing an existing block, else appending). Runs without sudo. "~/x" means $HOME/x.
  */
-export function appendBlockScript(f: { path: string; marker: string }): string {
+export function appendBlockScript(f: { path: string; marker: string; private?: boolean }): string {
   return asUser(appendBlockBody(f));
 }
 

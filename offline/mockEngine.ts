@@ -12,6 +12,8 @@ export interface RecordedResource {
   parent?: string;
   /** URNs of explicit dependsOn. */
   dependsOn: string[];
+  /** The replacementTrigger option, as given (often an Output). */
+  replacementTrigger?: unknown;
   /** Inputs as the SDK sent them (secret values in their envelope). */
   inputs: Record<string, any>;
   /** State the mock answered with. */
@@ -64,7 +66,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
   private readonly byUrn = new Map<string, RecordedResource>();
   /** Filled by the stack transformation: options the mock API does not see. */
-  readonly options = new Map<string, { parent?: string; dependsOn: string[] }>();
+  readonly options = new Map<string, { parent?: string; dependsOn: string[]; replacementTrigger?: unknown }>();
 
   constructor(readonly world: OfflineWorld) {}
 
@@ -74,11 +76,11 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     const executed = args.type === "command:remote:Command" && this.world.execute
       ? await this.world.execute({ name: args.name, connection: plainInputs.connection, create: plainInputs.create, stdin: plainInputs.stdin })
       : undefined;
-    const state = { ...inputs, ...this.answer(args.type, args.name, plainInputs), ...executed };
+    const state = { ...inputs, ...(executed ?? this.answer(args.type, args.name, plainInputs)) };
     const key = `${args.type}::${args.name}`;
     if (this.resources.some((r) => `${r.type}::${r.name}` === key)) throw new Error(`duplicate resource ${key}`);
     const opts = this.options.get(key);
-    const rec: RecordedResource = { type: args.type, name: args.name, urn: key, parent: opts?.parent, dependsOn: opts?.dependsOn ?? [], inputs, state };
+    const rec: RecordedResource = { type: args.type, name: args.name, urn: key, parent: opts?.parent, dependsOn: opts?.dependsOn ?? [], replacementTrigger: opts?.replacementTrigger, inputs, state };
     this.resources.push(rec);
     this.byUrn.set(key, rec);
     return { id: args.custom === false ? undefined : state.id ?? `${args.name}-id`, state };
@@ -140,7 +142,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     const parentOf = (r: pulumi.Resource | undefined) => (r ? `${(r as any).__pulumiType}::${(r as any).__name}` : undefined);
     const deps = ([] as unknown[]).concat(t.opts.dependsOn ?? []).filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d));
     const parent = t.opts.parent && (t.opts.parent as any).__pulumiType !== "pulumi:pulumi:Stack" ? parentOf(t.opts.parent) : undefined;
-    this.options.set(`${t.type}::${t.name}`, { parent, dependsOn: deps.map((d) => parentOf(d)!).filter(Boolean) });
+    this.options.set(`${t.type}::${t.name}`, { parent, dependsOn: deps.map((d) => parentOf(d)!).filter(Boolean), replacementTrigger: t.opts.replacementTrigger });
     return undefined;
   };
 

@@ -188,26 +188,29 @@ describe("core/scripts builders", () => {
       "hint='Run \"pulumi refresh\" and then \"pulumi up\" again so that the file is read again and merged anew.'",
       "[ ! -L \"$target\" ] || die 2 \"$target is a symbolic link; replace it by the file it points to (a rename would replace the link).\"",
       "[ ! -e \"$target\" ] || [ -f \"$target\" ] || die 2 \"$target is not a regular file.\"",
-      "IFS= read -r expected || die 2 'stdin must start with a line: absent, or the sha256 of the content that was read.'",
+      "IFS=' ' read -r expected newsum || die 2 'stdin must start with a line: the state that was read (absent or its sha256) and the sha256 of the new content.'",
       "case $expected in",
       "  absent) ;;",
       "  *) printf \"%s\\n\" \"$expected\" | grep -Eqx \"[0-9a-f]{64}\" || die 2 \"first stdin line is neither absent nor a sha256.\" ;;",
       "esac",
+      "printf \"%s\\n\" \"$newsum\" | grep -Eqx \"[0-9a-f]{64}\" || die 2 \"first stdin line lacks the sha256 of the new content.\"",
       "[ -d \"$dir\" ] || (umask 022 && mkdir -p \"$dir\")",
       "umask 077",
       "tmp=",
       "trap 'rm -f \"$tmp\"' EXIT",
       "trap 'exit 129' HUP",
       "trap 'exit 130' INT",
+      "trap 'exit 141' PIPE",
       "trap 'exit 143' TERM",
       "tmp=$(mktemp \"$dir/.gra-tmp.XXXXXX\")",
       "cat > \"$tmp\"",
+      "[ \"$(state_of \"$tmp\")\" = \"$newsum\" ] || die 2 \"the new content for $target arrived incomplete (connection dropped?); nothing was written.\"",
       "cur=$(state_of \"$target\")",
       "new=$(state_of \"$tmp\")",
-      "owner=$({ printf \"%s\\n\" \"$expected\"; cat \"$tmp\"; } | sha256sum)",
+      "owner=$({ printf \"%s %s\\n\" \"$expected\" \"$newsum\"; cat \"$tmp\"; } | sha256sum)",
       "owner=${owner%% *}",
       "if [ \"$cur\" = \"$new\" ]; then",
-      "  if [ -e \"$sd/written\" ]; then put \"$sd/written\" \"$new\"; put \"$sd/owner\" \"$owner\"; fi",
+      "  if [ -e \"$sd/written\" ] || [ -e \"$sd/original\" ] || [ -e \"$sd/original.absent\" ]; then put \"$sd/written\" \"$new\"; put \"$sd/owner\" \"$owner\"; fi",
       "  echo \"unchanged: $target\"",
       "  exit 0",
       "fi",
@@ -450,6 +453,16 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       assert.match(absent.stderr, /expected absent/);
     });
 
+    it("refuses stdin cut short (a dropped connection ends in a plain EOF)", () => {
+      const full = guardedWriteStdin(sha("old: 1\n"), "a complete new file\n");
+      const r = run(sb, guardedWriteScript(base(), sb.opts), full.slice(0, full.length - 6));
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /arrived incomplete/);
+      assert.equal(fs.readFileSync(target, "utf8"), "old: 1\n");
+      assert.deepEqual(leftovers(app), []);
+      assert.equal(run(sb, guardedWriteScript(base(), sb.opts), "0".repeat(64).replace(/^0/, "a") + "\nx").status, 2, "a header without the content's sha256");
+    });
+
     it("refuses a malformed first stdin line", () => {
       const r = run(sb, guardedWriteScript(base(), sb.opts), "not-a-hash\nx");
       assert.equal(r.status, 2);
@@ -661,7 +674,7 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
           env: sb.env, detached: true, stdio: ["pipe", "ignore", "ignore"],
         });
         const done = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-        child.stdin.write(`${sha("old: 1\n")}\npartial new content`);
+        child.stdin.write(`${sha("old: 1\n")} ${sha("partial new content, and the rest")}\npartial new content`);
         const deadline = Date.now() + 10000;
         // Wait until cat is copying stdin into the temp file (the traps are set by then).
         while (!leftovers(app).some((f) => fs.statSync(path.join(app, f)).size > 0)) {

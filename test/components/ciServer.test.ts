@@ -1,0 +1,179 @@
+import { strict as assert } from "node:assert";
+import { runnerMachineEdit, runnerSummary } from "../../core/ciServerEdits";
+import { setEnvVars } from "../../core/commonEnv";
+import { editCompose } from "../../core/composeFile";
+import { mergeRunnerConfig } from "../../core/configToml";
+import { dockerdProxyDropIn } from "../../core/proxyFiles";
+import { guardedWriteStdin, readFileScript } from "../../core/scripts";
+import type { OfflineRun } from "../../offline/runOffline";
+import {
+  FIXTURE_TEXT, PATHS, T, TEST_PROVIDER_SECRET, cachedRun, childrenOf, commands, devStack, get, inputsOf, isSecretEnvelope,
+  keyOf, revealed, settingsOf, sha256, summaryOf, unwrapSecrets, variant,
+} from "../helpers/offlineWorld";
+
+const PROXY = "http://192.0.2.1:3128";
+const NO_PROXY = "localhost,127.0.0.1,192.0.2.3,192.0.2.0/24,169.254.169.254";
+const EDITS = [
+  { step: "common-env", key: "common-env", path: PATHS.commonEnv },
+  { step: "compose-proxy", key: "compose-proxy", path: PATHS.compose },
+  { step: "docker-dropin", key: "docker-dropin", path: PATHS.dockerDropIn },
+  { step: "config-toml", key: "config-toml", path: PATHS.configToml },
+];
+const RULES = ["network-nexus-from-workers", "network-docker-from-ci", "network-ssh-from-ci"].map((n) => `${T.ingress}::${n}`);
+const edit = (step: string) => `${T.fileEdit}::ci-server-${step}`;
+const write = (run: OfflineRun, step: string) => inputsOf(run, T.command, `ci-server-${step}-write`);
+const read = (run: OfflineRun, step: string) => inputsOf(run, T.command, `ci-server-${step}-read`);
+
+export const UPGRADE = { gitlabImage: "gitlab/gitlab-ce:16.3.9-ce.0", runnerImage: "gitlab/gitlab-runner:ubuntu-v16.3.0" };
+
+describe("CiServer on the dev stack", () => {
+  let run: OfflineRun;
+  before(async () => {
+    run = await cachedRun(devStack());
+  });
+
+  it("edits common.env → docker-compose.yml → the docker drop-in → config.toml, one RemoteFileEdit child each", () => {
+    assert.equal(get(run, T.ciServer, "ci-server").parent, undefined);
+    assert.deepEqual(childrenOf(run, T.ciServer, "ci-server").map(keyOf), EDITS.map((e) => edit(e.step)));
+    assert.deepEqual(run.outputs.ciServerFiles, EDITS.map((e) => e.path));
+  });
+
+  it("each edit is a -read and a -write command, its children", () => {
+    for (const e of EDITS) {
+      assert.deepEqual(childrenOf(run, T.fileEdit, `ci-server-${e.step}`).map(keyOf),
+        [`${T.command}::ci-server-${e.step}-read`, `${T.command}::ci-server-${e.step}-write`]);
+    }
+  });
+
+  it("each read waits for the previous edit, each write for its read; config.toml also for the three rules", () => {
+    const deps = (name: string) => get(run, T.command, name).dependsOn;
+    EDITS.forEach((e, i) => {
+      const previous = i === 0 ? [] : [edit(EDITS[i - 1].step)];
+      const extra = e.step === "config-toml" ? RULES : [];
+      assert.deepEqual(get(run, T.fileEdit, `ci-server-${e.step}`).dependsOn, [...previous, ...extra], `${e.step} edit`);
+      assert.deepEqual(deps(`ci-server-${e.step}-read`), [...previous, ...extra], `${e.step} read`);
+      assert.deepEqual(deps(`ci-server-${e.step}-write`), [`${T.command}::ci-server-${e.step}-read`], `${e.step} write`);
+    });
+  });
+
+  it("no remote command of the stack gets the previous output in its environment", () => {
+    const all = commands(run);
+    assert.equal(all.length, 6 + 2 * EDITS.length);
+    for (const c of all) assert.equal(c.inputs.addPreviousOutputInEnv, false, c.name);
+  });
+
+  it("reads: logging none, the path in triggers, the read script of that path, a secret connection", () => {
+    for (const e of EDITS) {
+      const r = read(run, e.step);
+      assert.equal(r.logging, "none");
+      // The triggers are a secret envelope when the edit carries a secret (config.toml: the access key).
+      const [path, desired] = unwrapSecrets(r.triggers) as string[];
+      assert.equal(path, e.path);
+      assert.match(desired, /^[0-9a-f]{64}$/, "hash of the desired edit");
+      assert.equal(r.create, readFileScript(e.path));
+      assert.ok(isSecretEnvelope(r.connection));
+      assert.equal(revealed(run, `ci-server-${e.step}-read`, "connection").host, "192.0.2.3");
+    }
+  });
+
+  it("writes: the script is plain and starts with the summary of managed values; stdin and connection are secret", () => {
+    for (const e of EDITS) {
+      const w = write(run, e.step);
+      assert.equal(typeof w.create, "string", `${e.step} create is not secret`);
+      assert.ok(w.create.startsWith(`# gitlab-runner-autoscaling: guarded write of ${e.path} (state ${e.key})\n# `), e.step);
+      assert.ok(isSecretEnvelope(w.stdin), `${e.step} stdin`);
+      assert.ok(isSecretEnvelope(w.connection), `${e.step} connection`);
+      assert.ok(w.create.includes(`RemoteFileEdit$command:remote:Command::ci-server-${e.step}-read`), "the re-read hint names the read's URN");
+    }
+  });
+
+  it("the summaries show the managed values, secrets masked", () => {
+    assert.deepEqual(summaryOf(write(run, "common-env").create), [`NO_PROXY=${NO_PROXY}`, `no_proxy=${NO_PROXY}`]);
+    assert.deepEqual(summaryOf(write(run, "compose-proxy").create), ["services.gitlab-runner.env_file += ./common.env"]);
+    assert.deepEqual(summaryOf(write(run, "docker-dropin").create), [
+      `Environment="HTTP_PROXY=${PROXY}"`, `Environment="HTTPS_PROXY=${PROXY}"`, `Environment="NO_PROXY=${NO_PROXY}"`,
+    ]);
+    const toml = summaryOf(write(run, "config-toml").create);
+    for (const line of [
+      "concurrent = 3", "IdleCount = 0", "IdleTime = 1800", "MaxBuilds = 100", "MachineOptions: amazonec2-zone=a",
+      `MachineOptions: amazonec2-access-key=${run.outputs.accessKeyId}`, "MachineOptions: amazonec2-secret-key=[secret]",
+      `MachineOptions: amazonec2-ami=${run.outputs.amiId}`, "MachineOptions: amazonec2-security-group=group-0fedcba9876543210",
+      `MachineOptions: engine-env=NO_PROXY=${NO_PROXY}`,
+    ]) assert.ok(toml.includes(line), `config.toml summary has ${line}:\n${toml.join("\n")}`);
+  });
+
+  it("destroy restores every file of the dev stack", () => {
+    for (const e of EDITS) {
+      assert.ok(write(run, e.step).delete.startsWith(`# gitlab-runner-autoscaling: restore ${e.path} (state ${e.key})\n`), e.step);
+    }
+  });
+
+  describe("the writes' stdin is the read file merged by the pure core", () => {
+    it("common.env: its sha256, then NO_PROXY/no_proxy set", () => {
+      assert.equal(revealed(run, "ci-server-common-env-write", "stdin"),
+        guardedWriteStdin(sha256(FIXTURE_TEXT.commonEnv), setEnvVars(FIXTURE_TEXT.commonEnv, { NO_PROXY, no_proxy: NO_PROXY })));
+    });
+
+    it("docker-compose.yml: its sha256, then env_file added to gitlab-runner", () => {
+      const merged = editCompose(FIXTURE_TEXT.compose, { envFile: { service: "gitlab-runner", file: "./common.env" } }).text;
+      assert.notEqual(merged, FIXTURE_TEXT.compose);
+      assert.equal(revealed(run, "ci-server-compose-proxy-write", "stdin"), guardedWriteStdin(sha256(FIXTURE_TEXT.compose), merged));
+    });
+
+    it("docker drop-in: absent, then the whole drop-in", () => {
+      assert.equal(revealed(run, "ci-server-docker-dropin-write", "stdin"),
+        guardedWriteStdin("absent", dockerdProxyDropIn({ http: PROXY, https: PROXY, noProxy: NO_PROXY })));
+    });
+
+    it("config.toml: its sha256, then mergeRunnerConfig of the fixture (and the summary is runnerSummary of the same edit)", () => {
+      const machineEdit = runnerMachineEdit({
+        settings: settingsOf(devStack()),
+        amiId: String(run.outputs.amiId),
+        securityGroupName: "group-0fedcba9876543210",
+        accessKey: { id: String(run.outputs.accessKeyId), secret: TEST_PROVIDER_SECRET },
+        noProxy: NO_PROXY,
+        proxyUrls: { http: PROXY, https: PROXY },
+      });
+      assert.equal(revealed(run, "ci-server-config-toml-write", "stdin"),
+        guardedWriteStdin(sha256(FIXTURE_TEXT.configToml), mergeRunnerConfig(FIXTURE_TEXT.configToml, machineEdit)));
+      assert.deepEqual(summaryOf(write(run, "config-toml").create), runnerSummary(machineEdit));
+    });
+  });
+});
+
+describe("CiServer with an upgrade (Collaborage 2.1.0 → GitLab 16.3.9)", () => {
+  let run: OfflineRun;
+  before(async () => {
+    run = await cachedRun(variant((c) => { c.upgrade = UPGRADE; }));
+  });
+
+  it("the upgrade comes first, at the top level, and everything else waits for it", () => {
+    const upgrade = `${T.fileEdit}::gitlab-upgrade`;
+    assert.equal(get(run, T.fileEdit, "gitlab-upgrade").parent, undefined);
+    assert.deepEqual(childrenOf(run, T.ciServer, "ci-server").map(keyOf), EDITS.map((e) => edit(e.step)));
+    assert.deepEqual(get(run, T.command, "gitlab-upgrade-read").dependsOn, []);
+    assert.deepEqual(get(run, T.command, "ci-server-common-env-read").dependsOn, [upgrade]);
+    // AWS resources too: a refused upgrade path must leave nothing behind.
+    for (const [type, name] of [[T.ingress, "network-ssh-from-ci"], [T.user, "runner-user"], ["aws:ec2/securityGroup:SecurityGroup", "worker-ami-builder-sg"], ["aws:ec2/keyPair:KeyPair", "worker-ami-builder-key"]]) {
+      assert.deepEqual(get(run, type, name).dependsOn, [upgrade], name);
+    }
+  });
+
+  it("destroy keeps the upgrade (no restore) and restores the others", () => {
+    const del = inputsOf(run, T.command, "gitlab-upgrade-write").delete;
+    assert.equal(del, "echo 'kept on destroy: compose-upgrade'");
+    assert.doesNotMatch(del, /restore/);
+    for (const e of EDITS) assert.match(write(run, e.step).delete, /^# gitlab-runner-autoscaling: restore /, e.step);
+  });
+
+  it("the upgrade write: summary with both images, stdin = the fixture with both images replaced", () => {
+    const w = inputsOf(run, T.command, "gitlab-upgrade-write");
+    assert.ok(w.create.startsWith(`# gitlab-runner-autoscaling: guarded write of ${PATHS.compose} (state compose-upgrade)\n`));
+    assert.deepEqual(summaryOf(w.create), [`services.gitlab.image = ${UPGRADE.gitlabImage}`, `services.gitlab-runner.image = ${UPGRADE.runnerImage}`]);
+    const merged = editCompose(FIXTURE_TEXT.compose, {
+      images: [{ service: "gitlab", image: UPGRADE.gitlabImage }, { service: "gitlab-runner", image: UPGRADE.runnerImage }],
+    }).text;
+    assert.equal(revealed(run, "gitlab-upgrade-write", "stdin"), guardedWriteStdin(sha256(FIXTURE_TEXT.compose), merged));
+    assert.ok(isSecretEnvelope(w.stdin));
+  });
+});

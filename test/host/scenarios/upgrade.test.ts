@@ -1,0 +1,142 @@
+// Issue #4, scenario 2: the runbook's GitLab upgrade on a Collaborage 1.1.0 host (docker-compose
+// v1 only), driven by the real program: images bumped, gitlab and gitlab-runner recreated once,
+// then a wait for GitLab's health; and a GitLab that never becomes healthy.
+import { strict as assert } from "node:assert";
+import { editCompose } from "../../../core/composeFile";
+import { apply, CI_PATHS, destroy, hostStackConfig, STATE_DIR, type ApplyResult, type StackConfig } from "../programRun";
+import { useSandbox } from "../sandbox";
+import { assertNoCanaryLeaks, assertScriptsPassShellcheck, listDir } from "./checks";
+import { contentOf, expectedCiFiles, fixtureBytes } from "./expected";
+
+const V110 = "ci-docker-compose.v1.1.0.yml";
+const GITLAB_IMAGE = "gitlab/gitlab-ce:12.6.8-ce.0";
+const RUNNER_IMAGE = "gitlab/gitlab-runner:ubuntu-v12.6.0";
+const upgrade = (c: StackConfig) => {
+  c.upgrade = { gitlabImage: GITLAB_IMAGE, runnerImage: RUNNER_IMAGE, readyTimeoutSeconds: 3 };
+};
+const isUpgrade = (name: string) => /upgrade-(read|write)$/.test(name);
+const composeUps = (calls: string[]) => calls.filter((c) => /^docker(-compose| compose) .*\bup\b/.test(c));
+const HEALTH_PROBE = "docker inspect -f '{{.State.Health.Status}}' gitlab";
+
+/** The v1.1.0 compose file with only the upgrade applied (the pure core on the fixture). */
+const upgradedOnly = () => editCompose(fixtureBytes(V110).toString("utf8"), {
+  images: [{ service: "gitlab", image: GITLAB_IMAGE }, { service: "gitlab-runner", image: RUNNER_IMAGE }],
+}).text;
+
+describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v1)", function () {
+  this.timeout(180_000);
+
+  describe("GitLab becomes healthy after two 'starting'", () => {
+    const ci = useSandbox("ci-1.1.0");
+    const routes = () => [{ host: "127.0.0.1", port: ci().port, sandbox: ci() }];
+    let config: StackConfig;
+    let run: ApplyResult;
+    let calls: string[];
+
+    before(async () => {
+      const sb = ci();
+      config = hostStackConfig(sb, upgrade);
+      sb.setHealth(["starting", "starting", "healthy"]);
+      sb.clearCalls();
+      run = await apply(config, { routes: routes() });
+      calls = sb.calls();
+    });
+
+    it("runs the upgrade first, then every other CI-server step, and succeeds", () => {
+      assert.equal(run.error, undefined, String(run.error));
+      const names = run.executed.map((e) => e.name);
+      assert.deepEqual(names.slice(0, 2).map(isUpgrade), [true, true], names.join(", "));
+      assert.equal(names.filter(isUpgrade).length, 2);
+      assert.ok(names.includes("ci-server-config-toml-write"));
+    });
+
+    it("bumps both images and keeps each old one as a comment above it", () => {
+      const text = run.files[CI_PATHS.compose]!.toString("utf8");
+      assert.match(text, /\n {4}#image: gitlab\/gitlab-ce:12\.4\.2-ce\.0\n {4}image: gitlab\/gitlab-ce:12\.6\.8-ce\.0\n/);
+      assert.match(text, /\n {4}#image: gitlab\/gitlab-runner:ubuntu-v12\.4\.1\n {4}image: gitlab\/gitlab-runner:ubuntu-v12\.6\.0\n/);
+      const upgradeWrite = run.commands.find((c) => /upgrade-write$/.test(c.name))!;
+      assert.equal(contentOf(upgradeWrite.stdin), upgradedOnly(), "the upgrade write carries the core's edit of the fixture");
+      // The later proxy edit builds on the upgraded file; the result is both edits, nothing else.
+      assert.equal(text, editCompose(upgradedOnly(), { envFile: { service: "gitlab-runner", file: "./common.env" } }).text);
+      const want = expectedCiFiles(config, run.run!, V110);
+      for (const p of [CI_PATHS.commonEnv, CI_PATHS.configToml, CI_PATHS.dockerDropIn]) assert.equal(run.files[p]?.toString("utf8"), want[p], p);
+    });
+
+    it("recreates gitlab and gitlab-runner once with docker-compose v1, then waits for GitLab's health", () => {
+      const upgradeUps = composeUps(calls).filter((c) => / gitlab( |$)/.test(c));
+      assert.deepEqual(upgradeUps, ["docker-compose up -d --no-deps gitlab gitlab-runner"]);
+      assert.deepEqual(composeUps(calls).filter((c) => c.startsWith("docker compose")), [], "the v2 plugin is not there");
+      const upAt = calls.indexOf(upgradeUps[0]);
+      const probes = calls.map((c, i) => [c, i] as const).filter(([c]) => c === HEALTH_PROBE).map(([, i]) => i);
+      assert.equal(probes.length, 3, "starting, starting, healthy");
+      assert.ok(probes.every((i) => i > upAt), "health is probed after the recreate");
+      const w = run.executed.find((e) => /upgrade-write$/.test(e.name))!;
+      assert.match(w.stdout, /waiting for gitlab to be healthy: starting/);
+      assert.deepEqual(calls.filter((c) => /\b(down|restart)\b/.test(c) && !c.startsWith("systemctl ")), []);
+    });
+
+    it("destroy restores the proxy edits but keeps the upgrade (it cannot be rolled back)", async () => {
+      const sb = ci();
+      const done = await destroy(run.commands, routes());
+      const kept = done.find((d) => /upgrade-write$/.test(d.name))!;
+      assert.match(kept.stdout, /kept on destroy/);
+      assert.equal(sb.readFile(CI_PATHS.compose).toString("utf8"), upgradedOnly());
+      assert.ok(sb.readFile(CI_PATHS.commonEnv).equals(fixtureBytes("common.env")));
+      assert.ok(sb.readFile(CI_PATHS.configToml).equals(fixtureBytes("config.toml")));
+      assert.equal(sb.exists(CI_PATHS.dockerDropIn), false);
+    });
+
+    it("9: leaks no secret canary; every script passes shellcheck", () => {
+      assertNoCanaryLeaks(ci(), { commands: run.commands, executed: run.executed });
+      assertScriptsPassShellcheck(run.commands);
+    });
+  });
+
+  describe("GitLab never becomes healthy", () => {
+    const ci = useSandbox("ci-1.1.0");
+    let before: Buffer;
+    let run: ApplyResult;
+    let calls: string[];
+    let ms: number;
+
+    it("fails with a clear error that names the timeout", async () => {
+      const sb = ci();
+      before = sb.readFile(CI_PATHS.compose);
+      sb.setHealth(["starting"]);
+      sb.clearCalls();
+      const t = Date.now();
+      run = await apply(hostStackConfig(sb, upgrade), { routes: [{ host: "127.0.0.1", port: sb.port, sandbox: sb }] });
+      ms = Date.now() - t;
+      calls = sb.calls();
+      assert.ok(run.error, "the apply must fail");
+      assert.match(run.error.message, /upgrade-write failed with exit code 5/);
+      assert.match(run.error.message, /did not report healthy within 3 s/);
+      assert.match(run.error.message, /restored .*docker-compose\.yml/);
+      assert.match(run.error.message, /docker logs gitlab/);
+      assert.ok(ms < 60_000, `the wait is bounded by readyTimeoutSeconds (took ${ms} ms)`);
+    });
+
+    it("leaves the old compose file byte-identical, recreated with the old images", async () => {
+      const sb = ci();
+      assert.ok(sb.readFile(CI_PATHS.compose).equals(before), "docker-compose.yml is not the original");
+      assert.ok(before.equals(fixtureBytes(V110)));
+      const ups = composeUps(calls);
+      assert.deepEqual(ups, ["docker-compose up -d --no-deps gitlab gitlab-runner", "docker-compose up -d --no-deps gitlab gitlab-runner"],
+        "up with the new file, then again after the restore");
+      const lastProbe = calls.lastIndexOf(HEALTH_PROBE);
+      assert.ok(calls.lastIndexOf(ups[1]) > lastProbe, "the second up comes after giving up");
+      // A failed first write leaves no marker that destroy would act on; the backup stays.
+      const names = await listDir(sb, `${STATE_DIR}/compose-upgrade`);
+      assert.deepEqual(names.filter((n) => ["original", "written", "owner"].includes(n)), []);
+      assert.equal(names.filter((n) => n.startsWith("backup-")).length, 1);
+    });
+
+    it("runs nothing after the failed upgrade", () => {
+      assert.deepEqual(run.attempted.map(isUpgrade), [true, true], run.attempted.join(", "));
+    });
+
+    it("9: leaks no secret canary", () => {
+      assertNoCanaryLeaks(ci(), { executed: run.executed });
+    });
+  });
+});
