@@ -50,7 +50,8 @@ async function main(): Promise<number> {
 }
 
 main().then((code) => process.exit(code), (e) => {
-  const message = e instanceof SettingsError ? e.message : `plan failed: ${(e as Error).message ?? e}`;
+  // The SDK wraps an error raised inside an output once per property it passed through.
+  const message = e instanceof SettingsError ? e.message : `plan failed: ${String((e as Error).message ?? e).replace(/^(error serializing property "[^"]*": )+/, "")}`;
   process.stderr.write(`${message}\n`);
   process.exit(e instanceof SettingsError ? 2 : 1);
 });

@@ -1,0 +1,146 @@
+// `npm run plan` as a user runs it: a child process, its exit code, its output and the files it writes.
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { placeholderSshKey, PLACEHOLDER_PROXY_CREDENTIALS, PLACEHOLDER_PROVIDER_SECRET } from "../../offline/placeholders";
+import { REPO, fixture } from "../helpers/fixtures";
+
+function plan(...args: string[]) {
+  const r = spawnSync(process.execPath, ["-r", "ts-node/register", path.join(REPO, "scripts/plan.ts"), ...args], { cwd: REPO, encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "gra-plan-"));
+const walk = (dir: string): string[] =>
+  fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)).map((f) => `${e.name}/${f}`) : [e.name]));
+
+describe("npm run plan", function () {
+  this.timeout(120000);
+  let out: string;
+  let result: ReturnType<typeof plan>;
+  before(() => {
+    out = path.join(tmp(), "p");
+    result = plan("--out", out);
+  });
+
+  it("prints the dev stack's plan and exits 0", () => {
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Plan for stack "dev"/);
+    assert.match(result.stdout, /\+ network-ssh-from-ci {2}\(aws:vpc\/securityGroupIngressRule:SecurityGroupIngressRule\)\n\s+tcp\/22 into sg-0fedcba9876543210 from sg-0123456789abcdef0/);
+    assert.match(result.stdout, /\+ ci-server-config-toml-write {2}\(command:remote:Command\)\n\s+guarded write of \/data\/gitlab-runner\/config\/config\.toml\n\s+waits on: ci-server-config-toml-read/);
+    const managed = result.stdout.slice(result.stdout.indexOf("Files on the CI server:"));
+    assert.match(managed, /^ {2}\/data\/gitlab-runner\/config\/config\.toml$/m);
+    assert.match(managed, /^ {6}IdleTime = 1800$/m);
+    assert.match(result.stdout, /\/home\/ec2-user\/nop\/docker\/ci\/common\.env: \+3 -1 lines/);
+    assert.equal(result.stderr, "", "no warnings (e.g. leaked promises)");
+  });
+
+  it("writes the plan, the new server files, the AMI files, the IAM policy and diffs", () => {
+    assert.deepEqual(walk(out).sort(), [
+      "diffs/common.env.diff",
+      "diffs/config.toml.diff",
+      "diffs/docker-compose.yml.diff",
+      "diffs/docker.service.d_gitlab-runner-autoscaling-proxy.conf.diff",
+      "files/ami/apt-proxy.txt",
+      "files/ami/docker-proxy.txt",
+      "files/ami/profile-proxy.txt",
+      "files/ami/scripts/apt-proxy.sh",
+      "files/ami/scripts/check.sh",
+      "files/ami/scripts/docker-proxy.sh",
+      "files/ami/scripts/docker.sh",
+      "files/ami/scripts/profile-proxy.sh",
+      "files/ami/scripts/wait-ssh.sh",
+      "files/ci-server/common.env",
+      "files/ci-server/config.toml",
+      "files/ci-server/docker-compose.yml",
+      "files/ci-server/docker.service.d/gitlab-runner-autoscaling-proxy.conf",
+      "files/iam/runner-policy.json",
+      "plan.json",
+      "plan.txt",
+    ]);
+    assert.equal(fs.readFileSync(path.join(out, "plan.txt"), "utf8"), result.stdout.slice(0, result.stdout.indexOf("\n\nWrote ") + 1));
+    const toml = fs.readFileSync(path.join(out, "files/ci-server/config.toml"), "utf8");
+    assert.match(toml, /executor = "docker\+machine"/);
+    assert.match(toml, /token = "glrt-REDACTED"/, "the runner's own keys are kept");
+    assert.match(fs.readFileSync(path.join(out, "diffs/docker-compose.yml.diff"), "utf8"), /^\+    env_file: \.\/common\.env$/m);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(out, "files/iam/runner-policy.json"), "utf8")).Version, "2012-10-17");
+  });
+
+  it("plan.json lists every resource with type, name, parent, dependsOn and inputs, secrets as [secret]", () => {
+    const { resources } = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8"));
+    assert.ok(resources.length > 30);
+    for (const r of resources) assert.deepEqual(Object.keys(r).filter((k) => k !== "parent").sort(), ["dependsOn", "inputs", "name", "type"]);
+    const write = resources.find((r: any) => r.name === "ci-server-config-toml-write");
+    assert.equal(write.parent, "gitlab-runner-autoscaling:ci:RemoteFileEdit::ci-server-config-toml");
+    assert.equal(write.inputs.stdin, "[secret]");
+    assert.equal(write.inputs.connection, "[secret]");
+    assert.match(write.inputs.create, /^# MachineOptions: amazonec2-secret-key=\[secret\]$/m);
+  });
+
+  it("never shows a secret: no key, no provider secret, no proxy password in plan.txt or plan.json", () => {
+    const shown = fs.readFileSync(path.join(out, "plan.txt"), "utf8") + fs.readFileSync(path.join(out, "plan.json"), "utf8");
+    for (const secret of [placeholderSshKey().split("\n")[1], PLACEHOLDER_PROVIDER_SECRET]) assert.ok(!shown.includes(secret), secret);
+    // The scan can fail: the new config.toml does hold the (placeholder) access key secret.
+    assert.ok(fs.readFileSync(path.join(out, "files/ci-server/config.toml"), "utf8").includes(PLACEHOLDER_PROVIDER_SECRET));
+  });
+
+  it("turns secure: values into placeholders and never needs their ciphertext", () => {
+    const dir = tmp();
+    const file = path.join(dir, "Pulumi.secret.yaml");
+    fs.writeFileSync(file, fs.readFileSync(path.join(REPO, "Pulumi.dev.yaml"), "utf8") +
+      "  gitlab-runner-autoscaling:sshPrivateKey:\n    secure: v1:CIPHERTEXT-NOT-A-KEY\n" +
+      "  gitlab-runner-autoscaling:proxyCredentials:\n    secure: v1:CIPHERTEXT-CREDENTIALS\n");
+    const r = plan("--config-file", file, "--out", path.join(dir, "p"));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Plan for stack "secret"/);
+    const shown = r.stdout + fs.readFileSync(path.join(dir, "p/plan.json"), "utf8");
+    assert.ok(!shown.includes("CIPHERTEXT"));
+    assert.ok(!shown.includes(PLACEHOLDER_PROXY_CREDENTIALS.split(":")[1]), "the proxy password is masked");
+    assert.match(r.stdout, /HTTP_PROXY=http:\/\/\[secret\]@192\.0\.2\.1:3128/);
+    assert.match(fs.readFileSync(path.join(dir, "p/files/ci-server/docker.service.d/gitlab-runner-autoscaling-proxy.conf"), "utf8"), /placeholder-user:placeholder-password@/);
+  });
+
+  it("a bad configuration: exit 2, every problem listed, nothing written", () => {
+    const dir = tmp();
+    const file = path.join(dir, "Pulumi.bad.yaml");
+    fs.writeFileSync(file, fs.readFileSync(path.join(REPO, "Pulumi.dev.yaml"), "utf8")
+      .replace("zone: a", "zone: ap-northeast-1a").replace("concurrent: 3", "concurrent: 0").replace("httpProxy: http://192.0.2.1:3128", "httpProxy: 192.0.2.1:3128"));
+    const r = plan("--config-file", file, "--out", path.join(dir, "p"));
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /3 problem\(s\)/);
+    assert.match(r.stderr, /workers\.zone: got "ap-northeast-1a"/);
+    assert.match(r.stderr, /runner\.concurrent: got 0/);
+    assert.match(r.stderr, /proxy\.httpProxy: got "192\.0\.2\.1:3128"/);
+    assert.equal(fs.existsSync(path.join(dir, "p")), false);
+  });
+
+  it("a refused upgrade path (known only from the server's files): exit 1 with the stops to go through", () => {
+    const dir = tmp();
+    const file = path.join(dir, "Pulumi.up.yaml");
+    fs.writeFileSync(file, fs.readFileSync(path.join(REPO, "Pulumi.dev.yaml"), "utf8") +
+      "  gitlab-runner-autoscaling:upgrade:\n    gitlabImage: gitlab/gitlab-ce:16.8.1-ce.0\n    runnerImage: gitlab/gitlab-runner:ubuntu-v16.8.0\n");
+    const r = plan("--config-file", file, "--out", path.join(dir, "p"));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^plan failed: upgrade: GitLab gitlab\/gitlab-ce:16\.0\.6-ce\.0 → gitlab\/gitlab-ce:16\.8\.1-ce\.0 skips required upgrade stops; upgrade through 16\.3\.8 → 16\.7\.z/);
+    assert.equal(fs.existsSync(path.join(dir, "p")), false);
+  });
+
+  it("reads the server's files from --server-files (a Collaborage 1.1.0 compose file)", () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, "docker-compose.yml"), fixture("collaborage/ci-docker-compose.v1.1.0.yml"));
+    fs.writeFileSync(path.join(dir, "common.env"), fixture("collaborage/common.env"));
+    fs.writeFileSync(path.join(dir, "config.toml"), fixture("collaborage/config.toml"));
+    const r = plan("--server-files", dir, "--out", path.join(dir, "p"));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(fs.readFileSync(path.join(dir, "p/files/ci-server/docker-compose.yml"), "utf8"), /image: gitlab\/gitlab-runner:ubuntu-v12\.4\.1/);
+  });
+
+  it("rejects unknown options with the usage line", () => {
+    const r = plan("--stak", "prod");
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /unknown or incomplete option --stak\nusage: npm run plan -- /);
+  });
+});
