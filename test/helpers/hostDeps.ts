@@ -3,7 +3,7 @@
 // look green while testing nothing.
 
 import { execFileSync } from "child_process";
-import { accessSync, constants, existsSync } from "fs";
+import { accessSync, constants, existsSync, unlinkSync, writeFileSync } from "fs";
 
 interface Requirement {
     /** Absolute path, so a shim earlier in PATH (pyenv, /usr/local/bin) cannot satisfy it. */
@@ -79,8 +79,16 @@ export function ensureHostDeps(): void {
             );
         }
     };
-    run(["update", "-qq"]);
-    run(["install", "-y", "-qq", "--no-install-recommends", ...missing]);
+    // Installing openssh-server must not start a system sshd: the suite starts its own, sandboxed.
+    const policy = "/usr/sbin/policy-rc.d";
+    const ownPolicy = !existsSync(policy);
+    if (ownPolicy) writeFileSync(policy, "#!/bin/sh\nexit 101\n", { mode: 0o755 });
+    try {
+        run(["update", "-qq"]);
+        run(["install", "-y", "-qq", "--no-install-recommends", ...missing]);
+    } finally {
+        if (ownPolicy) unlinkSync(policy);
+    }
     const still = missingHostPackages();
     if (still.length > 0) {
         throw new Error(`host test dependencies still missing after apt-get install: ${still.join(", ")}`);
