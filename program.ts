@@ -8,7 +8,7 @@ import { sshConnection } from "./components/connection";
 import { ProxyAmi } from "./components/proxyAmi";
 import { RunnerCredentials } from "./components/runnerCredentials";
 import { RunnerNetwork } from "./components/runnerNetwork";
-import { upgradeEdit } from "./core/ciServerEdits";
+import { composePath, upgradeEdit } from "./core/ciServerEdits";
 import { noProxyValue } from "./core/noProxy";
 import { withCredentials, type ProxyUrls } from "./core/proxyFiles";
 import type { LoadedSettings } from "./settings/load";
@@ -45,7 +45,7 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
   // file, so everything else waits for it: a refused jump leaves no AWS resource behind.
   const upgrade = s.upgrade && new RemoteFileEdit("gitlab-upgrade", {
     connection,
-    path: `${s.ciServer.appDir}/docker-compose.yml`,
+    path: composePath(s),
     edit: pulumi.output(upgradeEdit({ ...s, upgrade: s.upgrade })),
   });
   const afterUpgrade: pulumi.ComponentResourceOptions = upgrade ? { dependsOn: [upgrade] } : {};
@@ -85,11 +85,12 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     configTomlDependsOn: network.rules,
   });
 
+  const files = [...(upgrade ? [upgrade.path] : []), ...ci.files];
   const summary = pulumi.all([amiId, credentials.accessKeyId]).apply(([ami, keyId]) => [
     `Workers boot ${ami} (${s.workers.instanceType}${s.workers.spot ? ", spot" : ""}) in ${s.region}${s.workers.zone}, subnet ${s.workers.subnetId}.`,
     `The runner on ${s.ciServer.host} runs up to ${s.runner.concurrent} jobs; ${s.runner.idleCount} idle machine(s), removed after ${s.runner.idleTime} s idle.`,
     s.runner.credentials === "accessKey" ? `It uses IAM access key ${keyId}.` : `It uses the CI server's role ${s.runner.managerRoleName}.`,
-    `Edited on the CI server: ${[...(upgrade ? [upgrade.path] : []), ...ci.files].join(", ")}.`,
+    `Edited on the CI server: ${files.join(", ")}.`,
   ].join("\n"));
 
   return {
@@ -97,8 +98,8 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     iamUserName: credentials.userName,
     accessKeyId: credentials.accessKeyId,
     securityGroupRuleIds: network.ruleIds,
-    ciServerFiles: [...(upgrade ? [upgrade.path] : []), ...ci.files],
-    ciServerResults: ci.results,
+    ciServerFiles: files,
+    ciServerResults: upgrade ? pulumi.all([upgrade.result, ci.results]).apply(([u, r]): Record<string, string> => ({ "gitlab-upgrade": u, ...r })) : ci.results,
     summary,
   };
 }

@@ -2,7 +2,7 @@
 // one after another (each read waits for the previous write) so two edits never race on one server.
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { commonEnvEdit, composeProxyEdit, configTomlEdit, dockerDropInEdit, type RemoteEdit } from "../core/ciServerEdits";
+import { commonEnvEdit, commonEnvPath, composePath, composeProxyEdit, configTomlEdit, dockerDropInEdit, type RemoteEdit } from "../core/ciServerEdits";
 import type { MachineOptionsInput } from "../core/machineOptions";
 import { CI_DOCKER_DROPIN_PATH, type ProxyUrls } from "../core/proxyFiles";
 import type { Settings } from "../settings/types";
@@ -17,7 +17,7 @@ export interface CiServerArgs {
   readonly workerSecurityGroupName: pulumi.Input<string>;
   /** accessKey mode only; the secret is a Pulumi secret. */
   readonly accessKey?: { id: pulumi.Input<string>; secret: pulumi.Input<string> };
-  /** Proxy environments: NO_PROXY, and the proxy URLs (with credentials: secret) and masked. */
+  /** Proxy environments: NO_PROXY and the proxy URLs (secret when they carry credentials). */
   readonly proxy?: { noProxy: pulumi.Input<string>; urls: pulumi.Input<ProxyUrls> };
   /** The GitLab upgrade, when there is one: the first edit waits for it. */
   readonly after?: pulumi.Resource;
@@ -46,11 +46,10 @@ export class CiServer extends pulumi.ComponentResource {
       return e;
     };
 
-    const compose = `${s.ciServer.appDir}/docker-compose.yml`;
     if (args.proxy) {
       const p = args.proxy;
-      step("common-env", `${s.ciServer.appDir}/common.env`, pulumi.output(p.noProxy).apply((np) => commonEnvEdit(s, np)));
-      step("compose-proxy", compose, pulumi.output(composeProxyEdit(s)));
+      step("common-env", commonEnvPath(s), pulumi.output(p.noProxy).apply((np) => commonEnvEdit(s, np)));
+      step("compose-proxy", composePath(s), pulumi.output(composeProxyEdit(s)));
       step("docker-dropin", CI_DOCKER_DROPIN_PATH, pulumi.output(p.urls).apply(dockerDropInEdit));
     }
     const tomlEdit = pulumi

@@ -30,7 +30,7 @@ export const GITLAB_SERVICE = "gitlab";
 export const ENV_FILE = "./common.env";
 
 const compose = (s: Settings): ComposeContext => ({ appDir: s.ciServer.appDir, command: s.ciServer.composeCommand });
-const composePath = (s: Settings) => path.posix.join(s.ciServer.appDir, "docker-compose.yml");
+export const composePath = (s: Settings) => path.posix.join(s.ciServer.appDir, "docker-compose.yml");
 export const commonEnvPath = (s: Settings) => path.posix.join(s.ciServer.appDir, "common.env");
 
 function need(current: string | null, file: string): string {
