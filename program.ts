@@ -39,6 +39,9 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     return { noProxy, urls: secrets.proxyCredentials ? pulumi.secret(urls) : urls };
   })();
 
+  if (!s.ciServer.hostKey) {
+    pulumi.log.warn("ciServer.hostKey is not set: the CI server's SSH host key is not checked. Set it (see README, 'Step by step') to refuse an impostor.");
+  }
   const connection = sshConnection({ endpoint: s.ciServer, privateKey: secrets.sshPrivateKey, hostKey: s.ciServer.hostKey, bastion: s.ciServer.bastion });
 
   // The runbook's first step. The upgrade path can only be checked against the server's compose
@@ -95,8 +98,9 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
 
   return {
     amiId,
-    iamUserName: credentials.userName,
-    accessKeyId: credentials.accessKeyId,
+    // Absent, not undefined, in instanceProfile mode: an undefined stack output draws a warning.
+    ...(credentials.userName && { iamUserName: credentials.userName }),
+    ...(credentials.accessKeyId && { accessKeyId: credentials.accessKeyId }),
     securityGroupRuleIds: network.ruleIds,
     ciServerFiles: files,
     ciServerResults: upgrade ? pulumi.all([upgrade.result, ci.results]).apply(([u, r]): Record<string, string> => ({ "gitlab-upgrade": u, ...r })) : ci.results,
