@@ -1,8 +1,9 @@
-// Runs the real program under the offline engine with a given stack config and server files.
+// Runs the real program — index.ts, exactly what `pulumi up` runs — under the offline engine with a
+// given stack config and server files.
 import * as pulumi from "@pulumi/pulumi";
-import { runbook, type ProgramOutputs } from "../program";
-import { loadSettings } from "../settings/load";
 import { OfflineEngine, type OfflineWorld } from "./mockEngine";
+
+const INDEX = require.resolve("../index");
 
 export const PROJECT = "gitlab-runner-autoscaling";
 
@@ -20,11 +21,11 @@ export async function runOffline(config: Record<string, unknown>, world: Offline
   for (const [k, v] of Object.entries(config)) flat[k.includes(":") ? k : `${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
   pulumi.runtime.setAllConfig(flat, opts.secretKeys ?? []);
 
-  let program: ProgramOutputs | undefined;
   const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation(engine.transformation);
-    program = runbook(loadSettings());
-    return program;
+    // A fresh evaluation per run: the module cache would otherwise hand back the first run's resources.
+    delete require.cache[INDEX];
+    return require(INDEX);
   });
   // Let the last registrations (the stack's outputs) finish, so nothing is left in flight.
   await pulumi.runtime.disconnect();
