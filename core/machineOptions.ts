@@ -75,8 +75,10 @@ export function machineOptions(input: MachineOptionsInput): string[] {
   if (w.spot) opts.push("amazonec2-request-spot-instance=true");
   opts.push(`engine-insecure-registry=${s.ciServer.host}:${NEXUS_DOCKER_PORT}`);
   // Beyond the runbook: IMDSv2 only; containers need a second hop to reach the instance role.
-  opts.push("amazonec2-metadata-token=required");
-  if (w.iamInstanceProfile) opts.push("amazonec2-metadata-token-response-hop-limit=2");
+  if (w.imdsV2) {
+    opts.push("amazonec2-metadata-token=required");
+    if (w.iamInstanceProfile) opts.push("amazonec2-metadata-token-response-hop-limit=2");
+  }
   if (w.rootSize !== undefined) opts.push(`amazonec2-root-size=${w.rootSize}`);
   // docker-machine writes its own docker.service drop-in whose empty Environment= wipes the proxy
   // baked into the AMI; engine-env puts it back.

@@ -66,6 +66,8 @@ export interface WorkerSettings {
   iamInstanceProfile?: string;
   tags: Record<string, string>;
   rootSize?: number;
+  /** Workers require IMDSv2 (amazonec2-metadata-token=required; GitLab's docker-machine fork only). */
+  imdsV2: boolean;
 }
 
 export interface AutoscalingPeriod {

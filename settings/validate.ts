@@ -144,6 +144,8 @@ const IPV4 = { check: isIPv4, expected: "an IPv4 address, e.g. 192.0.2.3" };
 const ABS_PATH = { check: (s: string) => /^\/[^\0\n]*$/.test(s) && !s.includes(".."), expected: "an absolute path without .." };
 const USER = { check: (s: string) => /^[a-z_][a-z0-9_-]{0,31}$/.test(s), expected: "a Linux user name, e.g. ec2-user" };
 const MACHINE_NAME_MAX = 29;
+/** First runner major whose image bundles a docker-machine fork with the metadata-token flags (conservative). */
+const IMDSV2_MIN_RUNNER_MAJOR = 14;
 
 function endpoint(r: Reader, defaults: { user: string }): SshEndpoint {
   return {
@@ -277,8 +279,19 @@ export function validateSettings(raw: RawConfig): Settings {
       return out;
     })(),
     rootSize: w.int("rootSize", { min: 8, max: 16384, expected: "a root volume size in GiB (8–16384)" }),
+    imdsV2: w.bool("imdsV2", true),
   };
-  w?.unknownKeys(["vpcId", "subnetId", "subnetCidr", "zone", "securityGroupId", "instanceType", "spot", "privateAddressOnly", "iamInstanceProfile", "tags", "rootSize"]);
+  w?.unknownKeys(["vpcId", "subnetId", "subnetCidr", "zone", "securityGroupId", "instanceType", "spot", "privateAddressOnly", "iamInstanceProfile", "tags", "rootSize", "imdsV2"]);
+  // The metadata-token flags exist only in GitLab's docker-machine fork from v0.16.2-gitlab.11 (2021);
+  // a runner image from before bundles a docker-machine that fails every create on an unknown flag.
+  const runnerVersion = upgrade && imageVersion(upgrade.runnerImage);
+  if (workers?.imdsV2 && runnerVersion && runnerVersion.major < IMDSV2_MIN_RUNNER_MAJOR) {
+    problems.push({
+      key: "workers.imdsV2",
+      value: "true (the default)",
+      expected: `false with upgrade.runnerImage ${upgrade!.runnerImage}: its docker-machine predates amazonec2-metadata-token; or a runner image ${IMDSV2_MIN_RUNNER_MAJOR}.0 or later`,
+    });
+  }
   if (workers && ciServer && workers.securityGroupId && workers.securityGroupId === ciServer.securityGroupId) {
     problems.push({ key: "workers.securityGroupId", value: show(workers.securityGroupId), expected: "a group other than ciServer.securityGroupId (the rules reference one from the other)" });
   }

@@ -48,6 +48,12 @@ describe("MachineOptions", () => {
     assert.throws(() => machineOptions({ ...runbookInput(), accessKey: undefined }), /accessKey mode needs the access key/);
   });
 
+  it("leaves out the IMDSv2 flags when workers.imdsV2 is false (docker-machine before the GitLab fork's gitlab.11)", () => {
+    const s = runbookSettings();
+    const opts = machineOptions({ ...runbookInput(), settings: { ...s, workers: { ...s.workers, imdsV2: false } } });
+    assert.ok(!opts.some((o) => o.includes("metadata-token")), opts.join("\n"));
+  });
+
   it("omits what is switched off and adds the root size when set", () => {
     const s = runbookSettings();
     const opts = machineOptions({ ...runbookInput(), settings: { ...s, workers: { ...s.workers, spot: false, privateAddressOnly: false, iamInstanceProfile: undefined, tags: {}, rootSize: 40 } } });

@@ -61,6 +61,9 @@ const BAD_INPUTS: [string, Mutation, RegExp][] = [
   ["ssh key not a key (masked)", (r) => (r.sshPrivateKey = "hunter2-canary"), /^sshPrivateKey: got \[secret\]; expected a PEM or OpenSSH private key/],
   ["proxy credentials malformed (masked)", (r) => (r.proxyCredentials = "no-colon-canary"), /^proxyCredentials: got \[secret\]; expected user:password/],
   ["workers block missing", (r) => delete r.workers, /^workers: got \(not set\)/],
+  ["IMDSv2 with the runbook's runner 12.6 (its docker-machine lacks the flag)",
+    (r) => (r.upgrade = { gitlabImage: "gitlab/gitlab-ce:12.6.8-ce.0", runnerImage: "gitlab/gitlab-runner:ubuntu-v12.6.0" }),
+    /^workers\.imdsV2: got true \(the default\); expected false with upgrade\.runnerImage gitlab\/gitlab-runner:ubuntu-v12\.6\.0: its docker-machine predates amazonec2-metadata-token/],
 ];
 
 describe("settings validation", () => {

@@ -13,6 +13,8 @@ const GITLAB_IMAGE = "gitlab/gitlab-ce:12.6.8-ce.0";
 const RUNNER_IMAGE = "gitlab/gitlab-runner:ubuntu-v12.6.0";
 const upgrade = (c: StackConfig) => {
   c.upgrade = { gitlabImage: GITLAB_IMAGE, runnerImage: RUNNER_IMAGE, readyTimeoutSeconds: 3 };
+  // The runbook's runner 12.6 bundles a docker-machine without the IMDSv2 flags (settings refuse the pair).
+  c.workers.imdsV2 = false;
 };
 const isUpgrade = (name: string) => /upgrade-(read|write)$/.test(name);
 const composeUps = (calls: string[]) => calls.filter((c) => /^docker(-compose| compose) .*\bup\b/.test(c));
