@@ -16,6 +16,9 @@ const SSH_KEY = `${PROJECT}:sshPrivateKey`;
 const PROXY_CREDENTIALS = `${PROJECT}:proxyCredentials`;
 
 export function readStackConfig(file: string): OfflineConfig {
+  if (!fs.existsSync(file)) {
+    throw new Error(`${file} does not exist: create the stack's settings with \`pulumi stack init NAME\` and \`pulumi config set …\`, or pass --config-file PATH`);
+  }
   let doc: any;
   try {
     doc = parse(fs.readFileSync(file, "utf8"));

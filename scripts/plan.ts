@@ -16,7 +16,7 @@ function parseArgs(argv: string[]): { stack: string; configFile: string; serverF
   const args: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    if (!["--stack", "--config-file", "--server-files", "--out"].includes(flag) || argv[i + 1] === undefined) throw new Error(`${flag === "--help" ? "" : `unknown or incomplete option ${flag}\n`}${USAGE}`);
+    if (!["--stack", "--config-file", "--server-files", "--out"].includes(flag) || argv[i + 1] === undefined) throw new Error(`unknown or incomplete option ${flag}\n${USAGE}`);
     args[flag.slice(2)] = argv[++i];
   }
   if (args.stack && args["config-file"]) throw new Error(`--stack and --config-file exclude each other\n${USAGE}`);
@@ -30,6 +30,10 @@ function parseArgs(argv: string[]): { stack: string; configFile: string; serverF
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const opts = parseArgs(process.argv.slice(2));
   const config = readStackConfig(opts.configFile);
   // Every problem at once, before anything runs or is written.
