@@ -455,6 +455,8 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       "[ ! -L \"$target\" ] || die 7 \"$target is now a symbolic link; nothing was changed.\"",
       "cur=$(state_of \"$target\")",
       "if [ \"$cur\" = \"$written\" ]; then",
+      // What pulumi wrote is kept too: a restore never loses a version of the file.
+      "  cp -p \"$target\" \"$sd/before-restore-$(date -u +%Y%m%dT%H%M%SZ)\"",
       "  if [ \"$orig\" = absent ]; then",
       "    rm -f \"$target\"",
       "    echo \"removed: $target (it did not exist before pulumi)\"",

@@ -480,7 +480,10 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       assert.equal(d.status, 0, d.stderr);
       assert.match(d.stdout, /removed: /);
       assert.ok(!fs.existsSync(w.path));
-      assert.deepEqual(fs.readdirSync(path.join(sb.stateDir, key)), []);
+      const [kept, ...rest] = fs.readdirSync(path.join(sb.stateDir, key));
+      assert.deepEqual(rest, []);
+      assert.match(kept, /^before-restore-\d{8}T\d{6}Z$/, "what pulumi wrote is kept");
+      assert.equal(fs.readFileSync(path.join(sb.stateDir, key, kept), "utf8"), "[Service]\n");
     });
 
     it("hostile path characters are data, not code", () => {
@@ -611,8 +614,10 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       assert.equal(fs.readFileSync(target, "utf8"), "orig\r\n日本語 without newline");
       assert.equal(mode(target), "0600");
       assert.deepEqual(sb.log().slice(-1), ["docker compose up -d --no-deps gitlab-runner"]);
-      assert.deepEqual(fs.readdirSync(path.join(sb.stateDir, key)).filter((f) => !f.startsWith("backup-")), []);
+      assert.deepEqual(fs.readdirSync(path.join(sb.stateDir, key)).filter((f) => !/^(backup|before-restore)-/.test(f)), []);
       assert.equal(backups(sb, key).length, 1, "timestamped backups are kept");
+      const [kept] = fs.readdirSync(path.join(sb.stateDir, key)).filter((f) => f.startsWith("before-restore-"));
+      assert.equal(fs.readFileSync(path.join(sb.stateDir, key, kept), "utf8"), "new\n", "what pulumi wrote is kept");
       assert.deepEqual(leftovers(app), []);
       assert.match(run(sb, restoreScript(w, sb.opts)).stdout, /nothing to restore/);
     });
