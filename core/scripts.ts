@@ -307,8 +307,15 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
       "owner=$({ printf \"%s %s\\n\" \"$expected\" \"$newsum\"; cat \"$tmp\"; } | sha256sum)",
       "owner=${owner%% *}",
       "if [ \"$cur\" = \"$new\" ]; then",
-      // Also when only the original was saved: a write killed between its rename and its markers.
-      "  if [ -e \"$sd/written\" ] || [ -e \"$sd/original\" ] || [ -e \"$sd/original.absent\" ]; then put \"$sd/written\" \"$new\"; put \"$sd/owner\" \"$owner\"; fi",
+      // This resource now owns the edit (a replacement's old delete must then do nothing). The
+      // written marker stays: if the file got here by someone else's change, destroy must not
+      // undo that change. Only a write killed between its rename and its markers sets it.
+      "  if [ -e \"$sd/written\" ]; then",
+      "    put \"$sd/owner\" \"$owner\"",
+      "  elif [ -e \"$sd/original\" ] || [ -e \"$sd/original.absent\" ]; then",
+      "    put \"$sd/written\" \"$new\"",
+      "    put \"$sd/owner\" \"$owner\"",
+      "  fi",
       "  echo \"unchanged: $target\"",
       "  exit 0",
       "fi",

@@ -142,3 +142,41 @@ describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v
     });
   });
 });
+
+// An upgrade in a later `pulumi up` than the proxy edit: the real engine runs only the new upgrade
+// edit (every other command's inputs are unchanged). Destroy must then not put the pre-proxy bytes
+// back, which would also bring back the old image tags over migrated data.
+describe("host scenario 2b: an upgrade after the proxy edits, then destroy", function () {
+  this.timeout(180_000);
+  const ci = useSandbox("ci-1.1.0");
+  const routes = () => [{ host: "127.0.0.1", port: ci().port, sandbox: ci() }];
+  const noImds = (c: StackConfig) => { c.workers.imdsV2 = false; };
+
+  it("stops at docker-compose.yml (exit 7) and leaves the upgraded file as it is", async () => {
+    const sb = ci();
+    sb.setHealth(["healthy"]);
+    const first = await apply(hostStackConfig(sb, noImds), { routes: routes() });
+    assert.equal(first.error, undefined, String(first.error));
+    const earlier = new Map(first.executed.map((e) => [e.name, e]));
+
+    // Second up: only the upgrade's commands are new; the others are answered from the first run.
+    const second = await apply(hostStackConfig(sb, upgrade), {
+      routes: routes(),
+      intercept: (cmd) => {
+        if (isUpgrade(cmd.name)) return undefined;
+        const e = earlier.get(cmd.name);
+        assert.ok(e, `${cmd.name} was not run the first time`);
+        assert.equal(cmd.create, e.create, `${cmd.name}: same script, so the engine would not run it`);
+        assert.equal(cmd.stdin, e.stdin, `${cmd.name}: same stdin, so the engine would not run it`);
+        return { code: 0, stdout: e.stdout, stderr: "" };
+      },
+    });
+    assert.equal(second.error, undefined, String(second.error));
+    const upgraded = sb.readFile(CI_PATHS.compose).toString("utf8");
+    assert.match(upgraded, /image: gitlab\/gitlab-ce:12\.6\.8-ce\.0/);
+    assert.match(upgraded, /env_file: \.\/common\.env/);
+
+    await assert.rejects(destroy(second, routes()), /ci-server-compose-proxy-write failed with exit code 7: .*changed after pulumi wrote it/s);
+    assert.equal(sb.readFile(CI_PATHS.compose).toString("utf8"), upgraded, "no old image tags came back");
+  });
+});
