@@ -12,7 +12,12 @@ function plan(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "gra-plan-"));
+const made: string[] = [];
+const tmp = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-plan-"));
+  made.push(dir);
+  return dir;
+};
 const walk = (dir: string): string[] =>
   fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)).map((f) => `${e.name}/${f}`) : [e.name]));
 
@@ -23,6 +28,9 @@ describe("npm run plan", function () {
   before(() => {
     out = path.join(tmp(), "p");
     result = plan("--out", out);
+  });
+  after(() => {
+    for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("prints the dev stack's plan and exits 0", () => {
