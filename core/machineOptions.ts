@@ -2,6 +2,7 @@
 // Each entry becomes `--<entry>` on `docker-machine create`; an unknown flag makes every create fail,
 // so the list is checked against the fork's flag set (test: fixtures amazonec2-options.json).
 import type { Settings } from "../settings/types";
+import { maskUrlCredentials } from "./proxyFiles";
 
 export interface MachineOptionsInput {
   settings: Pick<Settings, "region" | "workers" | "runner" | "proxy" | "ciServer">;
@@ -93,7 +94,11 @@ export function machineOptions(input: MachineOptionsInput): string[] {
 
 /** Entries with the secret key masked, for previews and plans. */
 export function maskMachineOptions(opts: string[]): string[] {
-  return opts.map((o) => o.replace(/^(amazonec2-secret-key=).*$/, "$1[secret]").replace(/^(engine-env=HTTPS?_PROXY=\w+:\/\/)[^@/]*@/, "$1[secret]@"));
+  return opts.map((o) => {
+    if (o.startsWith("amazonec2-secret-key=")) return "amazonec2-secret-key=[secret]";
+    const proxy = /^(engine-env=HTTPS?_PROXY=)(.*)$/.exec(o);
+    return proxy ? proxy[1] + maskUrlCredentials(proxy[2]) : o;
+  });
 }
 
 /** Checks each entry's flag name and value form; the driver would fail at create time otherwise. */

@@ -65,6 +65,8 @@ export function hasCredentials(p: Pick<ProxyUrls, "http" | "https">): boolean {
 
 /** The URLs as previews and plans show them: credentials replaced by [secret]. */
 export function maskProxyUrls(p: ProxyUrls): ProxyUrls {
-  const mask = (u: string) => u.replace(/^(\w+:\/\/)[^@/]*@/, "$1[secret]@");
-  return { http: mask(p.http), https: mask(p.https), noProxy: p.noProxy };
+  return { http: maskUrlCredentials(p.http), https: maskUrlCredentials(p.https), noProxy: p.noProxy };
 }
+
+/** A URL with its user:password (if any) replaced by [secret]. */
+export const maskUrlCredentials = (url: string) => url.replace(/^(\w+:\/\/)[^@/]*@/, "$1[secret]@");

@@ -87,3 +87,26 @@ export function asRoot(body: string, opts: ScriptOptions = {}): string {
 export function asUser(body: string): string {
   return `sh -c ${shQuoteScript(body)}`;
 }
+
+/** The `# ` lines a script starts with (its title, then the managed values), without the marker. */
+export function scriptHeader(script: string): string[] {
+  const out: string[] = [];
+  for (const line of script.split("\n")) {
+    if (!line.startsWith("#")) break;
+    out.push(line.replace(/^# ?/, ""));
+  }
+  return out;
+}
+
+/**
+ * The body a script carries after its header, when asRoot/asUser made it: the inverse of their
+ * quoting. undefined for a plain command (e.g. `echo ready`).
+ */
+export function scriptBody(script: string): string | undefined {
+  const rest = script.split("\n").slice(scriptHeader(script).length).join("\n");
+  const m = /^(?:sudo -n )?sh -c '([\s\S]*)'$/.exec(rest);
+  if (!m) return undefined;
+  const pieces = m[1].split(`'\\''`);
+  if (pieces.some((p) => p.includes("'"))) throw new Error(`unescaped quote in a wrapped script: ${rest.slice(0, 80)}`);
+  return pieces.join("'");
+}

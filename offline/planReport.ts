@@ -3,6 +3,7 @@
 import * as path from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH } from "../core/proxyFiles";
+import { scriptBody, scriptHeader } from "../core/shell";
 import { revealPublic, unwrapSecrets, type RecordedResource } from "./mockEngine";
 import type { OfflineRun } from "./runOffline";
 
@@ -30,14 +31,8 @@ const BUILDER_FILES: Record<string, string> = {
 };
 
 const plain = (r: RecordedResource) => unwrapSecrets(r.inputs) as Record<string, any>;
-/** The body of a `[sudo -n ]sh -c '<body>'` command (the inverse of core/shell.ts's wrapping). */
-const bodyOf = (script: string) => {
-  const m = /(?:^|\n)(?:sudo -n )?sh -c '([\s\S]*)'$/.exec(script);
-  return m ? m[1].replace(/'\\''/g, "'") : script;
-};
+const bodyOf = (script: string) => scriptBody(script) ?? script;
 const targetOf = (script: string) => /^target='([^']*)'$/m.exec(bodyOf(script))?.[1];
-/** The `# ` header the write scripts carry before the command: the managed values. */
-const summaryOf = (script: string) => script.split("\n").filter((l) => l.startsWith("# ")).map((l) => l.slice(2));
 
 /** What a reviewer wants to see of each resource, on one line. */
 function describe(r: RecordedResource): string {
@@ -60,7 +55,7 @@ function describe(r: RecordedResource): string {
       const target = targetOf(String(i.create ?? ""));
       if (r.name.endsWith("-read")) return `read ${target ?? "file"}`;
       if (r.name.endsWith("-write")) return `guarded write of ${target}`;
-      return summaryOf(String(i.create ?? ""))[0] ?? bodyOf(String(i.create ?? "")).split("\n").find((l) => !/^(set |$)/.test(l))?.slice(0, 80) ?? "";
+      return scriptHeader(String(i.create ?? ""))[0] ?? bodyOf(String(i.create ?? "")).split("\n").find((l) => !/^(set |$)/.test(l))?.slice(0, 80) ?? "";
     }
     default:
       return "";
@@ -96,7 +91,8 @@ function ciServerWrites(resources: RecordedResource[]): { path: string; content:
     .map((r) => {
       const i = plain(r);
       const stdin = String(i.stdin ?? "");
-      return { path: targetOf(String(i.create)) ?? r.name, content: stdin.slice(stdin.indexOf("\n") + 1), summary: summaryOf(String(i.create)) };
+      // The header is the write's title, then its managed values.
+      return { path: targetOf(String(i.create)) ?? r.name, content: stdin.slice(stdin.indexOf("\n") + 1), summary: scriptHeader(String(i.create)).slice(1) };
     });
 }
 
@@ -117,7 +113,7 @@ export function buildPlan(run: OfflineRun, serverFiles: Record<string, string | 
   const finals = new Map<string, string>();
   for (const w of ciServerWrites(resources)) {
     finals.set(w.path, w.content);
-    text.push(`  ${w.path}`, ...w.summary.slice(1).map((s) => `      ${s}`));
+    text.push(`  ${w.path}`, ...w.summary.map((s) => `      ${s}`));
   }
   for (const [p, content] of finals) {
     const before = serverFiles[p] ?? "";

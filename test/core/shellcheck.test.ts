@@ -5,17 +5,14 @@ import {
   readFileBody, readFileScript, restoreBody, restoreScript, waitForSshScript,
   type AfterAction, type ComposeCommand, type GuardedWrite,
 } from "../../core/scripts";
+import { scriptBody } from "../../core/shell";
 import { assertShellcheckClean, shellcheck, WRAPPED_EXCLUDES } from "../helpers/shellcheck";
 
-/** The body of `[# comments\n]... [sudo -n ]sh -c '<body>'`, unquoted: the inverse of asRoot/asUser. */
+/** The body of `[# comments\n]... [sudo -n ]sh -c '<body>'`, unquoted (core/shell.ts's scriptBody). */
 function unwrap(script: string): string {
-  const cmd = script.split("\n").findIndex((l) => !l.startsWith("#"));
-  const rest = script.split("\n").slice(cmd).join("\n");
-  const m = /^(?:sudo -n )?sh -c '([\s\S]*)'$/.exec(rest);
-  assert.ok(m, `not a wrapped script: ${rest.slice(0, 80)}`);
-  const pieces = m[1].split(`'\\''`);
-  pieces.forEach((p) => assert.ok(!p.includes("'"), "unescaped quote in the wrapped body"));
-  return pieces.join("'");
+  const body = scriptBody(script);
+  assert.ok(body !== undefined, `not a wrapped script: ${script.slice(0, 80)}`);
+  return body;
 }
 
 // $(…) and backticks in values are exercised by running the scripts (scripts.test.ts); here they

@@ -5,6 +5,7 @@ import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { CI_DOCKER_DROPIN_PATH } from "../../core/proxyFiles";
+import { scriptHeader } from "../../core/shell";
 import { SECRET_SIG, isSecretEnvelope, revealPublic, unwrapSecrets, type OfflineWorld, type RecordedResource } from "../../offline/mockEngine";
 import { placeholderSshKey } from "../../offline/placeholders";
 import { PROJECT, runOffline, type OfflineRun } from "../../offline/runOffline";
@@ -136,15 +137,7 @@ export function revealed(run: OfflineRun, name: string, key: string): any {
 }
 
 /** Writes' `create` start with one comment line per managed value: the summary a preview shows. */
-export function summaryOf(create: string): string[] {
-  const lines = create.split("\n");
-  const out: string[] = [];
-  for (const l of lines.slice(1)) {
-    if (!l.startsWith("# ")) break;
-    out.push(l.slice(2));
-  }
-  return out;
-}
+export const summaryOf = (create: string): string[] => scriptHeader(create).slice(1);
 
 /** The config-toml write's summary lines (managed values, secrets masked). */
 export const configTomlSummary = (run: OfflineRun) => summaryOf(inputsOf(run, T.command, "ci-server-config-toml-write").create);

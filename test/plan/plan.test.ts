@@ -41,6 +41,7 @@ describe("npm run plan", function () {
     const managed = result.stdout.slice(result.stdout.indexOf("Files on the CI server:"));
     assert.match(managed, /^ {2}\/data\/gitlab-runner\/config\/config\.toml$/m);
     assert.match(managed, /^ {6}IdleTime = 1800$/m);
+    assert.doesNotMatch(managed, /shellcheck/, "only the header's managed values, not comments inside the script");
     assert.match(result.stdout, /\/home\/ec2-user\/nop\/docker\/ci\/common\.env: \+3 -1 lines/);
     // The dev stack has no host key (the runbook cannot know it): that warning, and nothing else (no leaked promises).
     assert.equal(result.stderr, "warning: [runtime] ciServer.hostKey is not set: the CI server's SSH host key is not checked. Set it (see README, 'Step by step') to refuse an impostor.\n");
