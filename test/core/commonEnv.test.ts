@@ -5,7 +5,7 @@ import { CommonEnvError, setEnvVars } from "../../core/commonEnv";
 import { editCompose } from "../../core/composeFile";
 import { composeConfigResolved } from "../helpers/composeOracle";
 
-const FIX = path.resolve(__dirname, "../../../shared/fixtures");
+const FIX = path.resolve(__dirname, "../fixtures");
 const read = (f: string): string => fs.readFileSync(path.join(FIX, "collaborage", f), "utf8");
 
 const NP = "192.0.0.0/16,192.0.2.3,169.254.169.254";

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { ComposeEdit, ComposeEditError, editCompose, imageOf } from "../../core/composeFile";
 import { composeConfigCheck, oracleVersion } from "../helpers/composeOracle";
 
-const FIX = path.resolve(__dirname, "../../../shared/fixtures");
+const FIX = path.resolve(__dirname, "../fixtures");
 const read = (f: string): string => fs.readFileSync(path.join(FIX, "collaborage", f), "utf8");
 
 /** Replace the one occurrence of the line sequence `from` with `to`; fails if not exactly one. */

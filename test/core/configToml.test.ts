@@ -10,8 +10,8 @@ import {
 } from "../../core/configToml";
 import { tomllibParse } from "../helpers/tomllib";
 
-// The repo's sibling checkout `shared/` (CI clones it beside the repo).
-const FIXTURES = path.resolve(__dirname, "../../../shared/fixtures");
+// The project's own fixtures (origins in test/fixtures/*/SOURCES.md).
+const FIXTURES = path.resolve(__dirname, "../fixtures");
 const read = (rel: string) => fs.readFileSync(path.join(FIXTURES, rel), "utf8");
 
 // The 16 MachineOptions of the runbook example, as in fixtures/collaborage/config.autoscaling.toml.

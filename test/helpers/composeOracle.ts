@@ -49,7 +49,7 @@ export function oracleVersion(): string {
   return r.stdout.trim();
 }
 
-const fixtureEnv = path.resolve(__dirname, "../../../shared/fixtures/collaborage/common.env");
+const fixtureEnv = path.resolve(__dirname, "../fixtures/collaborage/common.env");
 
 /** `docker-compose -f FILE config -q`: ok when the oracle accepts the file. */
 export function composeConfigCheck(text: string, opts: OracleOptions = {}): OracleResult {

@@ -6,7 +6,7 @@ import * as path from "node:path";
 
 export type Layout = "ci-2.1.0" | "ci-1.1.0" | "builder";
 
-export const COLLABORAGE_FIXTURES = path.resolve(__dirname, "../../../shared/fixtures/collaborage");
+export const COLLABORAGE_FIXTURES = path.resolve(__dirname, "../fixtures/collaborage");
 
 export interface LayoutUser {
     readonly name: string;
