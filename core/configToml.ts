@@ -507,7 +507,8 @@ function parseToml(text: string, what: string): TOML.JsonMap {
     // @iarna/toml rejects CR in comments, although CRLF is a valid TOML newline.
     return TOML.parse(text.replace(/\r\n/g, "\n"));
   } catch (e) {
-    throw new ConfigTomlError(`${what} is not valid TOML: ${(e as Error).message}`);
+    // The parser's first line says where; the lines it quotes after it may hold the runner token.
+    throw new ConfigTomlError(`${what} is not valid TOML: ${(e as Error).message.split("\n")[0]}`);
   }
 }
 

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { maskCredentialsInText } from "../core/proxyFiles";
-import { SECRET_KEYS, STRUCTURED_KEYS, type RawConfig } from "../settings/validate";
+import { FOREIGN_SECRET_KEYS, SECRET_KEYS, STRUCTURED_KEYS, type RawConfig } from "../settings/validate";
 import { PLACEHOLDER_PROXY_CREDENTIALS, placeholderSshKey } from "./placeholders";
 import { PROJECT } from "./runOffline";
 
@@ -35,8 +35,8 @@ export function readStackConfig(file: string): OfflineConfig {
   try {
     doc = parse(fs.readFileSync(file, "utf8"));
   } catch (e) {
-    // A YAML error quotes the offending line, which may hold a proxy URL with its password.
-    throw new Error(maskCredentialsInText(`cannot read ${file}: ${(e as Error).message}`));
+    // First line only (where): the lines a YAML error quotes may hold a plain-text secret or a proxy password.
+    throw new Error(maskCredentialsInText(`cannot read ${file}: ${(e as Error).message.split("\n")[0]}`));
   }
   const raw = (doc?.config ?? {}) as Record<string, unknown>;
   if ((doc !== null && doc !== undefined && (typeof doc !== "object" || Array.isArray(doc))) || typeof raw !== "object" || Array.isArray(raw)) {
@@ -44,14 +44,14 @@ export function readStackConfig(file: string): OfflineConfig {
   }
   const config: Record<string, unknown> = {};
   const secretKeys: string[] = [];
-  const mustBeSecret = new Set([...declaredSecretKeys(), ...SECRET_KEYS].map((k) => `${PROJECT}:${k}`));
+  const mustBeSecret = new Set([...[...declaredSecretKeys(), ...SECRET_KEYS].map((k) => `${PROJECT}:${k}`), ...FOREIGN_SECRET_KEYS]);
   const plaintextSecrets: string[] = [];
   for (const [k, v] of Object.entries(raw)) {
     const key = k.includes(":") ? k : `${PROJECT}:${k}`;
     const secure = !!v && typeof v === "object" && "secure" in (v as object);
     if (secure) secretKeys.push(key);
     // Mirrors the CLI ("must be encrypted as it's secret"): a plain value is refused, never used.
-    else if (mustBeSecret.has(key)) plaintextSecrets.push(key.slice(PROJECT.length + 1));
+    else if (mustBeSecret.has(key)) plaintextSecrets.push(key.startsWith(`${PROJECT}:`) ? key.slice(PROJECT.length + 1) : key);
     config[key] = secure ? placeholderFor(key) : v;
   }
   if (!(SSH_KEY in config)) {
@@ -79,5 +79,6 @@ export function rawConfigOf(c: OfflineConfig): RawConfig {
       .filter(([k]) => k.startsWith(`${PROJECT}:`))
       .map(([k, v]) => [k.slice(PROJECT.length + 1), c.secretKeys.includes(k) ? "[secret]" : v])),
     plaintextSecrets: c.plaintextSecrets,
+    otherKeys: Object.keys(c.config).filter((k) => !k.startsWith(`${PROJECT}:`)),
   };
 }

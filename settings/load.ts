@@ -1,7 +1,7 @@
 // The one place that reads pulumi.Config. Everything else takes the typed result.
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./types";
-import { SECRET_KEYS, STRUCTURED_KEYS, validateSettings } from "./validate";
+import { FOREIGN_SECRET_KEYS, SECRET_KEYS, STRUCTURED_KEYS, validateSettings } from "./validate";
 
 const projectPrefix = () => `${pulumi.getProject()}:`;
 /** Internal to the SDK (runtime/config.ts), so looked up rather than imported; absent = no check. */
@@ -49,7 +49,11 @@ export function loadSettings(): LoadedSettings {
     sshPrivateKey: config.get("sshPrivateKey"),
     proxyCredentials: config.get("proxyCredentials"),
     projectConfig: projectConfig(),
-    plaintextSecrets: isConfigSecret ? SECRET_KEYS.filter((k) => config.get(k) !== undefined && !isConfigSecret(`${projectPrefix()}${k}`)) : [],
+    plaintextSecrets: isConfigSecret ? [
+      ...SECRET_KEYS.filter((k) => config.get(k) !== undefined && !isConfigSecret(`${projectPrefix()}${k}`)),
+      ...FOREIGN_SECRET_KEYS.filter((k) => pulumi.runtime.getConfig(k) !== undefined && !isConfigSecret(k)),
+    ] : [],
+    otherKeys: Object.keys(pulumi.runtime.allConfig()).filter((k) => !k.startsWith(projectPrefix())),
   });
   const proxyCredentials = config.getSecret("proxyCredentials");
   return {

@@ -15,6 +15,9 @@ export const SECRET_KEYS = ["sshPrivateKey", "proxyCredentials"] as const;
  * is a typo and is refused. A new top-level key goes into STRUCTURED_KEYS or SECRET_KEYS.
  */
 export const PROJECT_KEYS: readonly string[] = [...STRUCTURED_KEYS, ...SECRET_KEYS];
+/** Keys of other namespaces that hold credentials: refused in plain text like the project's secrets. */
+export const FOREIGN_SECRET_KEYS = ["aws:secretKey", "aws:token"] as const;
+const PROJECT = "gitlab-runner-autoscaling";
 
 /** Raw values as read from pulumi.Config (structured keys already JSON-parsed). */
 export interface RawConfig {
@@ -33,8 +36,10 @@ export interface RawConfig {
    * "[secret]"; when given, keys outside PROJECT_KEYS are refused.
    */
   projectConfig?: Record<string, unknown>;
-  /** Secret keys (SECRET_KEYS) whose value the stack holds in plain text. */
+  /** Secret keys (SECRET_KEYS, FOREIGN_SECRET_KEYS) whose value the stack holds in plain text. */
   plaintextSecrets?: string[];
+  /** Full keys set outside the project namespace (aws:region, …): checked for a misspelt namespace. */
+  otherKeys?: string[];
 }
 
 export interface Problem {
@@ -363,7 +368,11 @@ export function validateSettings(raw: RawConfig): Settings {
     }
   }
 
-  problems.push(...plaintextSecretProblems(raw.plaintextSecrets ?? []), ...unknownProjectKeys(raw.projectConfig ?? {}, knownKeys(problems)));
+  problems.push(
+    ...plaintextSecretProblems(raw.plaintextSecrets ?? []),
+    ...unknownProjectKeys(raw.projectConfig ?? {}, knownKeys(problems)),
+    ...misspeltNamespaces(raw.otherKeys ?? [], !region),
+  );
 
   if (problems.length) throw new SettingsError(problems);
   return { region, ciServer: ciServer!, upgrade, proxy, ami: ami!, workers: workers!, runner: runner! };
@@ -381,6 +390,21 @@ function plaintextSecretProblems(keys: string[]): Problem[] {
     value: "[secret] (stored in plain text in the stack file)",
     expected: `an encrypted value: replace it with ${SET_SECRET[key] ?? `pulumi config set --secret ${key}`}`,
   }));
+}
+
+/** A key in a namespace one typo from the project's (gitlab-runner-autoscale:runner), or aws:regoin. */
+function misspeltNamespaces(keys: string[], regionMissing: boolean): Problem[] {
+  return keys.flatMap((full) => {
+    const i = full.indexOf(":");
+    const [ns, name] = [full.slice(0, i), full.slice(i + 1)];
+    if (ns !== PROJECT && closest(ns, [PROJECT])) {
+      return [{ key: full, value: "(not shown)", expected: `a key of the ${PROJECT}: namespace: did you mean ${PROJECT}:${name}? Run \`pulumi config rm ${full}\` and set it again under ${PROJECT}: (it would be ignored)` }];
+    }
+    if (ns === "aws" && regionMissing && name !== "region" && closest(name, ["region"])) {
+      return [{ key: full, value: "(not shown)", expected: `aws:region (did you mean it?): run \`pulumi config rm ${full}\`, then \`pulumi config set aws:region <region>\`` }];
+    }
+    return [];
+  });
 }
 
 /** The commands that set a misplaced object's values under the right key (its scalar leaves, else the general form). */

@@ -372,6 +372,9 @@ describe("core/configToml mergeRunnerConfig", () => {
       assert.throws(() => mergeRunnerConfig("concurrent = 1\n", RUNBOOK_EDIT), /no \[\[runners\]\]/);
       assert.throws(() => mergeRunnerConfig("concurrent = 1\n", RUNBOOK_EDIT), ConfigTomlError);
       assert.throws(() => mergeRunnerConfig("concurrent = \n[[runners]]\n", RUNBOOK_EDIT), /not valid TOML/);
+      // The parser quotes the lines around the error; they may hold the runner's token or a proxy password.
+      assert.throws(() => mergeRunnerConfig('[[runners]]\n  token = "glrt-CANARY-token"\n  url = "http://u:CANARY-pw@h"\n  x = = 1\n', RUNBOOK_EDIT),
+        (e: Error) => /^config\.toml is not valid TOML: .* at row 4, col \d+, pos \d+:$/.test(e.message) && !/CANARY/.test(e.message));
       assert.throws(() => mergeRunnerConfig("concurrent = \n[[runners]]\n", RUNBOOK_EDIT), ConfigTomlError);
     });
 
