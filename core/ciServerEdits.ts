@@ -35,8 +35,12 @@ const compose = (s: Settings): ComposeContext => ({ appDir: s.ciServer.appDir, c
 export const composePath = (s: Settings) => path.posix.join(s.ciServer.appDir, "docker-compose.yml");
 export const commonEnvPath = (s: Settings) => path.posix.join(s.ciServer.appDir, "common.env");
 
-function need(current: string | null, file: string): string {
-  if (current === null) throw new Error(`${file} does not exist on the CI server; check ciServer.appDir and ciServer.runnerConfigPath`);
+/** The file must exist; if not, the one key that places it is named, with the command that sets it. */
+function need(current: string | null, file: string, key: "ciServer.appDir" | "ciServer.runnerConfigPath" = "ciServer.appDir"): string {
+  if (current === null) {
+    const what = key === "ciServer.appDir" ? "the directory of docker-compose.yml and common.env" : "the runner's config.toml on the host";
+    throw new Error(`${file} does not exist on the CI server; set ${key} to ${what}: pulumi config set --path ${key} <path>`);
+  }
   return current;
 }
 
@@ -182,6 +186,6 @@ export function configTomlEdit(input: MachineOptionsInput): RemoteEdit {
     restoreOnDestroy: true,
     write: { key: "config-toml", path: file, summary: runnerSummary(edit) },
     fingerprint: JSON.stringify(edit),
-    render: (current) => mergeRunnerConfig(need(current, file), edit),
+    render: (current) => mergeRunnerConfig(need(current, file, "ciServer.runnerConfigPath"), edit),
   };
 }

@@ -37,6 +37,8 @@ interface Catalogue {
   problem(p: Problem): string;
   problemsFooter: string;
   planFailed: string;
+  offlineServerFiles(dir: string): string;
+  outNotAPlan(dir: string): string;
   warning: string;
   /** Known program warnings, by the English text's start; unknown ones are shown as they are. */
   warnings: [RegExp, string][];
@@ -63,6 +65,8 @@ const EN: Catalogue = {
   problem: (p) => `  - ${p.key}: got ${p.value}; expected ${p.expected}`,
   problemsFooter: "Fix them with `pulumi config set --path <key> <value>` (secrets with --secret).",
   planFailed: "plan failed: ",
+  offlineServerFiles: (dir) => `(offline, the CI server's files are those in ${dir}: copy the missing one there from the server, or pass --server-files DIR)`,
+  outNotAPlan: (dir) => `--out ${dir} exists and does not hold an earlier plan: choose a new or empty directory`,
   warning: "warning: [runtime] ",
   warnings: [],
 };
@@ -88,6 +92,8 @@ const JA: Catalogue = {
   problem: (p) => `  - ${p.key}: 設定値 ${p.value}、正しい形式: ${p.expected}`,
   problemsFooter: "`pulumi config set --path <キー> <値>` で修正してください（シークレットは --secret を付けて設定します）。",
   planFailed: "実行計画を作成できませんでした: ",
+  offlineServerFiles: (dir) => `（オフラインでは CIサーバのファイルとして ${dir} のファイルを使います。足りないファイルをサーバからそこへコピーするか、--server-files DIR を指定してください）`,
+  outNotAPlan: (dir) => `--out ${dir} は既に存在し、以前の実行計画の出力ではありません。新しいディレクトリか空のディレクトリを指定してください`,
   warning: "警告: ",
   warnings: [
     [/^ciServer\.hostKey is not set\b[\s\S]*$/, "ciServer.hostKey が設定されていないため、CIサーバの SSH ホスト鍵を検証しません。なりすましを防ぐには設定してください（README の「本番での実行」を参照）。"],

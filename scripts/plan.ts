@@ -35,6 +35,18 @@ function parseArgs(argv: string[]): { stack: string; configFile: string; serverF
 
 /** Known before the arguments are parsed, so that even a bad option is reported in the user's language. */
 let lang: Lang = langOf(undefined);
+/** Where the server's files came from, for an error about a missing one. */
+let serverFilesDir = EXAMPLE_SERVER_FILES;
+
+/** What a plan writes at the top of --out; an earlier plan's are removed first, so no stale file stays. */
+const PLAN_ENTRIES = ["plan.txt", "plan.json", "files", "diffs"];
+
+function clearOut(dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  const entries = fs.readdirSync(dir);
+  if (entries.length > 0 && !entries.includes("plan.json")) throw new Error(MESSAGES[lang].outNotAPlan(dir));
+  for (const e of PLAN_ENTRIES) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
+}
 
 async function main(): Promise<number> {
   if (process.argv.includes("--help") || process.argv.includes("-h")) {
@@ -51,11 +63,13 @@ async function main(): Promise<number> {
   const config = readStackConfig(opts.configFile);
   // Every problem at once, before anything runs or is written.
   const settings = validateSettings(rawConfigOf(config));
+  serverFilesDir = opts.serverFiles;
   const serverFiles = serverFilesFrom(opts.serverFiles, settings);
   const run = await runOffline(config.config, { serverFiles, providerSecret: PLACEHOLDER_PROVIDER_SECRET, account: "123456789012" }, { stack: opts.stack, secretKeys: config.secretKeys });
   const plan = buildPlan(run, serverFiles, opts.stack, opts.lang);
   process.stdout.write(plan.text);
   if (opts.out) {
+    clearOut(opts.out);
     for (const [rel, content] of Object.entries(plan.files)) {
       const file = path.join(opts.out, rel);
       fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -70,7 +84,9 @@ main().then((code) => process.exit(code), (e) => {
   // The SDK wraps an error raised inside an output once per property it passed through.
   const message = e instanceof SettingsError
     ? formatProblemsIn(lang, e.problems)
-    : `${MESSAGES[lang].planFailed}${String((e as Error).message ?? e).replace(/^(error serializing property "[^"]*": )+/, "")}`;
+    : `${MESSAGES[lang].planFailed}${String((e as Error).message ?? e).replace(/^(error serializing property "[^"]*": )+/, "")}` +
+      // Offline, "on the CI server" means the --server-files directory.
+      (/does not exist on the CI server/.test(String((e as Error).message)) ? `\n${MESSAGES[lang].offlineServerFiles(serverFilesDir)}` : "");
   // Whatever raised it, an error never shows a URL's password.
   process.stderr.write(`${maskCredentialsInText(message)}\n`);
   process.exit(e instanceof SettingsError ? 2 : 1);

@@ -1,6 +1,6 @@
 // The upgrade edit with one image or both: what it writes, restarts and waits for, and its guards.
 import { strict as assert } from "node:assert";
-import { upgradeEdit } from "../../core/ciServerEdits";
+import { composeProxyEdit, configTomlEdit, upgradeEdit } from "../../core/ciServerEdits";
 import { validateSettings } from "../../settings/validate";
 import { devRaw } from "../helpers/devConfig";
 import { fixture } from "../helpers/fixtures";
@@ -60,5 +60,19 @@ describe("upgradeEdit", () => {
       "upgrade.runnerImage gitlab/gitlab-runner:ubuntu-v13.0.0 is a newer major than GitLab gitlab/gitlab-ce:12.4.2-ce.0: keep the runner's major.minor in step with GitLab's (docs.gitlab.com/runner/#gitlab-runner-versions), or upgrade GitLab first",
     ]);
     assert.deepEqual(edit({ runnerImage: "gitlab/gitlab-runner:ubuntu-v12.10.0" }).warnings!(COMPOSE_11), [], "same major: no warning");
+  });
+});
+
+describe("a missing server file names the key that places it", () => {
+  const s = validateSettings(devRaw());
+  it("docker-compose.yml: ciServer.appDir, with the command", () => {
+    assert.throws(() => composeProxyEdit(s).render(null), (e: Error) => e.message ===
+      "/home/ec2-user/nop/docker/ci/docker-compose.yml does not exist on the CI server; set ciServer.appDir to the directory of docker-compose.yml and common.env: pulumi config set --path ciServer.appDir <path>");
+    assert.throws(() => edit({ runnerImage: "gitlab/gitlab-runner:ubuntu-v12.6.0" }).render(null), /set ciServer\.appDir to/);
+  });
+  it("config.toml: ciServer.runnerConfigPath only", () => {
+    const e = configTomlEdit({ settings: s, amiId: "ami-0123456789abcdef0", securityGroupName: "workers", accessKey: { id: "AKIAEXAMPLE", secret: "x" } });
+    assert.throws(() => e.render(null), (err: Error) => err.message ===
+      "/data/gitlab-runner/config/config.toml does not exist on the CI server; set ciServer.runnerConfigPath to the runner's config.toml on the host: pulumi config set --path ciServer.runnerConfigPath <path>");
   });
 });

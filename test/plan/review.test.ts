@@ -202,6 +202,37 @@ describe("npm run plan on new stacks (issue 8)", function () {
     assert.match(r.stderr, /^ {2}- idleTime: got "60"; expected .*did you mean runner\.idleTime\?/m);
   });
 
+  it("--out over an earlier plan leaves no stale file; a directory that is not a plan's is refused", () => {
+    const dir = tmp();
+    const out = path.join(dir, "p");
+    fs.mkdirSync(path.join(out, "diffs"), { recursive: true });
+    fs.writeFileSync(path.join(out, "plan.json"), "{}\n");
+    fs.writeFileSync(path.join(out, "diffs/stale.diff"), "from an earlier plan\n");
+    fs.writeFileSync(path.join(out, "notes.txt"), "the user's own file\n");
+    const r = plan(["--out", out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fs.existsSync(path.join(out, "diffs/stale.diff")), false);
+    assert.equal(read(out, "notes.txt"), "the user's own file\n", "only what a plan writes is removed");
+    assert.match(read(out, "plan.json"), /"resources"/);
+
+    const other = path.join(dir, "other");
+    fs.mkdirSync(other);
+    fs.writeFileSync(path.join(other, "keep.txt"), "x");
+    const refused = plan(["--out", other]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /--out .*other exists and does not hold an earlier plan/);
+    assert.deepEqual(fs.readdirSync(other), ["keep.txt"]);
+  });
+
+  it("a server file missing from --server-files: the error says where the plan looked", () => {
+    const dir = tmp();
+    fs.copyFileSync(path.join(REPO, "examples/ci-server/docker-compose.yml"), path.join(dir, "docker-compose.yml"));
+    fs.copyFileSync(path.join(REPO, "examples/ci-server/common.env"), path.join(dir, "common.env"));
+    const r = plan(["--server-files", dir]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^plan failed: \/data\/gitlab-runner\/config\/config\.toml does not exist on the CI server; set ciServer\.runnerConfigPath to .*\n\(offline, the CI server's files are those in .*gra-review-[^:]*: copy the missing one there/m);
+  });
+
   describe("in Japanese", () => {
     let en: ReturnType<typeof plan>;
     let ja: ReturnType<typeof plan>;
