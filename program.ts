@@ -88,7 +88,8 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     configTomlDependsOn: network.rules,
   });
 
-  const files = [...(upgrade ? [upgrade.path] : []), ...ci.files];
+  // Each file once, though the upgrade and the proxy step both edit docker-compose.yml.
+  const files = [...new Set([...(upgrade ? [upgrade.path] : []), ...ci.files])];
   const summary = pulumi.all([amiId, credentials.accessKeyId]).apply(([ami, keyId]) => [
     `Workers boot ${ami} (${s.workers.instanceType}${s.workers.spot ? ", spot" : ""}) in ${s.region}${s.workers.zone}, subnet ${s.workers.subnetId}.`,
     `The runner on ${s.ciServer.host} runs up to ${s.runner.concurrent} jobs; ${s.runner.idleCount} idle machine(s), removed after ${s.runner.idleTime} s idle.`,

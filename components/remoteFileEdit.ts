@@ -40,7 +40,10 @@ export class RemoteFileEdit extends pulumi.ComponentResource {
 
     const stdin = pulumi.secret(pulumi.all([read.stdout, args.edit]).apply(([stdout, edit]) => {
       const current = parseReadResult(stdout);
-      return guardedWriteStdin(expectedState(current), edit.render(current.exists ? current.content : null));
+      const text = current.exists ? current.content : null;
+      const next = edit.render(text);
+      for (const warning of edit.warnings?.(text) ?? []) void pulumi.log.warn(warning, this);
+      return guardedWriteStdin(expectedState(current), next);
     }));
 
     const writer = new command.remote.Command(`${name}-write`, {

@@ -9,7 +9,7 @@ import { mergeRunnerConfig, type RunnerMachineEdit } from "./configToml";
 import { machineOptions, maskMachineOptions, type MachineOptionsInput } from "./machineOptions";
 import { CI_DOCKER_DROPIN_PATH, dockerdProxyDropIn, hasCredentials, maskProxyUrls, type ProxyUrls } from "./proxyFiles";
 import type { ComposeContext, GuardedWrite } from "./scripts";
-import { upgradeProblems } from "./upgradePath";
+import { runnerSkewWarning, upgradeProblems } from "./upgradePath";
 
 export interface RemoteEdit {
   write: GuardedWrite;
@@ -17,6 +17,8 @@ export interface RemoteEdit {
   restoreOnDestroy: boolean;
   /** New file text from the current one (null = the file does not exist). Throws on a bad state. */
   render(current: string | null): string;
+  /** What is worth a warning but not a refusal, given the current file (shown at `pulumi up`). */
+  warnings?(current: string | null): string[];
   /**
    * Everything render depends on, secrets included. When it changes the file is read again; the
    * summary alone would miss a change of a masked value (a proxy password) and the write would
@@ -33,15 +35,27 @@ const compose = (s: Settings): ComposeContext => ({ appDir: s.ciServer.appDir, c
 export const composePath = (s: Settings) => path.posix.join(s.ciServer.appDir, "docker-compose.yml");
 export const commonEnvPath = (s: Settings) => path.posix.join(s.ciServer.appDir, "common.env");
 
-function need(current: string | null, file: string): string {
-  if (current === null) throw new Error(`${file} does not exist on the CI server; check ciServer.appDir and ciServer.runnerConfigPath`);
+/** The file must exist; if not, the one key that places it is named, with the command that sets it. */
+function need(current: string | null, file: string, key: "ciServer.appDir" | "ciServer.runnerConfigPath" = "ciServer.appDir"): string {
+  if (current === null) {
+    const what = key === "ciServer.appDir" ? "the directory of docker-compose.yml and common.env" : "the runner's config.toml on the host";
+    throw new Error(`${file} does not exist on the CI server; set ${key} to ${what}: pulumi config set --path ${key} <path>`);
+  }
   return current;
 }
 
-/** The runbook's Collaborage 1.1 step: newer GitLab and runner images, then a wait for GitLab. */
+/**
+ * The runbook's Collaborage 1.1 step: newer GitLab and/or runner images, then (when GitLab is
+ * recreated) a wait for GitLab. Either image may be upgraded alone: a GitLab security patch, a
+ * runner bump.
+ */
 export function upgradeEdit(s: Settings & { upgrade: NonNullable<Settings["upgrade"]> }): RemoteEdit {
   const u = s.upgrade;
   const file = composePath(s);
+  const images = [
+    ...(u.gitlabImage ? [{ service: GITLAB_SERVICE, image: u.gitlabImage }] : []),
+    ...(u.runnerImage ? [{ service: RUNNER_SERVICE, image: u.runnerImage }] : []),
+  ];
   return {
     restoreOnDestroy: false,
     write: {
@@ -51,20 +65,26 @@ export function upgradeEdit(s: Settings & { upgrade: NonNullable<Settings["upgra
       after: {
         kind: "compose-up",
         compose: compose(s),
-        services: [GITLAB_SERVICE, RUNNER_SERVICE],
-        waitHealthy: { container: GITLAB_SERVICE, timeoutSeconds: u.readyTimeoutSeconds, pollSeconds: u.readyTimeoutSeconds >= 300 ? 10 : 1 },
+        // Only the services whose image changes are recreated; the wait only when GitLab is.
+        services: images.map((i) => i.service),
+        ...(u.gitlabImage ? { waitHealthy: { container: GITLAB_SERVICE, timeoutSeconds: u.readyTimeoutSeconds, pollSeconds: u.readyTimeoutSeconds >= 300 ? 10 : 1 } } : {}),
       },
-      summary: [`services.${GITLAB_SERVICE}.image = ${u.gitlabImage}`, `services.${RUNNER_SERVICE}.image = ${u.runnerImage}`],
+      summary: images.map((i) => `services.${i.service}.image = ${i.image}`),
     },
     fingerprint: JSON.stringify(u),
     render(current) {
       const text = need(current, file);
       const problems = [
-        ...upgradeProblems("GitLab", imageOf(text, GITLAB_SERVICE) ?? "", u.gitlabImage),
-        ...upgradeProblems("GitLab Runner", imageOf(text, RUNNER_SERVICE) ?? "", u.runnerImage),
+        ...(u.gitlabImage ? upgradeProblems("GitLab", imageOf(text, GITLAB_SERVICE) ?? "", u.gitlabImage) : []),
+        ...(u.runnerImage ? upgradeProblems("GitLab Runner", imageOf(text, RUNNER_SERVICE) ?? "", u.runnerImage) : []),
       ];
       if (problems.length) throw new Error(`upgrade: ${problems.join("; ")}`);
-      return editCompose(text, { images: [{ service: GITLAB_SERVICE, image: u.gitlabImage }, { service: RUNNER_SERVICE, image: u.runnerImage }] }).text;
+      return editCompose(text, { images }).text;
+    },
+    warnings(current) {
+      if (current === null) return [];
+      const warning = runnerSkewWarning(u.gitlabImage ?? imageOf(current, GITLAB_SERVICE) ?? "", u.runnerImage ?? imageOf(current, RUNNER_SERVICE) ?? "");
+      return warning ? [warning] : [];
     },
   };
 }
@@ -166,6 +186,6 @@ export function configTomlEdit(input: MachineOptionsInput): RemoteEdit {
     restoreOnDestroy: true,
     write: { key: "config-toml", path: file, summary: runnerSummary(edit) },
     fingerprint: JSON.stringify(edit),
-    render: (current) => mergeRunnerConfig(need(current, file), edit),
+    render: (current) => mergeRunnerConfig(need(current, file, "ciServer.runnerConfigPath"), edit),
   };
 }

@@ -507,7 +507,8 @@ function parseToml(text: string, what: string): TOML.JsonMap {
     // @iarna/toml rejects CR in comments, although CRLF is a valid TOML newline.
     return TOML.parse(text.replace(/\r\n/g, "\n"));
   } catch (e) {
-    throw new ConfigTomlError(`${what} is not valid TOML: ${(e as Error).message}`);
+    // The parser's first line says where; the lines it quotes after it may hold the runner token.
+    throw new ConfigTomlError(`${what} is not valid TOML: ${(e as Error).message.split("\n")[0]}`);
   }
 }
 
@@ -537,15 +538,21 @@ function selectRunner(runners: RunnerSpan[], parsed: TOML.JsonMap, runnerName: s
   }
   const names = list.map((r) => (typeof r.name === "string" ? r.name : ""));
   const shown = names.map((n) => JSON.stringify(n)).join(", ");
+  // The stack key is runner.name; the fix is a command the user can paste (a name quoted for sh).
+  const setName = (n: string) => `pulumi config set --path runner.name '${n.replace(/'/g, `'\\''`)}'`;
   if (runnerName === undefined) {
     if (runners.length > 1) {
-      throw new ConfigTomlError(`config.toml has ${runners.length} [[runners]] (${shown}); set runnerName to pick one`);
+      throw new ConfigTomlError(`config.toml has ${runners.length} [[runners]] (${shown}); set runner.name to the one to convert, e.g. ${setName(names[0])}`);
     }
     return runners[0];
   }
   const hits = names.flatMap((n, i) => (n === runnerName ? [i] : []));
-  if (hits.length === 0) throw new ConfigTomlError(`no [[runners]] named ${JSON.stringify(runnerName)}; found: ${shown}`);
-  if (hits.length > 1) throw new ConfigTomlError(`several [[runners]] are named ${JSON.stringify(runnerName)}: ${shown}`);
+  if (hits.length === 0) {
+    throw new ConfigTomlError(`runner.name is ${JSON.stringify(runnerName)}, but config.toml has no [[runners]] of that name; found: ${shown}. Pick one, e.g. ${setName(names[0])}`);
+  }
+  if (hits.length > 1) {
+    throw new ConfigTomlError(`runner.name ${JSON.stringify(runnerName)} names ${hits.length} [[runners]] in config.toml (${shown}); rename one in config.toml (and restart the runner) so that runner.name picks exactly one`);
+  }
   return runners[hits[0]];
 }
 

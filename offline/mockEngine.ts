@@ -1,6 +1,7 @@
 // An in-process stand-in for the Pulumi engine and the AWS/command providers, so the real program
 // can run with no CLI, no cloud and no server: for `npm run plan`, the benchmark and the tests.
 // The CI server's files are answered where the remote reads would return them.
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { readResultLine } from "../core/readResult";
 
@@ -67,6 +68,8 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
   private readonly byUrn = new Map<string, RecordedResource>();
   /** Filled by the stack transformation: options the mock API does not see. */
   readonly options = new Map<string, { parent?: string; dependsOn: string[]; replacementTrigger?: unknown }>();
+  /** Server files as the offline writes left them: a later read sees an earlier write, as on the server. */
+  private readonly written = new Map<string, string>();
 
   constructor(readonly world: OfflineWorld) {}
 
@@ -126,15 +129,29 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     }
   }
 
-  /** A read answers with the server file its script names; a write reports what it would do. */
+  /**
+   * A read answers with the server file its script names, as earlier writes left it; a write records
+   * its new content (stdin after the state line) and reports what it would do.
+   */
   private commandStdout(name: string, inputs: Record<string, any>): string {
-    if (!name.endsWith("-read")) return name.endsWith("-write") ? "written (offline)" : "";
+    if (!name.endsWith("-read") && !name.endsWith("-write")) return "";
     const script = String(inputs.create ?? "");
     const path = Object.keys(this.world.serverFiles)
       .filter((p) => script.includes(`'${p}'`))
       .sort((a, b) => b.length - a.length)[0];
+    if (name.endsWith("-write")) {
+      const stdin = String(inputs.stdin ?? "");
+      if (path === undefined) return "written (offline)";
+      // The write's compare-and-swap, as on the server: a write merged from a stale read fails here too.
+      const expected = stdin.slice(0, stdin.indexOf(" "));
+      const current = this.written.has(path) ? this.written.get(path)! : this.world.serverFiles[path];
+      const actual = current === null ? "absent" : createHash("sha256").update(current, "utf8").digest("hex");
+      if (expected !== actual) throw new Error(`offline write ${name}: ${path} changed since it was read (merged from a stale read)`);
+      this.written.set(path, stdin.slice(stdin.indexOf("\n") + 1));
+      return "written (offline)";
+    }
     if (path === undefined) throw new Error(`offline read ${name}: no server file given for its path`);
-    return readResultLine(this.world.serverFiles[path]);
+    return readResultLine(this.written.has(path) ? this.written.get(path)! : this.world.serverFiles[path]);
   }
 
   /** Records parents and dependsOn, which the mock API does not pass to newResource. */

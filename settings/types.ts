@@ -23,9 +23,10 @@ export interface CiServerSettings extends SshEndpoint {
   bastion?: SshEndpoint;
 }
 
+/** At least one of the two images is set: a GitLab patch alone, or a runner bump alone, is fine. */
 export interface UpgradeSettings {
-  gitlabImage: string;
-  runnerImage: string;
+  gitlabImage?: string;
+  runnerImage?: string;
   /** Bound on the wait for GitLab to be healthy after the upgrade (migrations). */
   readyTimeoutSeconds: number;
 }
