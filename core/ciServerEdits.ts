@@ -6,6 +6,7 @@ import type { Settings } from "../settings/types";
 import { setEnvVars } from "./commonEnv";
 import { editCompose, imageOf } from "./composeFile";
 import { mergeRunnerConfig, type RunnerMachineEdit } from "./configToml";
+import type { LineFormat } from "./reverseEdit";
 import { machineOptions, maskMachineOptions, type MachineOptionsInput } from "./machineOptions";
 import { CI_DOCKER_DROPIN_PATH, dockerdProxyDropIn, hasCredentials, maskProxyUrls, type ProxyUrls } from "./proxyFiles";
 import type { ComposeContext, GuardedWrite } from "./scripts";
@@ -15,6 +16,8 @@ export interface RemoteEdit {
   write: GuardedWrite;
   /** false: destroy leaves the edit in place (a GitLab upgrade cannot be rolled back). */
   restoreOnDestroy: boolean;
+  /** The file's syntax, to name the managed key of each line in destroy's messages (default "lines"). */
+  format?: LineFormat;
   /** New file text from the current one (null = the file does not exist). Throws on a bad state. */
   render(current: string | null): string;
   /** What is worth a warning but not a refusal, given the current file (shown at `pulumi up`). */
@@ -94,6 +97,7 @@ export function composeProxyEdit(s: Settings): RemoteEdit {
   const file = composePath(s);
   return {
     restoreOnDestroy: true,
+    format: "yaml",
     write: {
       key: "compose-proxy",
       path: file,
@@ -111,6 +115,7 @@ export function commonEnvEdit(s: Settings, noProxy: string): RemoteEdit {
   const file = commonEnvPath(s);
   return {
     restoreOnDestroy: true,
+    format: "env",
     write: {
       key: "common-env",
       path: file,
@@ -184,6 +189,7 @@ export function configTomlEdit(input: MachineOptionsInput): RemoteEdit {
   const edit = runnerMachineEdit(input);
   return {
     restoreOnDestroy: true,
+    format: "toml",
     write: { key: "config-toml", path: file, summary: runnerSummary(edit) },
     fingerprint: JSON.stringify(edit),
     render: (current) => mergeRunnerConfig(need(current, file, "ciServer.runnerConfigPath"), edit),

@@ -4,6 +4,7 @@ import { setEnvVars } from "../../core/commonEnv";
 import { editCompose } from "../../core/composeFile";
 import { mergeRunnerConfig } from "../../core/configToml";
 import { dockerdProxyDropIn } from "../../core/proxyFiles";
+import { formatReverse, reverseHunks, type LineFormat } from "../../core/reverseEdit";
 import { guardedWriteStdin, readFileScript } from "../../core/scripts";
 import type { OfflineRun } from "../../offline/runOffline";
 import {
@@ -109,15 +110,19 @@ describe("CiServer on the dev stack", () => {
   });
 
   describe("the writes' stdin is the read file merged by the pure core", () => {
+    // An edit destroy undoes also carries the reverse edit, from the new text back to the read one.
+    const stdinOf = (format: LineFormat, read: string, merged: string) =>
+      guardedWriteStdin(sha256(read), merged, formatReverse(sha256(merged), reverseHunks(format, merged, read)));
+
     it("common.env: its sha256, then NO_PROXY/no_proxy set", () => {
       assert.equal(revealed(run, "ci-server-common-env-write", "stdin"),
-        guardedWriteStdin(sha256(FIXTURE_TEXT.commonEnv), setEnvVars(FIXTURE_TEXT.commonEnv, { NO_PROXY, no_proxy: NO_PROXY })));
+        stdinOf("env", FIXTURE_TEXT.commonEnv, setEnvVars(FIXTURE_TEXT.commonEnv, { NO_PROXY, no_proxy: NO_PROXY })));
     });
 
     it("docker-compose.yml: its sha256, then env_file added to gitlab-runner", () => {
       const merged = editCompose(FIXTURE_TEXT.compose, { envFile: { service: "gitlab-runner", file: "./common.env" } }).text;
       assert.notEqual(merged, FIXTURE_TEXT.compose);
-      assert.equal(revealed(run, "ci-server-compose-proxy-write", "stdin"), guardedWriteStdin(sha256(FIXTURE_TEXT.compose), merged));
+      assert.equal(revealed(run, "ci-server-compose-proxy-write", "stdin"), stdinOf("yaml", FIXTURE_TEXT.compose, merged));
     });
 
     it("docker drop-in: absent, then the whole drop-in", () => {
@@ -135,7 +140,7 @@ describe("CiServer on the dev stack", () => {
         proxyUrls: { http: PROXY, https: PROXY },
       });
       assert.equal(revealed(run, "ci-server-config-toml-write", "stdin"),
-        guardedWriteStdin(sha256(FIXTURE_TEXT.configToml), mergeRunnerConfig(FIXTURE_TEXT.configToml, machineEdit)));
+        stdinOf("toml", FIXTURE_TEXT.configToml, mergeRunnerConfig(FIXTURE_TEXT.configToml, machineEdit)));
       assert.deepEqual(summaryOf(write(run, "config-toml").create), runnerSummary(machineEdit));
     });
   });

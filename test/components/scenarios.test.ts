@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { formatReverse, reverseHunks } from "../../core/reverseEdit";
 import { guardedWriteStdin } from "../../core/scripts";
 import * as pulumi from "@pulumi/pulumi";
 import { runnerMachineEdit } from "../../core/ciServerEdits";
@@ -130,7 +131,8 @@ describe("Whole program, scenario by scenario", () => {
         securityGroupName: "group-0fedcba9876543210",
         accessKey: { id: String(run.outputs.accessKeyId), secret: TEST_PROVIDER_SECRET },
       }));
-      assert.equal(revealed(run, "ci-server-config-toml-write", "stdin"), guardedWriteStdin(sha256(FIXTURE_TEXT.configToml), expected));
+      assert.equal(revealed(run, "ci-server-config-toml-write", "stdin"), guardedWriteStdin(sha256(FIXTURE_TEXT.configToml), expected,
+        formatReverse(sha256(expected), reverseHunks("toml", expected, FIXTURE_TEXT.configToml))));
     });
   });
 
