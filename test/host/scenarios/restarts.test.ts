@@ -171,3 +171,26 @@ describe("restart scenarios: where live-restore cannot apply, dockerd is not res
     assert.deepEqual(sb.events().filter((e) => e.event === "dockerd-stop" || (e.event === "stop" && e.name === GITLAB)), []);
   });
 });
+
+describe("restart scenarios: the GitLab upgrade and the proxy steps in one up on Collaborage 1.1.0", function () {
+  this.timeout(300_000);
+  const ci = useSandbox("ci-1.1.0");
+
+  it("restarts GitLab once, for its new image, and nothing else of it; the runner only with SIGQUIT", async () => {
+    const sb = ci();
+    sb.setDockerd({ runnerJobs: 1 });
+    sb.setHealth(["starting", "healthy"]);
+    const config = hostStackConfig(sb, (c) => {
+      c.upgrade = { gitlabImage: "gitlab/gitlab-ce:12.6.8-ce.0", runnerImage: "gitlab/gitlab-runner:ubuntu-v12.6.0", readyTimeoutSeconds: 3 };
+      c.workers.imdsV2 = false;
+    });
+    const { result, counts } = await measured(sb, "upgrade + proxy up (1.1.0)", () => apply(config, { routes: routesOf(sb) }));
+    assert.equal(result.error, undefined, String(result.error));
+    assert.equal(counts.gitlabRestarts, 1);
+    assert.deepEqual(sb.events().filter((e) => e.event === "stop" && e.name === GITLAB).map((e) => e.by), ["compose-recreate"]);
+    assert.equal(counts.runnerRecreations, 3, "upgrade, common.env, docker-compose.yml");
+    assert.deepEqual(counts.runnerSignals, ["SIGQUIT", "SIGQUIT", "SIGQUIT"]);
+    assert.equal(counts.jobsAborted, 0);
+    assert.equal(counts.dockerdRestarts, 1);
+  });
+});
