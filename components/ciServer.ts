@@ -2,7 +2,8 @@
 // one after another (each read waits for the previous write) so two edits never race on one server.
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { commonEnvEdit, commonEnvPath, composePath, composeProxyEdit, configTomlEdit, dockerDropInEdit, type RemoteEdit } from "../core/ciServerEdits";
+import { commonEnvEdit, commonEnvPath, composePath, composeProxyEdit, configTomlEdit, daemonJsonEdit, dockerDropInEdit, type RemoteEdit } from "../core/ciServerEdits";
+import { DAEMON_JSON_PATH } from "../core/daemonJson";
 import type { MachineOptionsInput } from "../core/machineOptions";
 import { CI_DOCKER_DROPIN_PATH, type ProxyUrls } from "../core/proxyFiles";
 import type { Settings } from "../settings/types";
@@ -50,6 +51,8 @@ export class CiServer extends pulumi.ComponentResource {
       const p = args.proxy;
       step("common-env", commonEnvPath(s), pulumi.output(p.noProxy).apply((np) => commonEnvEdit(s, np)));
       step("compose-proxy", composePath(s), pulumi.output(composeProxyEdit(s)));
+      // live-restore first: the drop-in's dockerd restart then stops no container.
+      step("docker-daemon-json", DAEMON_JSON_PATH, pulumi.output(daemonJsonEdit()));
       step("docker-dropin", CI_DOCKER_DROPIN_PATH, pulumi.output(p.urls).apply(dockerDropInEdit));
     }
     const tomlEdit = pulumi

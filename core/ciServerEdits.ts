@@ -8,8 +8,9 @@ import { editCompose, imageOf } from "./composeFile";
 import { mergeRunnerConfig, type RunnerMachineEdit } from "./configToml";
 import type { LineFormat } from "./reverseEdit";
 import { machineOptions, maskMachineOptions, type MachineOptionsInput } from "./machineOptions";
+import { DAEMON_JSON_PATH, LIVE_RESTORE_KEY, withLiveRestore } from "./daemonJson";
 import { CI_DOCKER_DROPIN_PATH, dockerdProxyDropIn, hasCredentials, maskProxyUrls, type ProxyUrls } from "./proxyFiles";
-import type { ComposeContext, GuardedWrite } from "./scripts";
+import type { ComposeContext, GracefulStop, GuardedWrite } from "./scripts";
 import { runnerSkewWarning, upgradeProblems } from "./upgradePath";
 
 export interface RemoteEdit {
@@ -33,6 +34,13 @@ export interface RemoteEdit {
 export const RUNNER_SERVICE = "gitlab-runner";
 export const GITLAB_SERVICE = "gitlab";
 export const ENV_FILE = "./common.env";
+/** Collaborage's compose file sets container_name: gitlab-runner for the runner service. */
+export const RUNNER_CONTAINER = "gitlab-runner";
+/** The runner re-reads config.toml every 3 s: 15 s is five chances to log the reload. */
+export const RUNNER_RELOAD_TIMEOUT_SECONDS = 15;
+
+/** Every runner recreate this program makes: SIGQUIT first, so running jobs can finish. */
+const gracefulStop = (s: Settings): GracefulStop => ({ container: RUNNER_CONTAINER, timeoutSeconds: s.runner.gracefulStopSeconds });
 
 const compose = (s: Settings): ComposeContext => ({ appDir: s.ciServer.appDir, command: s.ciServer.composeCommand });
 export const composePath = (s: Settings) => path.posix.join(s.ciServer.appDir, "docker-compose.yml");
@@ -71,6 +79,8 @@ export function upgradeEdit(s: Settings & { upgrade: NonNullable<Settings["upgra
         // Only the services whose image changes are recreated; the wait only when GitLab is.
         services: images.map((i) => i.service),
         ...(u.gitlabImage ? { waitHealthy: { container: GITLAB_SERVICE, timeoutSeconds: u.readyTimeoutSeconds, pollSeconds: u.readyTimeoutSeconds >= 300 ? 10 : 1 } } : {}),
+        // The runner, when recreated, finishes its running jobs first (SIGQUIT).
+        ...(u.runnerImage ? { gracefulStop: gracefulStop(s) } : {}),
       },
       summary: images.map((i) => `services.${i.service}.image = ${i.image}`),
     },
@@ -102,7 +112,7 @@ export function composeProxyEdit(s: Settings): RemoteEdit {
       key: "compose-proxy",
       path: file,
       validate: { compose: compose(s) },
-      after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE] },
+      after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE], gracefulStop: gracefulStop(s) },
       summary: [`services.${RUNNER_SERVICE}.env_file += ${ENV_FILE}`],
     },
     fingerprint: ENV_FILE,
@@ -120,11 +130,30 @@ export function commonEnvEdit(s: Settings, noProxy: string): RemoteEdit {
       key: "common-env",
       path: file,
       // Only the runner needs the new NO_PROXY now; other services pick it up at their next recreate.
-      after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE] },
+      after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE], gracefulStop: gracefulStop(s) },
       summary: [`NO_PROXY=${noProxy}`, `no_proxy=${noProxy}`],
     },
     fingerprint: noProxy,
     render: (current) => setEnvVars(need(current, file), { NO_PROXY: noProxy, no_proxy: noProxy }),
+  };
+}
+
+/**
+ * live-restore before the drop-in's dockerd restart, so that the restart stops no container. Turned
+ * on by a reload (no restart) and checked with docker info; destroy puts the file back and reloads.
+ */
+export function daemonJsonEdit(): RemoteEdit {
+  return {
+    restoreOnDestroy: true,
+    write: {
+      key: "docker-daemon-json",
+      path: DAEMON_JSON_PATH,
+      newFileMode: "0644",
+      after: { kind: "dockerd-reload" },
+      summary: [`"${LIVE_RESTORE_KEY}": true`],
+    },
+    fingerprint: LIVE_RESTORE_KEY,
+    render: (current) => withLiveRestore(current),
   };
 }
 
@@ -183,14 +212,22 @@ export function runnerSummary(edit: RunnerMachineEdit): string[] {
   ];
 }
 
-/** The runbook's config.toml step. No restart: the runner reloads config.toml within ~3 s. */
+/**
+ * The runbook's config.toml step. No restart: the runner reloads config.toml within ~3 s; the
+ * write waits for its log to say so, and puts the old file back if the runner rejects the new one.
+ */
 export function configTomlEdit(input: MachineOptionsInput): RemoteEdit {
   const file = input.settings.ciServer.runnerConfigPath;
   const edit = runnerMachineEdit(input);
   return {
     restoreOnDestroy: true,
     format: "toml",
-    write: { key: "config-toml", path: file, summary: runnerSummary(edit) },
+    write: {
+      key: "config-toml",
+      path: file,
+      after: { kind: "runner-reload", container: RUNNER_CONTAINER, timeoutSeconds: RUNNER_RELOAD_TIMEOUT_SECONDS },
+      summary: runnerSummary(edit),
+    },
     fingerprint: JSON.stringify(edit),
     render: (current) => mergeRunnerConfig(need(current, file, "ciServer.runnerConfigPath"), edit),
   };

@@ -6,11 +6,13 @@ import * as posixPath from "node:path/posix";
 import { createHash } from "node:crypto";
 import { pruneFn, reverseChainFn, stampFn } from "./reverseApply";
 import {
-  asRoot, asUser, checkMode, checkName, checkSeconds, shComment, shPath, shQuote, shQuoteScript, shUserPath,
+  asRoot, asUser, checkMode, shComment, shPath, shQuote, shQuoteScript, shUserPath,
   type ScriptOptions,
 } from "./shell";
+import { afterFns, checkAfter, restoreAfterLines, type AfterAction } from "./afterActions";
 
 export type { ScriptOptions } from "./shell";
+export type { AfterAction, GracefulStop, HealthWait } from "./afterActions";
 
 /** Backups and markers, one directory per guarded file: STATE_DIR/<key>/. */
 export const STATE_DIR = "/var/lib/gitlab-runner-autoscaling";
@@ -21,16 +23,6 @@ export interface ComposeContext {
   readonly appDir: string;
   readonly command: ComposeCommand;
 }
-
-export interface HealthWait {
-  readonly container: string;
-  readonly timeoutSeconds: number;
-  readonly pollSeconds: number;
-}
-
-export type AfterAction =
-  | { readonly kind: "compose-up"; readonly compose: ComposeContext; readonly services: string[]; readonly waitHealthy?: HealthWait }
-  | { readonly kind: "dockerd-restart" };
 
 export interface GuardedWrite {
   /** Names STATE_DIR/<key>/ ([a-z0-9-]); one key per target file. */
@@ -189,70 +181,11 @@ function checkWrite(w: GuardedWrite): void {
   if (w.path.endsWith("/")) throw new Error(`path must name a file: ${JSON.stringify(w.path)}`);
   if (w.newFileMode !== undefined) checkMode(w.newFileMode, "newFileMode");
   if (w.validate) checkCompose(w.validate.compose, "validate.compose");
-  if (w.after?.kind === "compose-up") {
-    checkCompose(w.after.compose, "after.compose");
-    if (w.after.services.length === 0) throw new Error("after.services must name at least one service");
-    w.after.services.forEach((s) => checkName(s, "service"));
-    if (w.after.waitHealthy) {
-      checkName(w.after.waitHealthy.container, "waitHealthy.container");
-      checkSeconds(w.after.waitHealthy.timeoutSeconds, "waitHealthy.timeoutSeconds");
-      checkSeconds(w.after.waitHealthy.pollSeconds, "waitHealthy.pollSeconds");
-    }
-  } else if (w.after && w.after.kind !== "dockerd-restart") {
-    throw new Error(`unknown after-action ${JSON.stringify(w.after)}`);
-  }
+  if (w.after) checkAfter(w.after, checkCompose);
   w.summary.forEach((s) => shComment(s));
   if (w.keepBackups !== undefined && (!Number.isInteger(w.keepBackups) || w.keepBackups < 1)) {
     throw new Error(`keepBackups must be a whole number >= 1, got ${w.keepBackups}`);
   }
-}
-
-/** Shell that defines `after` (returns non-zero with $why set), `after_again` and messages. */
-function afterFns(a: AfterAction): string[] {
-  if (a.kind === "dockerd-restart") {
-    return [
-      "after() {",
-      "  systemctl daemon-reload && systemctl restart docker && return 0",
-      "  why=\"docker did not restart with the new $target\"; return 1",
-      "}",
-      "after_again() { systemctl daemon-reload && systemctl restart docker; }",
-      "after_done='restarted docker'",
-      "after_check='check \"systemctl status docker\" and \"journalctl -u docker\"'",
-    ];
-  }
-  const svcs = a.services.map((s) => shQuote(s)).join(" ");
-  const up = [`  (cd ${shPath(a.compose.appDir)} && compose up -d --no-deps ${svcs}) || {`,
-    `    why="compose up of ${a.services.join(" ")} failed with the new $target"; return 1`, "  }"];
-  const h = a.waitHealthy;
-  return [
-    ...(h ? waitFn(h) : []),
-    "after() {",
-    ...up,
-    ...(h
-      ? ["  wait_healthy && return 0",
-        `  why="container ${h.container} did not report healthy within ${h.timeoutSeconds} s"; return 1`]
-      : ["  return 0"]),
-    "}",
-    `after_again() { (cd ${shPath(a.compose.appDir)} && compose up -d --no-deps ${svcs}); }`,
-    `after_done=${shQuote(`ran compose up -d --no-deps ${a.services.join(" ")} again`)}`,
-    `after_check=${shQuote(h ? `check "docker logs ${h.container}"` : "see the compose output above")}`,
-  ];
-}
-
-function waitFn(h: HealthWait): string[] {
-  return [
-    "wait_healthy() {",
-    "  waited=0",
-    "  while :; do",
-    `    st=$(docker inspect -f "{{.State.Health.Status}}" ${shQuote(h.container)} 2>/dev/null) || st=unknown`,
-    "    [ \"$st\" = healthy ] && return 0",
-    `    echo "waiting for ${h.container} to be healthy: $st ($waited s)"`,
-    `    [ "$waited" -lt ${h.timeoutSeconds} ] || return 1`,
-    `    sleep ${h.pollSeconds}`,
-    `    waited=$((waited + ${h.pollSeconds}))`,
-    "  done",
-    "}",
-  ];
 }
 
 function header(title: string, summary: readonly string[]): string {
@@ -447,25 +380,7 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
   const stateDir = opts.stateDir ?? STATE_DIR;
   const keep = w.keepBackups ?? KEEP_BACKUPS;
   const a = w.after;
-  const afterLines: string[] = [];
-  if (a?.kind === "dockerd-restart") {
-    afterLines.push(
-      "{ systemctl daemon-reload && systemctl restart docker; } ||",
-      "  die 5 \"restored $target but docker did not restart; check 'journalctl -u docker', then run pulumi destroy again.\"",
-    );
-  } else if (a?.kind === "compose-up") {
-    const svcs = a.services.map((s) => shQuote(s)).join(" ");
-    afterLines.push(
-      ...composeFn(a.compose.command),
-      `(cd ${shPath(a.compose.appDir)} && compose up -d --no-deps ${svcs}) ||`,
-      `  die 5 "restored $target but compose up of ${a.services.join(" ")} failed (output above); run pulumi destroy again to retry."`,
-    );
-    if (a.waitHealthy) {
-      const h = a.waitHealthy;
-      afterLines.push(...waitFn(h),
-        `wait_healthy || echo "warning: container ${h.container} did not report healthy within ${h.timeoutSeconds} s after the restore; check 'docker logs ${h.container}'." >&2`);
-    }
-  }
+  const afterLines = restoreAfterLines(a, composeFn);
   return lines(
     ["set -eu"],
     composeCmd || a ? LOCAL_PATH : [],

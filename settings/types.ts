@@ -93,6 +93,11 @@ export interface RunnerSettings {
   /** IAM role of the CI server's instance profile (instanceProfile mode gets the policy there). */
   managerRoleName?: string;
   autoscaling: AutoscalingPeriod[];
+  /**
+   * Bound on the wait for running jobs after SIGQUIT when this program recreates the runner
+   * (jobs still running then are aborted by the recreate); 0 = do not wait.
+   */
+  gracefulStopSeconds: number;
 }
 
 export interface Settings {

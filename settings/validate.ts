@@ -357,8 +357,12 @@ export function validateSettings(raw: RawConfig): Settings {
     keyGeneration: r.int("keyGeneration", { def: 1, min: 1 })!,
     managerRoleName: r.str("managerRoleName", { check: (s) => /^[\w+=,.@-]{1,64}$/.test(s), expected: "an IAM role NAME (not an ARN)" }),
     autoscaling: autoscalingPeriods(r),
+    gracefulStopSeconds: r.int("gracefulStopSeconds", {
+      def: 600, min: 0, max: 7200,
+      expected: "seconds a runner restart waits for running jobs to finish, a whole number from 0 to 7200 (pulumi up waits that long)",
+    })!,
   };
-  r?.unknownKeys(["name", "concurrent", "limit", "idleCount", "idleTime", "maxBuilds", "machineName", "credentials", "keyGeneration", "managerRoleName", "autoscaling"]);
+  r?.unknownKeys(["name", "concurrent", "limit", "idleCount", "idleTime", "maxBuilds", "machineName", "credentials", "keyGeneration", "managerRoleName", "autoscaling", "gracefulStopSeconds"]);
   if (runner) {
     if (runner.credentials === "instanceProfile" && !runner.managerRoleName) {
       problems.push({ key: "runner.managerRoleName", value: "(not set)", expected: "the IAM role of the CI server's instance profile when runner.credentials is instanceProfile" });

@@ -17,6 +17,7 @@ const NO_PROXY = "localhost,127.0.0.1,192.0.2.3,192.0.2.0/24,169.254.169.254";
 const EDITS = [
   { step: "common-env", key: "common-env", path: PATHS.commonEnv },
   { step: "compose-proxy", key: "compose-proxy", path: PATHS.compose },
+  { step: "docker-daemon-json", key: "docker-daemon-json", path: PATHS.daemonJson },
   { step: "docker-dropin", key: "docker-dropin", path: PATHS.dockerDropIn },
   { step: "config-toml", key: "config-toml", path: PATHS.configToml },
 ];
@@ -33,7 +34,7 @@ describe("CiServer on the dev stack", () => {
     run = await cachedRun(devStack());
   });
 
-  it("edits common.env → docker-compose.yml → the docker drop-in → config.toml, one RemoteFileEdit child each", () => {
+  it("edits common.env → docker-compose.yml → daemon.json → the docker drop-in → config.toml, one RemoteFileEdit child each", () => {
     assert.equal(get(run, T.ciServer, "ci-server").parent, undefined);
     assert.deepEqual(childrenOf(run, T.ciServer, "ci-server").map(keyOf), EDITS.map((e) => edit(e.step)));
     assert.deepEqual(run.outputs.ciServerFiles, EDITS.map((e) => e.path));

@@ -19,14 +19,23 @@ const STUBS: Record<string, string> = {
 printf '%s\\n' "docker $*" >> "$STUB_LOG"
 case "$1" in
   --version) echo "Docker version 0.0-stub"; exit 0 ;;
-  info) printf '%s\\n' "\${STUB_INFO- HTTP Proxy: http://xxxxx:xxxxx@proxy:3128}"; exit 0 ;;
+  info)
+    case "$*" in
+      *LiveRestoreEnabled*) cat "$STUB_DIR/live" 2>/dev/null || echo "\${STUB_LIVE_RESTORE-true}" ;;
+      *LocalNodeState*) echo "\${STUB_SWARM-inactive}" ;;
+      *) printf '%s\\n' "\${STUB_INFO- HTTP Proxy: http://xxxxx:xxxxx@proxy:3128}" ;;
+    esac
+    exit 0 ;;
   inspect)
+    case "$*" in *State.Running*) cat "$STUB_DIR/running" 2>/dev/null || echo "\${STUB_RUNNING-true}"; exit 0 ;; esac
     # One status per call from $STUB_DIR/health; the last line repeats.
     f="$STUB_DIR/health"
     [ -s "$f" ] || { echo healthy; exit 0; }
     head -n 1 "$f"
     if [ "$(wc -l < "$f")" -gt 1 ]; then tail -n +2 "$f" > "$f.next"; mv "$f.next" "$f"; fi
     exit 0 ;;
+  kill) echo false > "$STUB_DIR/running"; exit 0 ;;
+  logs) printf '%s\n' "\${STUB_LOGS-}" >&2; exit "\${STUB_LOGS_RC:-0}" ;;
   compose)
     [ "$2" = version ] && { [ "\${STUB_COMPOSE_V2:-1}" = 1 ] && echo "Docker Compose version v2-stub" && exit 0; exit 1; }
     shift; exec "$STUB_DIR/compose-impl" "$@" ;;
@@ -52,6 +61,7 @@ exec "$STUB_DIR/compose-impl" "$@"
   systemctl: `#!/bin/sh
 printf '%s\\n' "systemctl $*" >> "$STUB_LOG"
 [ "$1" = restart ] && exit "\${STUB_RESTART_RC:-0}"
+[ "$1" = reload ] && [ -n "\${STUB_RELOAD_SETS-}" ] && echo "$STUB_RELOAD_SETS" > "$STUB_DIR/live"
 exit 0
 `,
   sleep: `#!/bin/sh
@@ -641,11 +651,76 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
     it("dockerd-restart: daemon-reload and restart; a failed restart restores and exits 5", () => {
       const w: GuardedWrite = { ...base(), after: { kind: "dockerd-restart" } };
       assert.equal(readThenWrite(sb, w, "[Service]\n").status, 0);
-      assert.deepEqual(sb.log(), ["systemctl daemon-reload", "systemctl restart docker"]);
+      assert.deepEqual(sb.log(), ["docker info --format {{.LiveRestoreEnabled}}", "systemctl daemon-reload", "systemctl restart docker"]);
       const r = readThenWrite(sb, w, "[Service]\nbroken\n", { STUB_RESTART_RC: "1" });
       assert.equal(r.status, 5);
       assert.match(r.stderr, /docker did not restart with the new .*; restored .* and restarted docker/);
       assert.equal(fs.readFileSync(target, "utf8"), "[Service]\n");
+    });
+
+    it("dockerd-restart without live-restore: refuses before any restart, removes the new drop-in, exits 5", () => {
+      fs.rmSync(target);
+      const w: GuardedWrite = { ...base(), after: { kind: "dockerd-restart" } };
+      const r = readThenWrite(sb, w, "[Service]\n", { STUB_LIVE_RESTORE: "false" });
+      assert.equal(r.status, 5);
+      assert.match(r.stderr, /live-restore is not on in dockerd \(false\), so a restart would stop every container .*; docker was not restarted; restored .* and left docker running as it was/);
+      assert.deepEqual(sb.log(), ["docker info --format {{.LiveRestoreEnabled}}"]);
+      assert.ok(!fs.existsSync(target));
+    });
+
+    it("dockerd-reload: swarm refused, a live-restore flag refused, reload checked with docker info", () => {
+      const w: GuardedWrite = { ...base(), after: { kind: "dockerd-reload", timeoutSeconds: 2 } };
+      const swarm = readThenWrite(sb, w, "{\"live-restore\": true}\n", { STUB_SWARM: "active", STUB_LIVE_RESTORE: "false" });
+      assert.equal(swarm.status, 5);
+      assert.match(swarm.stderr, /swarm mode, which live-restore does not support; nothing was reloaded or restarted/);
+      assert.equal(fs.readFileSync(target, "utf8"), "old: 1\n");
+      assert.ok(!sb.log().includes("systemctl reload docker") || sb.log().filter((l) => l === "systemctl reload docker").length === 1, "only after_again reloads");
+      const flag = readThenWrite(sb, w, "{\"live-restore\": true}\n", { STUB_LIVE_RESTORE: "true" });
+      assert.equal(flag.status, 5);
+      assert.match(flag.stderr, /already runs with live-restore on .* \(a --live-restore flag\?\)/);
+      const never = readThenWrite(sb, w, "{\"live-restore\": true}\n", { STUB_LIVE_RESTORE: "false" });
+      assert.equal(never.status, 5);
+      assert.match(never.stderr, /docker info reports live-restore false 2 s after systemctl reload docker/);
+      fs.writeFileSync(path.join(sb.dir, "stub", "live"), "false\n");
+      const ok = readThenWrite(sb, w, "{\"live-restore\": true}\n", { STUB_RELOAD_SETS: "true" });
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.match(ok.stdout, /dockerd reloaded: live-restore is on, no container was restarted/);
+      assert.ok(!sb.log().some((l) => /systemctl (restart|stop)/.test(l)), "dockerd is never restarted for daemon.json");
+      assert.equal(fs.readFileSync(target, "utf8"), "{\"live-restore\": true}\n");
+    });
+
+    it("runner-reload: a load error restores the file and exits 5 with the masked log; a loaded line passes", () => {
+      const w: GuardedWrite = { ...base(), after: { kind: "runner-reload", container: "gitlab-runner", timeoutSeconds: 2 } };
+      const bad = readThenWrite(sb, w, "broken = \n", {
+        STUB_LOGS: "Configuration loaded   builds=0\nERROR: Failed to load config toml: line 3 (last key \"runners.token\"): token = \"glrt-CANARY123\" amazonec2-secret-key=CANARY456 near glrt-CANARY789  builds=0",
+      });
+      // The earlier "Configuration loaded" line is not taken for this file's: the error wins.
+      assert.equal(bad.status, 5);
+      assert.match(bad.stderr, /gitlab-runner did not load the new .* and keeps its previous configuration; its log says: ERROR: Failed to load config toml: line 3/);
+      assert.ok(!/CANARY/.test(bad.stderr + bad.stdout), bad.stderr);
+      assert.match(bad.stderr, /token = "\[masked\]" amazonec2-secret-key=\[masked\] near glrt-\[masked\]/);
+      assert.equal(fs.readFileSync(target, "utf8"), "old: 1\n");
+      assert.ok(sb.log().some((l) => /^docker logs --since \d+\.\d{9} gitlab-runner$/.test(l)), sb.log().join("\n"));
+      const silent = readThenWrite(sb, w, "x = 1\n", { STUB_LOGS: "" });
+      assert.equal(silent.status, 5);
+      assert.match(silent.stderr, /logged no "Configuration loaded" within 2 s/);
+      const ok = readThenWrite(sb, w, "x = 1\n", { STUB_LOGS: "{\"builds\":0,\"level\":\"info\",\"msg\":\"Configuration loaded\"}" });
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.match(ok.stdout, /gitlab-runner reloaded /);
+      const stopped = readThenWrite(sb, w, "x = 2\n", { STUB_RUNNING: "false", STUB_LOGS: "" });
+      assert.equal(stopped.status, 0, stopped.stderr);
+      assert.match(stopped.stderr, /container gitlab-runner is not running \(false\): it loads .* when it starts/);
+    });
+
+    it("compose-up with gracefulStop: SIGQUIT to the runner and a wait before compose recreates it", () => {
+      const w: GuardedWrite = { ...base(), after: upAfter({ gracefulStop: { container: "gitlab-runner", timeoutSeconds: 5 } }) };
+      const r = readThenWrite(sb, w, "new: 2\n");
+      assert.equal(r.status, 0, r.stderr);
+      const log = sb.log();
+      const kill = log.indexOf("docker kill --signal=QUIT gitlab-runner");
+      assert.ok(kill >= 0, log.join("\n"));
+      assert.ok(kill < log.indexOf("docker compose up -d --no-deps gitlab-runner"));
+      assert.match(r.stdout, /gitlab-runner stopped after its jobs finished \(0 s\)/);
     });
 
     it("restore after a write gives back the original bytes, mode and runs the after-action", () => {

@@ -27,6 +27,8 @@ const BAD_INPUTS: [string, Mutation, RegExp][] = [
   ["machineName with upper case", (r) => (r.runner.machineName = "Runner-%s"), /^runner\.machineName: got "Runner-%s"; expected \[a-z0-9-\]/],
   ["machineName too long", (r) => (r.runner.machineName = "a-very-long-machine-name-prefix-%s"), /^runner\.machineName: .*at most 29/],
   ["negative idle time", (r) => (r.runner.idleTime = -1), /^runner\.idleTime: got -1; expected seconds, a whole number ≥ 0/],
+  ["graceful stop longer than two hours", (r) => (r.runner.gracefulStopSeconds = 7201), /^runner\.gracefulStopSeconds: got 7201; expected seconds a runner restart waits for running jobs to finish, a whole number from 0 to 7200/],
+  ["graceful stop not a number", (r) => (r.runner.gracefulStopSeconds = "10m"), /^runner\.gracefulStopSeconds: got "10m"; expected seconds/],
   ["concurrent 0", (r) => (r.runner.concurrent = 0), /^runner\.concurrent: got 0; expected a whole number ≥ 2/],
   ["concurrent 1 (runbook asks for 2 or more)", (r) => (r.runner.concurrent = 1), /^runner\.concurrent: got 1/],
   ["idleCount not a number", (r) => (r.runner.idleCount = "two"), /^runner\.idleCount: got "two"; expected a whole number ≥ 0/],
@@ -96,7 +98,7 @@ describe("settings validation", () => {
     assert.equal(s.ami.subnetId, s.workers.subnetId, "the builder defaults to the workers' subnet");
     assert.deepEqual(
       { ...s.runner, autoscaling: undefined },
-      { name: undefined, concurrent: 3, limit: undefined, idleCount: 0, idleTime: 1800, maxBuilds: 100, machineName: "gitlab-docker-machine-%s", credentials: "accessKey", keyGeneration: 1, managerRoleName: undefined, autoscaling: undefined },
+      { name: undefined, concurrent: 3, limit: undefined, idleCount: 0, idleTime: 1800, maxBuilds: 100, machineName: "gitlab-docker-machine-%s", credentials: "accessKey", keyGeneration: 1, managerRoleName: undefined, autoscaling: undefined, gracefulStopSeconds: 600 },
     );
     assert.equal(s.upgrade, undefined);
   });
