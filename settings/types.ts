@@ -92,6 +92,8 @@ export interface RunnerSettings {
   /** IAM role of the CI server's instance profile (instanceProfile mode gets the policy there). */
   managerRoleName?: string;
   autoscaling: AutoscalingPeriod[];
+  /** How long destroy (or a change that orphans workers) waits for their running jobs before removing them. */
+  drainTimeoutSeconds: number;
 }
 
 export interface Settings {

@@ -326,8 +326,9 @@ export function validateSettings(raw: RawConfig): Settings {
     keyGeneration: r.int("keyGeneration", { def: 1, min: 1 })!,
     managerRoleName: r.str("managerRoleName", { check: (s) => /^[\w+=,.@-]{1,64}$/.test(s), expected: "an IAM role NAME (not an ARN)" }),
     autoscaling: autoscalingPeriods(r),
+    drainTimeoutSeconds: r.int("drainTimeoutSeconds", { def: 600, min: 1, max: 86400, expected: "seconds, a whole number from 1 to 86400" })!,
   };
-  r?.unknownKeys(["name", "concurrent", "limit", "idleCount", "idleTime", "maxBuilds", "machineName", "credentials", "keyGeneration", "managerRoleName", "autoscaling"]);
+  r?.unknownKeys(["name", "concurrent", "limit", "idleCount", "idleTime", "maxBuilds", "machineName", "credentials", "keyGeneration", "managerRoleName", "autoscaling", "drainTimeoutSeconds"]);
   if (runner) {
     if (runner.credentials === "instanceProfile" && !runner.managerRoleName) {
       problems.push({ key: "runner.managerRoleName", value: "(not set)", expected: "the IAM role of the CI server's instance profile when runner.credentials is instanceProfile" });
