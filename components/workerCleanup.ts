@@ -24,7 +24,7 @@ export interface WorkerCleanupArgs {
   /** accessKey mode: the key new workers get; a new key replaces this resource (see above). */
   readonly accessKeyId?: pulumi.Input<string>;
   readonly stack: string;
-  /** Seconds between checks for running jobs (default: 10, or the drain timeout if shorter). */
+  /** Seconds between checks for running jobs (default: 10, or a third of a shorter drain timeout). */
   readonly pollSeconds?: number;
 }
 
@@ -56,7 +56,7 @@ export class WorkerCleanup extends pulumi.ComponentResource {
       delete: workerCleanupScript({
         ...scope,
         drainTimeoutSeconds: r.drainTimeoutSeconds,
-        pollSeconds: args.pollSeconds ?? Math.min(10, r.drainTimeoutSeconds),
+        pollSeconds: args.pollSeconds ?? Math.max(1, Math.min(10, Math.floor(r.drainTimeoutSeconds / 3))),
       }),
       // What names the workers the delete must remove: a change replaces the resource, so the old
       // delete (with the old name) runs after config.toml stopped naming them.
