@@ -8,9 +8,11 @@ import { sshConnection } from "./components/connection";
 import { ProxyAmi } from "./components/proxyAmi";
 import { RunnerCredentials } from "./components/runnerCredentials";
 import { RunnerNetwork } from "./components/runnerNetwork";
+import { WorkerCleanup } from "./components/workerCleanup";
 import { composePath, upgradeEdit } from "./core/ciServerEdits";
 import { noProxyValue } from "./core/noProxy";
 import { withCredentials, type ProxyUrls } from "./core/proxyFiles";
+import { retirementNote } from "./core/workerCleanup";
 import type { LoadedSettings } from "./settings/load";
 
 export interface ProgramOutputs {
@@ -86,6 +88,16 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     accessKey: credentials.accessKeyId && credentials.secretAccessKey && { id: credentials.accessKeyId, secret: credentials.secretAccessKey },
     proxy,
     configTomlDependsOn: network.rules,
+    // Destroy removes the workers after config.toml is restored and before the key, the policy,
+    // the rules and the proxy edits go (they are what docker-machine rm needs).
+    beforeConfigToml: (after) => new WorkerCleanup("workers", {
+      connection,
+      settings: s,
+      amiId,
+      workerSecurityGroupName: network.workerSecurityGroupName,
+      accessKeyId: credentials.accessKeyId,
+      stack: pulumi.getStack(),
+    }, { dependsOn: [...after, credentials, network] }),
   });
 
   // Each file once, though the upgrade and the proxy step both edit docker-compose.yml.
@@ -94,6 +106,7 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     `Workers boot ${ami} (${s.workers.instanceType}${s.workers.spot ? ", spot" : ""}) in ${s.region}${s.workers.zone}, subnet ${s.workers.subnetId}.`,
     `The runner on ${s.ciServer.host} runs up to ${s.runner.concurrent} jobs; ${s.runner.idleCount} idle machine(s), removed after ${s.runner.idleTime} s idle.`,
     s.runner.credentials === "accessKey" ? `It uses IAM access key ${keyId}.` : `It uses the CI server's role ${s.runner.managerRoleName}.`,
+    ...retirementNote({ ...s.runner }),
     `Edited on the CI server: ${files.join(", ")}.`,
   ].join("\n"));
 

@@ -24,6 +24,11 @@ export interface CiServerArgs {
   readonly after?: pulumi.Resource;
   /** What config.toml must wait for besides its inputs (security-group rules). */
   readonly configTomlDependsOn?: pulumi.Input<pulumi.Resource>[];
+  /**
+   * Makes a resource that waits for the other edits and that config.toml's edit waits for (the
+   * worker cleanup): destroy then runs its delete after config.toml is restored, before the others.
+   */
+  readonly beforeConfigToml?: (dependsOn: pulumi.Resource[]) => pulumi.Resource;
 }
 
 export class CiServer extends pulumi.ComponentResource {
@@ -65,10 +70,13 @@ export class CiServer extends pulumi.ComponentResource {
           accessKey: keyId && keySecret ? { id: keyId, secret: keySecret } : undefined,
           noProxy,
           proxyUrls: urls && { http: urls.http, https: urls.https },
+          stack: pulumi.getStack(),
         };
         return configTomlEdit(input);
       });
-    step("config-toml", s.ciServer.runnerConfigPath, tomlEdit, args.configTomlDependsOn);
+    const last = edits[edits.length - 1] ?? args.after;
+    const gate = args.beforeConfigToml?.(last ? [last] : []);
+    step("config-toml", s.ciServer.runnerConfigPath, tomlEdit, [...(args.configTomlDependsOn ?? []), ...(gate ? [gate] : [])]);
 
     this.files = edits.map((e) => e.path);
     this.results = pulumi.all(Object.fromEntries(edits.map((e, i) => [steps[i], e.result])));

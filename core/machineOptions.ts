@@ -3,6 +3,7 @@
 // so the list is checked against the fork's flag set (test: fixtures amazonec2-options.json).
 import type { Settings } from "../settings/types";
 import { maskUrlCredentials } from "./proxyFiles";
+import { WORKER_STACK_TAG } from "./workerCleanup";
 
 export interface MachineOptionsInput {
   settings: Pick<Settings, "region" | "workers" | "runner" | "proxy" | "ciServer">;
@@ -15,6 +16,8 @@ export interface MachineOptionsInput {
   noProxy?: string;
   /** Proxy URLs as the workers' dockerd must see them (may carry credentials: treat as secret). */
   proxyUrls?: { http: string; https: string };
+  /** The Pulumi stack: tagged on every worker (WORKER_STACK_TAG) so one AWS query lists them. */
+  stack?: string;
 }
 
 /** Flags of the GitLab fork (v0.16.2-gitlab.21..23) that this program may emit. */
@@ -68,7 +71,8 @@ export function machineOptions(input: MachineOptionsInput): string[] {
   if (w.privateAddressOnly) opts.push("amazonec2-private-address-only=true");
   // The manager reaches workers on their private address in every Collaborage layout.
   opts.push("amazonec2-use-private-address=true");
-  if (Object.keys(w.tags).length) opts.push(`amazonec2-tags=${tagsOption(w.tags)}`);
+  const tags = input.stack === undefined ? w.tags : { ...w.tags, [WORKER_STACK_TAG]: input.stack };
+  if (Object.keys(tags).length) opts.push(`amazonec2-tags=${tagsOption(tags)}`);
   opts.push(`amazonec2-security-group=${securityGroupName}`);
   if (w.iamInstanceProfile) opts.push(`amazonec2-iam-instance-profile=${w.iamInstanceProfile}`);
   // Without readonly, docker-machine opens 22 and 2376 to 0.0.0.0/0 on the group.

@@ -98,6 +98,8 @@ export interface RunnerSettings {
    * (jobs still running then are aborted by the recreate); 0 = do not wait.
    */
   gracefulStopSeconds: number;
+  /** How long destroy (or a change that orphans workers) waits for their running jobs before removing them. */
+  drainTimeoutSeconds: number;
 }
 
 export interface Settings {

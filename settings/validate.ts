@@ -361,8 +361,9 @@ export function validateSettings(raw: RawConfig): Settings {
       def: 600, min: 0, max: 7200,
       expected: "seconds a runner restart waits for running jobs to finish, a whole number from 0 to 7200 (pulumi up waits that long)",
     })!,
+    drainTimeoutSeconds: r.int("drainTimeoutSeconds", { def: 600, min: 1, max: 86400, expected: "seconds, a whole number from 1 to 86400" })!,
   };
-  r?.unknownKeys(["name", "concurrent", "limit", "idleCount", "idleTime", "maxBuilds", "machineName", "credentials", "keyGeneration", "managerRoleName", "autoscaling", "gracefulStopSeconds"]);
+  r?.unknownKeys(["name", "concurrent", "limit", "idleCount", "idleTime", "maxBuilds", "machineName", "credentials", "keyGeneration", "managerRoleName", "autoscaling", "gracefulStopSeconds", "drainTimeoutSeconds"]);
   if (runner) {
     if (runner.credentials === "instanceProfile" && !runner.managerRoleName) {
       problems.push({ key: "runner.managerRoleName", value: "(not set)", expected: "the IAM role of the CI server's instance profile when runner.credentials is instanceProfile" });

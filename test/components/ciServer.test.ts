@@ -47,11 +47,11 @@ describe("CiServer on the dev stack", () => {
     }
   });
 
-  it("each read waits for the previous edit, each write for its read; config.toml also for the three rules", () => {
+  it("each read waits for the previous edit, each write for its read; config.toml also for the three rules and the worker cleanup", () => {
     const deps = (name: string) => get(run, T.command, name).dependsOn;
     EDITS.forEach((e, i) => {
       const previous = i === 0 ? [] : [edit(EDITS[i - 1].step)];
-      const extra = e.step === "config-toml" ? RULES : [];
+      const extra = e.step === "config-toml" ? [...RULES, `${T.workerCleanup}::workers`] : [];
       assert.deepEqual(get(run, T.fileEdit, `ci-server-${e.step}`).dependsOn, [...previous, ...extra], `${e.step} edit`);
       assert.deepEqual(deps(`ci-server-${e.step}-read`), [...previous, ...extra], `${e.step} read`);
       assert.deepEqual(deps(`ci-server-${e.step}-write`), [`${T.command}::ci-server-${e.step}-read`], `${e.step} write`);
@@ -60,7 +60,7 @@ describe("CiServer on the dev stack", () => {
 
   it("no remote command of the stack gets the previous output in its environment", () => {
     const all = commands(run);
-    assert.equal(all.length, 6 + 2 * EDITS.length);
+    assert.equal(all.length, 6 + 2 * EDITS.length + 1);
     for (const c of all) assert.equal(c.inputs.addPreviousOutputInEnv, false, c.name);
   });
 
@@ -139,6 +139,7 @@ describe("CiServer on the dev stack", () => {
         accessKey: { id: String(run.outputs.accessKeyId), secret: TEST_PROVIDER_SECRET },
         noProxy: NO_PROXY,
         proxyUrls: { http: PROXY, https: PROXY },
+        stack: "dev",
       });
       assert.equal(revealed(run, "ci-server-config-toml-write", "stdin"),
         stdinOf("toml", FIXTURE_TEXT.configToml, mergeRunnerConfig(FIXTURE_TEXT.configToml, machineEdit)));

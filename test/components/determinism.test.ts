@@ -26,12 +26,14 @@ describe("Determinism", () => {
     assert.deepEqual(second.outputs, first.outputs);
   });
 
-  it("runner.idleTime 1800 → 900 changes only the config.toml read's trigger and the config.toml write's script and stdin", async () => {
+  it("runner.idleTime 1800 → 900 changes only the config.toml read's trigger, the config.toml write's script and stdin, and the worker notice", async () => {
     const changed = await runStack(variant((c) => { c.runner.idleTime = 900; }));
     assert.deepEqual(inputDiff(first, changed), [
       "ci-server-config-toml-read.triggers",
       "ci-server-config-toml-write.create",
       "ci-server-config-toml-write.stdin",
+      // Its header lists the workers' settings: the update re-runs it, which says how workers retire.
+      "workers-cleanup.create",
     ]);
     const create = (run: OfflineRun) => run.engine.resources.find((r) => r.name === "ci-server-config-toml-write")!.inputs.create as string;
     assert.ok(create(first).includes("\n# IdleTime = 1800\n"));

@@ -31,6 +31,7 @@ const DEV_INVENTORY = [
   `${T.amiFromInstance}::worker-ami-ami`, `${T.instanceState}::worker-ami-builder-stopped`,
   `${T.ciServer}::ci-server`,
   ...edit("common-env"), ...edit("compose-proxy"), ...edit("docker-daemon-json"), ...edit("docker-dropin"), ...edit("config-toml"),
+  `${T.workerCleanup}::workers`, cmd("workers-cleanup"),
 ].sort();
 
 const inventory = (run: OfflineRun) => run.engine.resources.map(keyOf).sort();
@@ -109,9 +110,9 @@ describe("Whole program, scenario by scenario", () => {
       assert.equal(revealed(run, "worker-ami-docker", "stdin"), "");
     });
 
-    it("config.toml waits only for the rules; MachineOptions have no engine-env", () => {
+    it("config.toml waits only for the rules and the worker cleanup; MachineOptions have no engine-env", () => {
       assert.deepEqual(get(run, T.command, "ci-server-config-toml-read").dependsOn,
-        ["nexus-from-workers", "docker-from-ci", "ssh-from-ci"].map((n) => `${T.ingress}::network-${n}`));
+        [...["nexus-from-workers", "docker-from-ci", "ssh-from-ci"].map((n) => `${T.ingress}::network-${n}`), `${T.workerCleanup}::workers`]);
       const summary = configTomlSummary(run);
       assert.ok(summary.includes("MachineOptions: engine-insecure-registry=192.0.2.3:19081"));
       assert.deepEqual(summary.filter((l) => l.includes("engine-env")), []);
@@ -130,6 +131,7 @@ describe("Whole program, scenario by scenario", () => {
         amiId: String(run.outputs.amiId),
         securityGroupName: "group-0fedcba9876543210",
         accessKey: { id: String(run.outputs.accessKeyId), secret: TEST_PROVIDER_SECRET },
+        stack: "dev",
       }));
       assert.equal(revealed(run, "ci-server-config-toml-write", "stdin"), guardedWriteStdin(sha256(FIXTURE_TEXT.configToml), expected,
         formatReverse(sha256(expected), reverseHunks("toml", expected, FIXTURE_TEXT.configToml))));

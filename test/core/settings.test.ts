@@ -18,6 +18,7 @@ function problemsOf(mutate: Mutation): string[] {
 
 // Each row: a bad input, and the text its problem line must contain (key, value and expected form).
 const BAD_INPUTS: [string, Mutation, RegExp][] = [
+  ["a drain timeout of 0 seconds", (r) => (r.runner.drainTimeoutSeconds = 0), /^runner\.drainTimeoutSeconds: got 0; expected seconds, a whole number from 1 to 86400/],
   ["zone given as a region", (r) => (r.workers.zone = "ap-northeast-1"), /^workers\.zone: got "ap-northeast-1"; expected the availability-zone LETTER/],
   ["zone given as an AZ name", (r) => (r.workers.zone = "ap-northeast-1a"), /^workers\.zone: got "ap-northeast-1a"/],
   ["security-group name where an id is needed", (r) => (r.workers.securityGroupId = "docker-machine"), /^workers\.securityGroupId: got "docker-machine"; expected a security group id/],
@@ -98,7 +99,7 @@ describe("settings validation", () => {
     assert.equal(s.ami.subnetId, s.workers.subnetId, "the builder defaults to the workers' subnet");
     assert.deepEqual(
       { ...s.runner, autoscaling: undefined },
-      { name: undefined, concurrent: 3, limit: undefined, idleCount: 0, idleTime: 1800, maxBuilds: 100, machineName: "gitlab-docker-machine-%s", credentials: "accessKey", keyGeneration: 1, managerRoleName: undefined, autoscaling: undefined, gracefulStopSeconds: 600 },
+      { name: undefined, concurrent: 3, limit: undefined, idleCount: 0, idleTime: 1800, maxBuilds: 100, machineName: "gitlab-docker-machine-%s", credentials: "accessKey", keyGeneration: 1, managerRoleName: undefined, autoscaling: undefined, gracefulStopSeconds: 600, drainTimeoutSeconds: 600 },
     );
     assert.equal(s.upgrade, undefined);
   });

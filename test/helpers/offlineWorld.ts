@@ -41,6 +41,7 @@ export const T = {
   proxyAmi: "gitlab-runner-autoscaling:ami:ProxyAmi",
   ciServer: "gitlab-runner-autoscaling:ci:CiServer",
   fileEdit: "gitlab-runner-autoscaling:ci:RemoteFileEdit",
+  workerCleanup: "gitlab-runner-autoscaling:ci:WorkerCleanup",
   ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
   egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
   securityGroup: "aws:ec2/securityGroup:SecurityGroup",

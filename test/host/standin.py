@@ -13,6 +13,7 @@ import json
 import os
 import pwd
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -290,7 +291,8 @@ def docker_inspect(args):
         elif ".State.Status" in fmt or ".State.Running" in fmt:
             with Daemon() as d:
                 d.poll_drain(name)
-                running = d.c(name)["running"]
+                # A test may also mark a container stopped by hand (stopped-containers).
+                running = d.c(name)["running"] and name not in stopped_containers()
             if ".State.Running" in fmt:
                 out("true" if running else "false")
             else:
@@ -643,6 +645,8 @@ def docker(args):
             sys.stdin.read()
         out("Login Succeeded")
         return 0
+    if sub == "exec":
+        return docker_exec(rest)
     if sub in ("restart", "start", "stop", "kill"):
         return docker_containers_cmd(sub, rest)
     if sub == "logs":
@@ -652,6 +656,143 @@ def docker(args):
             out(name)
         return 0
     return 0
+
+
+# ---------------------------------------------------------------- docker exec / docker-machine
+
+# The gitlab-runner container's /root/.docker is the login user's ~/.docker on Collaborage
+# (docker-compose.yml: `~/.docker/:/root/.docker/`), so its machine state lives here on the host.
+MACHINE_STORAGE = "/home/ec2-user/.docker/machine"
+
+
+def stopped_containers():
+    """Containers listed in /.sandbox/state/stopped-containers are not running."""
+    try:
+        with open(state_path("stopped-containers")) as f:
+            return set(l.strip() for l in f if l.strip())
+    except OSError:
+        return set()
+
+
+def docker_exec(args):
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] in ("-e", "--env", "-u", "--user", "-w", "--workdir", "--env-file") else 1
+    if i >= len(args):
+        err("\"docker exec\" requires at least 2 arguments.")
+        return 1
+    name, cmd = args[i], args[i + 1:]
+    if name not in CONTAINERS:
+        err("Error response from daemon: No such container: %s" % name)
+        return 1
+    if name in stopped_containers():
+        err("Error response from daemon: container %s is not running" % name)
+        return 1
+    if cmd[:1] == ["docker-machine"]:
+        return docker_machine(cmd[1:])
+    err("stand-in: docker exec runs only docker-machine: %s" % " ".join(cmd))
+    return 126
+
+
+def machine_dir(name):
+    return os.path.join(MACHINE_STORAGE, "machines", name)
+
+
+def machine_names():
+    d = os.path.join(MACHINE_STORAGE, "machines")
+    try:
+        return sorted(n for n in os.listdir(d) if os.path.isfile(os.path.join(d, n, "config.json")))
+    except OSError:
+        return []
+
+
+def machine_missing(name):
+    if name in machine_names():
+        return False
+    err("Docker machine \"%s\" does not exist. Use \"docker-machine ls\" to list machines." % name)
+    return True
+
+
+def docker_machine(args):
+    """docker-machine over the state directory. Per machine, files beside config.json drive it:
+    standin-job holds how many more `docker ps` calls see a running job ("forever" = always);
+    standin-unreachable makes ssh fail; standin-rm-fails makes rm fail."""
+    while args and args[0].startswith("-"):
+        args = args[1:]
+    if not args:
+        out("Usage: docker-machine [OPTIONS] COMMAND [arg...]")
+        return 1
+    sub, rest = args[0], args[1:]
+    if sub == "ls":
+        if "-q" in rest or "--quiet" in rest:
+            for n in machine_names():
+                out(n)
+        else:
+            out("NAME   ACTIVE   DRIVER   STATE   URL   SWARM   DOCKER   ERRORS")
+            for n in machine_names():
+                out("%s   -   amazonec2   Running   tcp://10.0.1.20:2376      v24.0.7" % n)
+        return 0
+    if sub == "inspect":
+        fmt = option_value(rest, ("-f", "--format"))
+        names = [a for a in rest if not a.startswith("-") and a != fmt]
+        code = 0
+        for n in names:
+            if machine_missing(n):
+                code = 1
+                continue
+            with open(os.path.join(machine_dir(n), "config.json")) as f:
+                host = json.load(f)
+            if fmt is None:
+                out(json.dumps(host, indent=4))
+            else:
+                text = fmt
+                for k, v in (host.get("Driver") or {}).items():
+                    text = text.replace("{{.Driver.%s}}" % k, str(v))
+                out(text)
+        return code
+    if sub == "ssh":
+        name, cmd = rest[0], rest[1:]
+        if machine_missing(name):
+            return 1
+        d = machine_dir(name)
+        if os.path.exists(os.path.join(d, "standin-unreachable")):
+            err("ssh: connect to host 10.0.1.20 port 22: Connection timed out")
+            return 255
+        if "ps" in cmd:
+            job = os.path.join(d, "standin-job")
+            busy = False
+            try:
+                with open(job) as f:
+                    left = f.read().strip()
+                if left == "forever":
+                    busy = True
+                elif left and int(left) > 0:
+                    busy = True
+                    with open(job, "w") as f:
+                        f.write("%d\n" % (int(left) - 1))
+            except OSError:
+                pass
+            if busy:
+                out("%012x" % (0xB0B000 + len(name)))
+        return 0
+    if sub == "rm":
+        names = [a for a in rest if not a.startswith("-")]
+        code = 0
+        for n in names:
+            if machine_missing(n):
+                code = 1
+                continue
+            if os.path.exists(os.path.join(machine_dir(n), "standin-rm-fails")):
+                out("About to remove %s" % n)
+                err("Error removing host \"%s\": unable to terminate instance: UnauthorizedOperation" % n)
+                code = 1
+                continue
+            out("About to remove %s" % n)
+            shutil.rmtree(machine_dir(n))
+            out("Successfully removed %s" % n)
+        return code
+    err("stand-in: docker-machine %s is not implemented" % sub)
+    return 1
 
 
 # ---------------------------------------------------------------- compose

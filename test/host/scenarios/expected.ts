@@ -40,6 +40,7 @@ export function expectedCiFiles(config: StackConfig, run: OfflineRun, composeFix
     accessKey: { id: accessKeyIdOf(run), secret: CANARY_AWS_SECRET },
     noProxy: EXPECTED_NO_PROXY,
     proxyUrls: { http: urls.http, https: urls.https },
+    stack: "dev",
   });
   return {
     [CI_PATHS.compose]: editCompose(fixtureBytes(composeFixture).toString("utf8"), { envFile: { service: "gitlab-runner", file: "./common.env" } }).text,
