@@ -6,6 +6,7 @@ import type { Settings } from "../settings/types";
 import { setEnvVars } from "./commonEnv";
 import { editCompose, imageOf } from "./composeFile";
 import { mergeRunnerConfig, type RunnerMachineEdit } from "./configToml";
+import { cacheSummary, mergeRunnerCache, type RunnerCacheEdit } from "./ciServer/configTomlCache";
 import { machineOptions, maskMachineOptions, type MachineOptionsInput } from "./machineOptions";
 import { CI_DOCKER_DROPIN_PATH, dockerdProxyDropIn, hasCredentials, maskProxyUrls, type ProxyUrls } from "./proxyFiles";
 import type { ComposeContext, GuardedWrite } from "./scripts";
@@ -158,14 +159,17 @@ export function runnerSummary(edit: RunnerMachineEdit): string[] {
   ];
 }
 
-/** The runbook's config.toml step. No restart: the runner reloads config.toml within ~3 s. */
-export function configTomlEdit(input: MachineOptionsInput): RemoteEdit {
+/** The runbook's config.toml step (plus the S3 cache tables when given). No restart: the runner reloads config.toml within ~3 s. */
+export function configTomlEdit(input: MachineOptionsInput, cache?: RunnerCacheEdit): RemoteEdit {
   const file = input.settings.ciServer.runnerConfigPath;
   const edit = runnerMachineEdit(input);
   return {
     restoreOnDestroy: true,
-    write: { key: "config-toml", path: file, summary: runnerSummary(edit) },
-    fingerprint: JSON.stringify(edit),
-    render: (current) => mergeRunnerConfig(need(current, file), edit),
+    write: { key: "config-toml", path: file, summary: [...runnerSummary(edit), ...(cache ? cacheSummary(cache) : [])] },
+    fingerprint: JSON.stringify(cache ? [edit, cache] : edit),
+    render: (current) => {
+      const merged = mergeRunnerConfig(need(current, file), edit);
+      return cache ? mergeRunnerCache(merged, cache) : merged;
+    },
   };
 }

@@ -3,9 +3,10 @@
 import { AWS_ID, isHostname, isIPv4, isIPv4Cidr, isInstanceType, isNoProxyEntry, isRegion, isZoneLetter, proxyUrlProblem } from "../core/validators";
 import { imageVersion } from "../core/upgradePath";
 import type { AutoscalingPeriod, ComposeCommand, CredentialsMode, Settings, SshEndpoint } from "./types";
+import { cacheSettings } from "./cache";
 
 /** The project's structured (object) config keys. */
-export const STRUCTURED_KEYS = ["ciServer", "upgrade", "proxy", "ami", "workers", "runner"] as const;
+export const STRUCTURED_KEYS = ["ciServer", "upgrade", "proxy", "ami", "workers", "runner", "cache"] as const;
 
 /** Raw values as read from pulumi.Config (structured keys already JSON-parsed). */
 export interface RawConfig {
@@ -16,6 +17,7 @@ export interface RawConfig {
   ami?: unknown;
   workers?: unknown;
   runner?: unknown;
+  cache?: unknown;
   /** Only checked for presence and form; never echoed. */
   sshPrivateKey?: string;
   proxyCredentials?: string;
@@ -40,10 +42,10 @@ export function formatProblems(problems: Problem[]): string {
     `Fix them with \`pulumi config set --path <key> <value>\` (secrets with --secret).`;
 }
 
-const show = (v: unknown) => (v === undefined ? "(not set)" : JSON.stringify(v));
+export const show = (v: unknown) => (v === undefined ? "(not set)" : JSON.stringify(v));
 
 /** Reads one object of the config, recording problems instead of throwing. */
-class Reader {
+export class Reader {
   constructor(readonly problems: Problem[], readonly prefix: string, readonly obj: Record<string, unknown>) {}
 
   static of(problems: Problem[], key: string, raw: unknown, required: boolean): Reader | undefined {
@@ -337,6 +339,8 @@ export function validateSettings(raw: RawConfig): Settings {
     }
   }
 
+  const cache = cacheSettings(Reader.of(problems, "cache", raw.cache, false), { proxy: !!proxy });
+
   if (problems.length) throw new SettingsError(problems);
-  return { region, ciServer: ciServer!, upgrade, proxy, ami: ami!, workers: workers!, runner: runner! };
+  return { region, ciServer: ciServer!, upgrade, proxy, ami: ami!, workers: workers!, runner: runner!, ...(cache && { cache }) };
 }
