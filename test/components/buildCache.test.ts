@@ -5,7 +5,7 @@ import { strict as assert } from "node:assert";
 import { cacheLifecycleRules, cachePolicyStatements, s3NoProxyHosts } from "../../core/buildCache";
 import type { OfflineRun } from "../../offline/runOffline";
 import {
-  T, TEST_PROVIDER_SECRET, cachedRun, configTomlSummary, devStack, fixtureWorld, get, inputsOf, ofType, revealPublic, revealed, variant,
+  T, TEST_PROVIDER_SECRET, cachedRun, configTomlSummary, devStack, fixtureWorld, get, inputsOf, ofType, revealPublic, revealed, settle, variant,
 } from "../helpers/offlineWorld";
 import { tomllibParse } from "../helpers/tomllib";
 
@@ -109,11 +109,14 @@ describe("BuildCache in the program (cache.s3)", () => {
       assert.equal(runner.machine.MachineDriver, "amazonec2", "the machine merge still applies");
     });
 
-    it("the secret key is masked: in the summary, in every input with envelopes removed, and in the outputs", () => {
+    it("the secret key is masked: in the summary, in every input and state with envelopes removed, and in the outputs", async () => {
       const summary = configTomlSummary(run);
       assert.ok(summary.includes("[runners.cache.s3] SecretKey = [secret]"), summary.join("\n"));
       assert.ok(summary.includes(`[runners.cache.s3] BucketName = "${bucket}"`));
-      for (const r of run.engine.resources) assert.ok(!JSON.stringify(revealPublic(r.inputs)).includes(CANARY), `${r.type}::${r.name}`);
+      for (const r of run.engine.resources) {
+        assert.ok(!JSON.stringify(revealPublic(r.inputs)).includes(CANARY), `${r.type}::${r.name} inputs`);
+        assert.ok(!JSON.stringify(revealPublic(await settle(r.state))).includes(CANARY), `${r.type}::${r.name} state`);
+      }
       assert.ok(!JSON.stringify(run.outputs).includes(CANARY));
       assert.ok(writtenToml(run).includes(`SecretKey = "${CANARY}"`), "the check can fail: the secret is in the opened stdin");
     });
