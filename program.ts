@@ -2,6 +2,7 @@
 // the tests and `npm run plan` run it under the mock engine with other settings.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { BuildCache } from "./components/buildCache";
 import { CiServer } from "./components/ciServer";
 import { RemoteFileEdit } from "./components/remoteFileEdit";
 import { sshConnection } from "./components/connection";
@@ -9,6 +10,7 @@ import { ProxyAmi } from "./components/proxyAmi";
 import { RunnerCredentials } from "./components/runnerCredentials";
 import { RunnerNetwork } from "./components/runnerNetwork";
 import { WorkerCleanup } from "./components/workerCleanup";
+import { cacheSummaryLine, s3NoProxyHosts } from "./core/buildCache";
 import { composePath, upgradeEdit } from "./core/ciServerEdits";
 import { noProxyValue } from "./core/noProxy";
 import { withCredentials, type ProxyUrls } from "./core/proxyFiles";
@@ -35,7 +37,8 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
   const proxy = s.proxy && (() => {
     const p = s.proxy;
     const noProxy = subnetCidr.apply((cidr) =>
-      noProxyValue({ ciHost: s.ciServer.host, workerSubnetCidr: cidr, instanceRole: s.runner.credentials === "instanceProfile" || !!s.workers.iamInstanceProfile, extra: p.noProxy }));
+      noProxyValue({ ciHost: s.ciServer.host, workerSubnetCidr: cidr, instanceRole: s.runner.credentials === "instanceProfile" || !!s.workers.iamInstanceProfile,
+        cacheHosts: s.cache && s3NoProxyHosts(s.region), extra: p.noProxy }));
     const creds = secrets.proxyCredentials ?? pulumi.output(undefined);
     const urls: pulumi.Output<ProxyUrls> = pulumi.all([creds, noProxy]).apply(([c, np]) => ({ http: withCredentials(p.httpProxy, c), https: withCredentials(p.httpsProxy, c), noProxy: np }));
     return { noProxy, urls: secrets.proxyCredentials ? pulumi.secret(urls) : urls };
@@ -57,6 +60,10 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
 
   const network = new RunnerNetwork("network", { ciSecurityGroupId: s.ciServer.securityGroupId, workerSecurityGroupId: s.workers.securityGroupId }, afterUpgrade);
 
+  const cache = s.cache && new BuildCache("gitlab-runner-cache", {
+    s3: s.cache.s3, region: s.region, vpcId: s.workers.vpcId, subnetId: s.workers.subnetId, tags,
+  }, afterUpgrade);
+
   const credentials = new RunnerCredentials("runner", {
     mode: s.runner.credentials,
     region: s.region,
@@ -64,6 +71,7 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     workerInstanceProfile: s.workers.iamInstanceProfile,
     managerRoleName: s.runner.managerRoleName,
     keyGeneration: s.runner.keyGeneration,
+    cacheBucketName: cache?.bucketName,
     tags,
   }, afterUpgrade);
 
@@ -87,7 +95,9 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     workerSecurityGroupName: network.workerSecurityGroupName,
     accessKey: credentials.accessKeyId && credentials.secretAccessKey && { id: credentials.accessKeyId, secret: credentials.secretAccessKey },
     proxy,
-    configTomlDependsOn: network.rules,
+    cacheBucketName: cache?.bucketName,
+    // With a cache, the runner is pointed at it once the bucket, its rules, the endpoint and the policy exist.
+    configTomlDependsOn: cache ? [...network.rules, ...cache.resources, credentials] : network.rules,
     // Destroy removes the workers after config.toml is restored and before the key, the policy,
     // the rules and the proxy edits go (they are what docker-machine rm needs).
     beforeConfigToml: (after) => new WorkerCleanup("workers", {
@@ -102,12 +112,13 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
 
   // Each file once, though the upgrade and the proxy step both edit docker-compose.yml.
   const files = [...new Set([...(upgrade ? [upgrade.path] : []), ...ci.files])];
-  const summary = pulumi.all([amiId, credentials.accessKeyId]).apply(([ami, keyId]) => [
+  const summary = pulumi.all([amiId, credentials.accessKeyId, cache?.bucketName]).apply(([ami, keyId, bucket]) => [
     `Workers boot ${ami} (${s.workers.instanceType}${s.workers.spot ? ", spot" : ""}) in ${s.region}${s.workers.zone}, subnet ${s.workers.subnetId}.`,
     `The runner on ${s.ciServer.host} runs up to ${s.runner.concurrent} jobs; ${s.runner.idleCount} idle machine(s), removed after ${s.runner.idleTime} s idle.`,
     s.runner.credentials === "accessKey" ? `It uses IAM access key ${keyId}.` : `It uses the CI server's role ${s.runner.managerRoleName}.`,
     ...retirementNote({ ...s.runner }),
     `Edited on the CI server: ${files.join(", ")}.`,
+    ...(s.cache ? [cacheSummaryLine(s.cache.s3, bucket ?? "")] : []),
   ].join("\n"));
 
   return {

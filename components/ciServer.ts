@@ -2,6 +2,7 @@
 // one after another (each read waits for the previous write) so two edits never race on one server.
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { runnerCacheEdit } from "../core/buildCache";
 import { commonEnvEdit, commonEnvPath, composePath, composeProxyEdit, configTomlEdit, daemonJsonEdit, dockerDropInEdit, type RemoteEdit } from "../core/ciServerEdits";
 import { DAEMON_JSON_PATH } from "../core/daemonJson";
 import type { MachineOptionsInput } from "../core/machineOptions";
@@ -22,6 +23,8 @@ export interface CiServerArgs {
   readonly proxy?: { noProxy: pulumi.Input<string>; urls: pulumi.Input<ProxyUrls> };
   /** The GitLab upgrade, when there is one: the first edit waits for it. */
   readonly after?: pulumi.Resource;
+  /** The build cache's bucket (settings.cache on): config.toml gets [runners.cache]. */
+  readonly cacheBucketName?: pulumi.Input<string>;
   /** What config.toml must wait for besides its inputs (security-group rules). */
   readonly configTomlDependsOn?: pulumi.Input<pulumi.Resource>[];
   /**
@@ -61,8 +64,8 @@ export class CiServer extends pulumi.ComponentResource {
       step("docker-dropin", CI_DOCKER_DROPIN_PATH, pulumi.output(p.urls).apply(dockerDropInEdit));
     }
     const tomlEdit = pulumi
-      .all([args.amiId, args.workerSecurityGroupName, args.accessKey?.id, args.accessKey?.secret, args.proxy?.noProxy, args.proxy?.urls])
-      .apply(([amiId, securityGroupName, keyId, keySecret, noProxy, urls]) => {
+      .all([args.amiId, args.workerSecurityGroupName, args.accessKey?.id, args.accessKey?.secret, args.proxy?.noProxy, args.proxy?.urls, args.cacheBucketName])
+      .apply(([amiId, securityGroupName, keyId, keySecret, noProxy, urls, cacheBucket]) => {
         const input: MachineOptionsInput = {
           settings: s,
           amiId,
@@ -72,7 +75,14 @@ export class CiServer extends pulumi.ComponentResource {
           proxyUrls: urls && { http: urls.http, https: urls.https },
           stack: pulumi.getStack(),
         };
-        return configTomlEdit(input);
+        if (s.cache && cacheBucket === undefined) throw new Error("settings.cache is on but CiServer got no cacheBucketName");
+        const cache = s.cache && cacheBucket !== undefined
+          ? runnerCacheEdit({
+              s3: s.cache.s3, region: s.region, runnerName: s.runner.name, path: pulumi.getStack(),
+              bucketName: cacheBucket, credentials: s.runner.credentials, accessKey: input.accessKey,
+            })
+          : undefined;
+        return configTomlEdit(input, cache);
       });
     const last = edits[edits.length - 1] ?? args.after;
     const gate = args.beforeConfigToml?.(last ? [last] : []);

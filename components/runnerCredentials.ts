@@ -16,6 +16,8 @@ export interface RunnerCredentialsArgs {
   readonly managerRoleName?: string;
   /** Bump to rotate: the new key exists before the old one is deleted (create-before-delete). */
   readonly keyGeneration: number;
+  /** The build cache's bucket, when there is one: its statements join the same policy. */
+  readonly cacheBucketName?: pulumi.Input<string>;
   readonly tags?: Record<string, string>;
 }
 
@@ -31,7 +33,8 @@ export class RunnerCredentials extends pulumi.ComponentResource {
     const workerRoleArn: pulumi.Output<string | undefined> = args.workerInstanceProfile
       ? aws.iam.getInstanceProfileOutput({ name: args.workerInstanceProfile }, { parent: this }).roleArn
       : pulumi.output(undefined);
-    this.policy = workerRoleArn.apply((arn) => runnerPolicyJson({ region: args.region, spot: args.spot, workerRoleArn: arn }));
+    this.policy = pulumi.all([workerRoleArn, args.cacheBucketName]).apply(([arn, cacheBucket]) =>
+      runnerPolicyJson({ region: args.region, spot: args.spot, workerRoleArn: arn, cacheBucket }));
 
     if (args.mode === "instanceProfile") {
       if (!args.managerRoleName) throw new Error("instanceProfile mode needs managerRoleName");

@@ -7,6 +7,7 @@ import { setEnvVars } from "./commonEnv";
 import { editCompose, imageOf } from "./composeFile";
 import { mergeRunnerConfig, type RunnerMachineEdit } from "./configToml";
 import type { LineFormat } from "./reverseEdit";
+import { cacheSummary, mergeRunnerCache, type RunnerCacheEdit } from "./ciServer/configTomlCache";
 import { machineOptions, maskMachineOptions, type MachineOptionsInput } from "./machineOptions";
 import { DAEMON_JSON_PATH, LIVE_RESTORE_KEY, withLiveRestore } from "./daemonJson";
 import { CI_DOCKER_DROPIN_PATH, dockerdProxyDropIn, hasCredentials, maskProxyUrls, type ProxyUrls } from "./proxyFiles";
@@ -213,10 +214,11 @@ export function runnerSummary(edit: RunnerMachineEdit): string[] {
 }
 
 /**
- * The runbook's config.toml step. No restart: the runner reloads config.toml within ~3 s; the
- * write waits for its log to say so, and puts the old file back if the runner rejects the new one.
+ * The runbook's config.toml step (plus the S3 cache tables when given). No restart: the runner
+ * reloads config.toml within ~3 s; the write waits for its log to say so, and puts the old file
+ * back if the runner rejects the new one.
  */
-export function configTomlEdit(input: MachineOptionsInput): RemoteEdit {
+export function configTomlEdit(input: MachineOptionsInput, cache?: RunnerCacheEdit): RemoteEdit {
   const file = input.settings.ciServer.runnerConfigPath;
   const edit = runnerMachineEdit(input);
   return {
@@ -226,9 +228,12 @@ export function configTomlEdit(input: MachineOptionsInput): RemoteEdit {
       key: "config-toml",
       path: file,
       after: { kind: "runner-reload", container: RUNNER_CONTAINER, timeoutSeconds: RUNNER_RELOAD_TIMEOUT_SECONDS },
-      summary: runnerSummary(edit),
+      summary: [...runnerSummary(edit), ...(cache ? cacheSummary(cache) : [])],
     },
-    fingerprint: JSON.stringify(edit),
-    render: (current) => mergeRunnerConfig(need(current, file, "ciServer.runnerConfigPath"), edit),
+    fingerprint: JSON.stringify(cache ? [edit, cache] : edit),
+    render: (current) => {
+      const merged = mergeRunnerConfig(need(current, file, "ciServer.runnerConfigPath"), edit);
+      return cache ? mergeRunnerCache(merged, cache) : merged;
+    },
   };
 }

@@ -100,6 +100,11 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
         return { id: "ami-0offline0ubuntu0lts", name: "ubuntu-noble-24.04-amd64-server (offline placeholder)" };
       case "aws:iam/getInstanceProfile:getInstanceProfile":
         return { name: i.name, roleArn: `arn:aws:iam::${this.world.account}:role/${i.name}`, roleName: i.name };
+      // One table, the VPC's main one: the workers' subnet has no explicit association.
+      case "aws:ec2/getRouteTables:getRouteTables":
+        return { ids: [`rtb-${hex(String(i.vpcId), 17)}`] };
+      case "aws:ec2/getRouteTable:getRouteTable":
+        return { routeTableId: i.routeTableId, associations: [{ main: true, routeTableId: i.routeTableId }] };
       default:
         throw new Error(`the offline engine has no answer for ${args.token}`);
     }
@@ -119,6 +124,13 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
         return { id: `ami-${hex(name, 17)}` };
       case "aws:ec2/keyPair:KeyPair":
         return { keyName: name };
+      case "aws:s3/bucket:Bucket": {
+        // Pulumi auto-names a bucket from its resource name plus a random suffix; its id is the name.
+        const bucket = inputs.bucket ?? `${name}-${hex(name, 7)}`;
+        return { id: bucket, bucket, arn: `arn:aws:s3:::${bucket}` };
+      }
+      case "aws:ec2/vpcEndpoint:VpcEndpoint":
+        return { id: `vpce-${hex(name, 17)}` };
       case "aws:ec2/securityGroup:SecurityGroup":
         return { id: `sg-${hex(name, 17)}` };
       case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":

@@ -54,6 +54,20 @@ function describe(r: RecordedResource, lang: Lang): string {
     case "aws:iam/userPolicy:UserPolicy":
     case "aws:iam/rolePolicy:RolePolicy":
       return `${JSON.parse(i.policy).Statement.flatMap((s: any) => s.Action).length} actions${i.role ? ` on role ${i.role}` : ""}`;
+    case "aws:s3/bucket:Bucket":
+      return `bucket ${r.state.bucket ?? i.bucket}; forceDestroy=${i.forceDestroy}: pulumi destroy deletes the cache with it`;
+    case "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":
+      return `public access blocked: acls=${i.blockPublicAcls} policy=${i.blockPublicPolicy} ignoreAcls=${i.ignorePublicAcls} restrict=${i.restrictPublicBuckets}`;
+    case "aws:s3/bucketOwnershipControls:BucketOwnershipControls":
+      return `object ownership ${i.rule?.objectOwnership} (ACLs off)`;
+    case "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
+      return `default encryption ${i.rules?.map((x: any) => x.applyServerSideEncryptionByDefault?.sseAlgorithm).join(", ")}`;
+    case "aws:s3/bucketVersioning:BucketVersioning":
+      return `versioning ${i.versioningConfiguration?.status}`;
+    case "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
+      return (i.rules ?? []).map((x: any) => x.expiration ? `${x.id}: objects expire after ${x.expiration.days} days` : `${x.id}: incomplete uploads aborted after ${x.abortIncompleteMultipartUpload?.daysAfterInitiation} day(s)`).join("; ");
+    case "aws:ec2/vpcEndpoint:VpcEndpoint":
+      return `${i.vpcEndpointType} endpoint ${i.serviceName} in ${i.vpcId} on ${(i.routeTableIds ?? []).join(", ")}`;
     case COMMAND: {
       const target = targetOf(String(i.create ?? ""));
       if (r.name.endsWith("-read")) return MESSAGES[lang].readOf(target ?? "file");

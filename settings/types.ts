@@ -102,6 +102,23 @@ export interface RunnerSettings {
   drainTimeoutSeconds: number;
 }
 
+export interface S3CacheSettings {
+  /** Days after which a cache object expires (lifecycle rule of a created bucket). */
+  expirationDays: number;
+  /** One cache for every runner of the stack (objects not under runner/<id>/). */
+  shared: boolean;
+  /** An existing bucket (in aws:region): then no bucket is created. */
+  bucketName?: string;
+  /** A gateway VPC endpoint for S3 on the workers' route table. */
+  vpcEndpoint: boolean;
+  /** Route tables for the endpoint; undefined = the table of the workers' subnet. */
+  routeTableIds?: string[];
+}
+
+export interface CacheSettings {
+  s3: S3CacheSettings;
+}
+
 export interface Settings {
   region: string;
   ciServer: CiServerSettings;
@@ -110,4 +127,6 @@ export interface Settings {
   ami: AmiSettings;
   workers: WorkerSettings;
   runner: RunnerSettings;
+  /** The shared build cache; absent unless cache.s3.enabled. */
+  cache?: CacheSettings;
 }

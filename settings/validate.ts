@@ -5,9 +5,10 @@ import { maskCredentialsInText } from "../core/proxyFiles";
 import { imageVersion } from "../core/upgradePath";
 import { closest } from "./suggest";
 import type { AutoscalingPeriod, ComposeCommand, CredentialsMode, Settings, SshEndpoint } from "./types";
+import { cacheSettings } from "./cache";
 
 /** The project's structured (object) config keys. */
-export const STRUCTURED_KEYS = ["ciServer", "upgrade", "proxy", "ami", "workers", "runner"] as const;
+export const STRUCTURED_KEYS = ["ciServer", "upgrade", "proxy", "ami", "workers", "runner", "cache"] as const;
 /** The project's secret keys: set with `pulumi config set --secret`, never stored in plain text. */
 export const SECRET_KEYS = ["sshPrivateKey", "proxyCredentials"] as const;
 /**
@@ -28,6 +29,7 @@ export interface RawConfig {
   ami?: unknown;
   workers?: unknown;
   runner?: unknown;
+  cache?: unknown;
   /** Only checked for presence and form; never echoed. */
   sshPrivateKey?: string;
   proxyCredentials?: string;
@@ -62,14 +64,14 @@ export function formatProblems(problems: Problem[]): string {
 }
 
 // A value as a message shows it: JSON, with the password of any URL in it masked.
-const show = (v: unknown) => (v === undefined ? "(not set)" : maskCredentialsInText(JSON.stringify(v)));
+export const show = (v: unknown) => (v === undefined ? "(not set)" : maskCredentialsInText(JSON.stringify(v)));
 
 /** Known keys per object, as the validation met them: for "did you mean" on a misplaced top-level key. */
 const knownKeysOf = new WeakMap<Problem[], Map<string, string[]>>();
 const knownKeys = (problems: Problem[]) => knownKeysOf.get(problems) ?? knownKeysOf.set(problems, new Map()).get(problems)!;
 
 /** Reads one object of the config, recording problems instead of throwing. */
-class Reader {
+export class Reader {
   constructor(readonly problems: Problem[], readonly prefix: string, readonly obj: Record<string, unknown>) {}
 
   static of(problems: Problem[], key: string, raw: unknown, required: boolean): Reader | undefined {
@@ -373,6 +375,8 @@ export function validateSettings(raw: RawConfig): Settings {
     }
   }
 
+  const cache = cacheSettings(Reader.of(problems, "cache", raw.cache, false), { proxy: !!proxy });
+
   problems.push(
     ...plaintextSecretProblems(raw.plaintextSecrets ?? []),
     ...unknownProjectKeys(raw.projectConfig ?? {}, knownKeys(problems)),
@@ -380,7 +384,7 @@ export function validateSettings(raw: RawConfig): Settings {
   );
 
   if (problems.length) throw new SettingsError(problems);
-  return { region, ciServer: ciServer!, upgrade, proxy, ami: ami!, workers: workers!, runner: runner! };
+  return { region, ciServer: ciServer!, upgrade, proxy, ami: ami!, workers: workers!, runner: runner!, ...(cache && { cache }) };
 }
 
 const SET_SECRET: Record<string, string> = {
