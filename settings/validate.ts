@@ -2,7 +2,8 @@
 // reported at once (key path, offending value, expected form) before any resource exists.
 import { AWS_ID, isHostname, isIPv4, isIPv4Cidr, isInstanceType, isNoProxyEntry, isRegion, isZoneLetter, proxyUrlProblem } from "../core/validators";
 import { imageVersion } from "../core/upgradePath";
-import type { AutoscalingPeriod, ComposeCommand, CredentialsMode, Settings, SshEndpoint } from "./types";
+import { AUTOSCALER_MIN_RUNNER, DEFAULT_FLEETING_PLUGIN, convertMachinePeriod, isPluginReference } from "../core/autoscalerConvert";
+import type { AutoscalerSettings, AutoscalingPeriod, ComposeCommand, CredentialsMode, Executor, RunnerSettings, Settings, SshEndpoint } from "./types";
 
 /** The project's structured (object) config keys. */
 export const STRUCTURED_KEYS = ["ciServer", "upgrade", "proxy", "ami", "workers", "runner"] as const;
@@ -285,7 +286,8 @@ export function validateSettings(raw: RawConfig): Settings {
   // The metadata-token flags exist only in GitLab's docker-machine fork from v0.16.2-gitlab.11 (2021);
   // a runner image from before bundles a docker-machine that fails every create on an unknown flag.
   const runnerVersion = upgrade && imageVersion(upgrade.runnerImage);
-  if (workers?.imdsV2 && runnerVersion && runnerVersion.major < IMDSV2_MIN_RUNNER_MAJOR) {
+  const executorRaw = (raw.runner as Record<string, unknown> | undefined)?.executor;
+  if (executorRaw !== "docker-autoscaler" && workers?.imdsV2 && runnerVersion && runnerVersion.major < IMDSV2_MIN_RUNNER_MAJOR) {
     problems.push({
       key: "workers.imdsV2",
       value: "true (the default)",
@@ -310,7 +312,7 @@ export function validateSettings(raw: RawConfig): Settings {
 
   // runner
   const r = Reader.of(problems, "runner", raw.runner ?? {}, false);
-  const runner = r && {
+  const runner: RunnerSettings | undefined = r && {
     name: r.str("name", { check: (s) => s.length > 0 && !/[\n"]/.test(s), expected: "the name = \"…\" of a [[runners]] entry" }),
     concurrent: r.int("concurrent", { def: 3, min: 2, max: 1000, expected: "a whole number ≥ 2 (the runbook: 同時に実行するジョブ数, 2以上)" })!,
     limit: r.int("limit", { min: 1, expected: "a whole number ≥ 1 (the most machines this runner may run)" }),
@@ -326,8 +328,15 @@ export function validateSettings(raw: RawConfig): Settings {
     keyGeneration: r.int("keyGeneration", { def: 1, min: 1 })!,
     managerRoleName: r.str("managerRoleName", { check: (s) => /^[\w+=,.@-]{1,64}$/.test(s), expected: "an IAM role NAME (not an ARN)" }),
     autoscaling: autoscalingPeriods(r),
+    executor: r.oneOf<Executor>("executor", ["docker+machine", "docker-autoscaler"], "docker+machine"),
   };
-  r?.unknownKeys(["name", "concurrent", "limit", "idleCount", "idleTime", "maxBuilds", "machineName", "credentials", "keyGeneration", "managerRoleName", "autoscaling"]);
+  const autoscaler = r && runner && autoscalerSettings(r, runner.executor);
+  if (runner && autoscaler) {
+    runner.autoscaler = autoscaler;
+    // GitLab: set concurrent to max_instances × capacity_per_instance (docs, executors/docker_autoscaler).
+    if (r!.obj.concurrent === undefined || r!.obj.concurrent === null) runner.concurrent = Math.max(2, autoscaler.maxInstances * autoscaler.capacityPerInstance);
+  }
+  r?.unknownKeys(["name", "concurrent", "limit", "idleCount", "idleTime", "maxBuilds", "machineName", "credentials", "keyGeneration", "managerRoleName", "autoscaling", "executor", ...AUTOSCALER_KEYS]);
   if (runner) {
     if (runner.credentials === "instanceProfile" && !runner.managerRoleName) {
       problems.push({ key: "runner.managerRoleName", value: "(not set)", expected: "the IAM role of the CI server's instance profile when runner.credentials is instanceProfile" });
@@ -337,6 +346,60 @@ export function validateSettings(raw: RawConfig): Settings {
     }
   }
 
+  if (runner?.autoscaler) autoscalerProblems(problems, runner as RunnerWithAutoscaler, upgrade);
+
   if (problems.length) throw new SettingsError(problems);
   return { region, ciServer: ciServer!, upgrade, proxy, ami: ami!, workers: workers!, runner: runner! };
+}
+
+// ---- runner.executor: docker-autoscaler ---------------------------------------------------------
+
+const AUTOSCALER_KEYS = ["capacityPerInstance", "maxInstances", "plugin"];
+
+type RunnerWithAutoscaler = RunnerSettings & { autoscaler: AutoscalerSettings };
+
+/** The autoscaler's knobs; refused in docker+machine mode, where they would silently do nothing. */
+function autoscalerSettings(r: Reader, executor: Executor): AutoscalerSettings | undefined {
+  if (executor !== "docker-autoscaler") {
+    for (const k of AUTOSCALER_KEYS) {
+      if (r.obj[k] !== undefined && r.obj[k] !== null) r.fail(k, r.obj[k], "unset unless runner.executor is docker-autoscaler");
+    }
+    return undefined;
+  }
+  return {
+    capacityPerInstance: r.int("capacityPerInstance", { def: 1, min: 1, max: 100, expected: "a whole number of jobs per instance, 1–100" })!,
+    maxInstances: r.int("maxInstances", { required: true, min: 1, max: 1000, expected: "the most worker instances, 1–1000 (also the Auto Scaling group's max size); required with runner.executor docker-autoscaler" }) ?? 1,
+    plugin: r.str("plugin", {
+      def: DEFAULT_FLEETING_PLUGIN,
+      check: isPluginReference,
+      expected: `a fleeting plugin reference pinned to a version, e.g. ${DEFAULT_FLEETING_PLUGIN}`,
+    })!,
+  };
+}
+
+function autoscalerProblems(problems: Problem[], runner: RunnerWithAutoscaler, upgrade: Settings["upgrade"]): void {
+  const a = runner.autoscaler;
+  const atMost = (key: string, value: number) => {
+    if (value > a.maxInstances) problems.push({ key, value: show(value), expected: `at most runner.maxInstances (${a.maxInstances}): idle machines become idle instances` });
+  };
+  atMost("runner.idleCount", runner.idleCount);
+  runner.autoscaling.forEach((p, i) => {
+    atMost(`runner.autoscaling[${i}].idleCount`, p.idleCount);
+    p.periods.forEach((period, j) => {
+      const c = convertMachinePeriod(period);
+      if (c.problem) {
+        problems.push({ key: `runner.autoscaling[${i}].periods[${j}]`, value: show(period), expected: `a period the docker-autoscaler can express (5-field cron after dropping second and year): it ${c.problem}` });
+      }
+    });
+  });
+  // With an upgrade the target image is known now; without one, the program checks the image in
+  // the server's docker-compose.yml before anything else (core/runnerImageCheck.ts).
+  const v = upgrade && imageVersion(upgrade.runnerImage);
+  if (v && (v.major < AUTOSCALER_MIN_RUNNER.major || (v.major === AUTOSCALER_MIN_RUNNER.major && v.minor < AUTOSCALER_MIN_RUNNER.minor))) {
+    problems.push({
+      key: "upgrade.runnerImage",
+      value: show(upgrade!.runnerImage),
+      expected: `a runner image ${AUTOSCALER_MIN_RUNNER.major}.${AUTOSCALER_MIN_RUNNER.minor} or later with runner.executor docker-autoscaler (the executor's first generally available release)`,
+    });
+  }
 }
