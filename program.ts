@@ -8,7 +8,12 @@ import { sshConnection } from "./components/connection";
 import { ProxyAmi } from "./components/proxyAmi";
 import { RunnerCredentials } from "./components/runnerCredentials";
 import { RunnerNetwork } from "./components/runnerNetwork";
+import { RunnerImageCheck } from "./components/runnerImageCheck";
+import { WorkerFleet } from "./components/workerFleet";
 import { composePath, upgradeEdit } from "./core/ciServerEdits";
+import { fleetingPolicyJson } from "./core/fleetingPolicy";
+import { NEXUS_DOCKER_PORT } from "./core/machineOptions";
+import { skewWarning } from "./core/runnerImageCheck";
 import { noProxyValue } from "./core/noProxy";
 import { withCredentials, type ProxyUrls } from "./core/proxyFiles";
 import type { LoadedSettings } from "./settings/load";
@@ -21,6 +26,36 @@ export interface ProgramOutputs {
   ciServerFiles: string[];
   ciServerResults: pulumi.Output<Record<string, string>>;
   summary: pulumi.Output<string>;
+  /** runner.executor docker-autoscaler only. */
+  workerGroupName?: pulumi.Output<string>;
+  launchTemplateId?: pulumi.Output<string>;
+  runnerImageCheck?: pulumi.Output<string>;
+}
+
+/**
+ * The Docker Autoscaler's CI-server side that other work provides (branch autoscaler-ci): the
+ * worker SSH key (made on the CI server, imported as an EC2 key pair) and the fleeting plugin
+ * install. Each is optional: without a key the plugin connects through EC2 Instance Connect.
+ */
+export interface AutoscalerCiSide {
+  workerKey?: {
+    /** EC2 key pair name, for the launch template. */
+    keyName: pulumi.Input<string>;
+    /** The private key as the runner container sees it (connector_config.key_path). */
+    keyPath: string;
+    /** What makes the key; the launch template waits for it. */
+    resource: pulumi.Resource;
+  };
+  /** What config.toml must wait for besides the AWS side (the plugin install). */
+  configTomlDependsOn?: pulumi.Resource[];
+}
+
+/**
+ * PLUG-IN POINT for branch autoscaler-ci: create its components here (they may use `connection`
+ * and `after`, the resource everything waits on) and return them. Nothing yet.
+ */
+function autoscalerCiSide(_: { connection: ReturnType<typeof sshConnection>; after: pulumi.ComponentResourceOptions }): AutoscalerCiSide {
+  return {};
 }
 
 export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutputs {
@@ -51,19 +86,16 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     path: composePath(s),
     edit: pulumi.output(upgradeEdit({ ...s, upgrade: s.upgrade })),
   });
-  const afterUpgrade: pulumi.ComponentResourceOptions = upgrade ? { dependsOn: [upgrade] } : {};
+  // docker-autoscaler needs runner 17.1+: the settings check an upgrade's target; without an upgrade
+  // the image in the server's docker-compose.yml is checked first, and everything waits for that.
+  const autoscaler = s.runner.executor === "docker-autoscaler" ? s.runner.autoscaler : undefined;
+  const imageCheck = autoscaler && !upgrade ? new RunnerImageCheck("runner-image-check", { connection, composePath: composePath(s) }) : undefined;
+  const skew = autoscaler && s.upgrade && skewWarning(s.upgrade.runnerImage, s.upgrade.gitlabImage);
+  if (skew) pulumi.log.warn(skew);
+  const first = upgrade ?? imageCheck;
+  const afterUpgrade: pulumi.ComponentResourceOptions = first ? { dependsOn: [first] } : {};
 
-  const network = new RunnerNetwork("network", { ciSecurityGroupId: s.ciServer.securityGroupId, workerSecurityGroupId: s.workers.securityGroupId }, afterUpgrade);
-
-  const credentials = new RunnerCredentials("runner", {
-    mode: s.runner.credentials,
-    region: s.region,
-    spot: s.workers.spot,
-    workerInstanceProfile: s.workers.iamInstanceProfile,
-    managerRoleName: s.runner.managerRoleName,
-    keyGeneration: s.runner.keyGeneration,
-    tags,
-  }, afterUpgrade);
+  const network = new RunnerNetwork("network", { ciSecurityGroupId: s.ciServer.securityGroupId, workerSecurityGroupId: s.workers.securityGroupId, executor: s.runner.executor }, afterUpgrade);
 
   const amiId = s.ami.existingAmi
     ? pulumi.output(s.ami.existingAmi)
@@ -75,7 +107,42 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
         bastion: s.ciServer.bastion,
         proxy: proxy?.urls,
         tags,
+        autoscalerImage: autoscaler && { insecureRegistry: `${s.ciServer.host}:${NEXUS_DOCKER_PORT}`, user: s.ami.sshUser },
       }, afterUpgrade).amiId;
+  if (autoscaler && s.ami.existingAmi) {
+    pulumi.log.warn(`ami.existingAmi ${s.ami.existingAmi}: docker-autoscaler workers need Docker, ${s.ami.sshUser} in the docker group, and Nexus ${s.ciServer.host}:${NEXUS_DOCKER_PORT} in /etc/docker/daemon.json insecure-registries; the built AMI has them.`);
+  }
+
+  const ciSide = autoscaler ? autoscalerCiSide({ connection, after: afterUpgrade }) : {};
+  const fleet = autoscaler && new WorkerFleet("workers", {
+    amiId,
+    instanceType: s.workers.instanceType,
+    subnetId: s.workers.subnetId,
+    securityGroupId: s.workers.securityGroupId,
+    privateAddressOnly: s.workers.privateAddressOnly,
+    iamInstanceProfile: s.workers.iamInstanceProfile,
+    rootSize: s.workers.rootSize,
+    spot: s.workers.spot,
+    maxInstances: autoscaler.maxInstances,
+    keyName: ciSide.workerKey?.keyName,
+    workerTags: s.workers.tags,
+    tags,
+  }, { dependsOn: [...(first ? [first] : []), ...(ciSide.workerKey ? [ciSide.workerKey.resource] : [])] });
+
+  const credentials = new RunnerCredentials("runner", {
+    mode: s.runner.credentials,
+    region: s.region,
+    spot: s.workers.spot,
+    workerInstanceProfile: s.workers.iamInstanceProfile,
+    managerRoleName: s.runner.managerRoleName,
+    keyGeneration: s.runner.keyGeneration,
+    tags,
+    // The fleeting plugin's policy on this group, nothing of docker-machine's.
+    policy: fleet
+      ? pulumi.all([fleet.groupName, fleet.groupArn]).apply(([groupName, groupArn]) =>
+        fleetingPolicyJson({ region: s.region, groupName, groupArn, staticCredentials: !!ciSide.workerKey }))
+      : undefined,
+  }, afterUpgrade);
 
   const ci = new CiServer("ci-server", {
     settings: s,
@@ -86,12 +153,17 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     accessKey: credentials.accessKeyId && credentials.secretAccessKey && { id: credentials.accessKeyId, secret: credentials.secretAccessKey },
     proxy,
     configTomlDependsOn: network.rules,
+    autoscaler: fleet ? { groupName: fleet.groupName, keyPath: ciSide.workerKey?.keyPath, dependsOn: [credentials, ...(ciSide.configTomlDependsOn ?? [])] } : undefined,
   });
 
   const files = [...(upgrade ? [upgrade.path] : []), ...ci.files];
-  const summary = pulumi.all([amiId, credentials.accessKeyId]).apply(([ami, keyId]) => [
+  const summary = pulumi.all([amiId, credentials.accessKeyId, fleet ? fleet.groupName : undefined]).apply(([ami, keyId, group]) => [
     `Workers boot ${ami} (${s.workers.instanceType}${s.workers.spot ? ", spot" : ""}) in ${s.region}${s.workers.zone}, subnet ${s.workers.subnetId}.`,
-    `The runner on ${s.ciServer.host} runs up to ${s.runner.concurrent} jobs; ${s.runner.idleCount} idle machine(s), removed after ${s.runner.idleTime} s idle.`,
+    autoscaler
+      ? `The runner on ${s.ciServer.host} (docker-autoscaler) runs up to ${s.runner.concurrent} jobs on at most ${autoscaler.maxInstances} instance(s) of Auto Scaling group ${group}, ` +
+        `${autoscaler.capacityPerInstance} job(s) each; ${s.runner.idleCount * autoscaler.capacityPerInstance} idle job slot(s), removed after ${s.runner.idleTime} s idle. ` +
+        "Restart the runner for [runners.autoscaler] to take effect."
+      : `The runner on ${s.ciServer.host} runs up to ${s.runner.concurrent} jobs; ${s.runner.idleCount} idle machine(s), removed after ${s.runner.idleTime} s idle.`,
     s.runner.credentials === "accessKey" ? `It uses IAM access key ${keyId}.` : `It uses the CI server's role ${s.runner.managerRoleName}.`,
     `Edited on the CI server: ${files.join(", ")}.`,
   ].join("\n"));
@@ -105,5 +177,7 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     ciServerFiles: files,
     ciServerResults: upgrade ? pulumi.all([upgrade.result, ci.results]).apply(([u, r]): Record<string, string> => ({ "gitlab-upgrade": u, ...r })) : ci.results,
     summary,
+    ...(fleet && { workerGroupName: fleet.groupName, launchTemplateId: fleet.launchTemplateId }),
+    ...(imageCheck && { runnerImageCheck: imageCheck.result }),
   };
 }

@@ -2,6 +2,7 @@
 // one after another (each read waits for the previous write) so two edits never race on one server.
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { asAutoscalerMode, configTomlAutoscalerEdit, fleetingAwsConfigEdit, fleetingCredentialsEdit, fleetingFile, FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS } from "../core/ciServer/autoscalerEdits";
 import { commonEnvEdit, commonEnvPath, composePath, composeProxyEdit, configTomlEdit, dockerDropInEdit, type RemoteEdit } from "../core/ciServerEdits";
 import type { MachineOptionsInput } from "../core/machineOptions";
 import { CI_DOCKER_DROPIN_PATH, type ProxyUrls } from "../core/proxyFiles";
@@ -23,6 +24,17 @@ export interface CiServerArgs {
   readonly after?: pulumi.Resource;
   /** What config.toml must wait for besides its inputs (security-group rules). */
   readonly configTomlDependsOn?: pulumi.Input<pulumi.Resource>[];
+  /** runner.executor docker-autoscaler only. */
+  readonly autoscaler?: CiServerAutoscalerArgs;
+}
+
+export interface CiServerAutoscalerArgs {
+  /** The Auto Scaling group's real name, for plugin_config.name. */
+  readonly groupName: pulumi.Input<string>;
+  /** The connector's private key as the runner container sees it (static key mode), if any. */
+  readonly keyPath?: string;
+  /** What config.toml must also wait for: the fleeting plugin install, the worker key. */
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class CiServer extends pulumi.ComponentResource {
@@ -52,7 +64,19 @@ export class CiServer extends pulumi.ComponentResource {
       step("compose-proxy", composePath(s), pulumi.output(composeProxyEdit(s)));
       step("docker-dropin", CI_DOCKER_DROPIN_PATH, pulumi.output(p.urls).apply(dockerDropInEdit));
     }
-    const tomlEdit = pulumi
+    const autoscaler = s.runner.executor === "docker-autoscaler" ? args.autoscaler : undefined;
+    if (s.runner.executor === "docker-autoscaler" && !autoscaler) throw new Error("runner.executor docker-autoscaler needs the worker group (CiServerArgs.autoscaler)");
+    if (autoscaler) {
+      // The plugin's AWS files first: config.toml names them.
+      step("fleeting-aws-config", fleetingFile(s, FLEETING_AWS_CONFIG).host, pulumi.output(fleetingAwsConfigEdit(s)));
+      if (args.accessKey) {
+        const key = pulumi.all([args.accessKey.id, args.accessKey.secret]).apply(([id, secret]) => fleetingCredentialsEdit(s, { id, secret }));
+        step("fleeting-aws-credentials", fleetingFile(s, FLEETING_AWS_CREDENTIALS).host, pulumi.secret(key));
+      }
+    }
+    const tomlEdit = autoscaler
+      ? pulumi.output(autoscaler.groupName).apply((groupName) => configTomlAutoscalerEdit({ settings: asAutoscalerMode(s), groupName, keyPath: autoscaler.keyPath }))
+      : pulumi
       .all([args.amiId, args.workerSecurityGroupName, args.accessKey?.id, args.accessKey?.secret, args.proxy?.noProxy, args.proxy?.urls])
       .apply(([amiId, securityGroupName, keyId, keySecret, noProxy, urls]) => {
         const input: MachineOptionsInput = {
@@ -65,7 +89,7 @@ export class CiServer extends pulumi.ComponentResource {
         };
         return configTomlEdit(input);
       });
-    step("config-toml", s.ciServer.runnerConfigPath, tomlEdit, args.configTomlDependsOn);
+    step("config-toml", s.ciServer.runnerConfigPath, tomlEdit, [...(args.configTomlDependsOn ?? []), ...(autoscaler?.dependsOn ?? [])]);
 
     this.files = edits.map((e) => e.path);
     this.results = pulumi.all(Object.fromEntries(edits.map((e, i) => [steps[i], e.result])));

@@ -17,6 +17,8 @@ export interface RunnerCredentialsArgs {
   /** Bump to rotate: the new key exists before the old one is deleted (create-before-delete). */
   readonly keyGeneration: number;
   readonly tags?: Record<string, string>;
+  /** Another policy than docker-machine's (the Docker Autoscaler's fleeting plugin policy). */
+  readonly policy?: pulumi.Input<string>;
 }
 
 export class RunnerCredentials extends pulumi.ComponentResource {
@@ -31,7 +33,9 @@ export class RunnerCredentials extends pulumi.ComponentResource {
     const workerRoleArn: pulumi.Output<string | undefined> = args.workerInstanceProfile
       ? aws.iam.getInstanceProfileOutput({ name: args.workerInstanceProfile }, { parent: this }).roleArn
       : pulumi.output(undefined);
-    this.policy = workerRoleArn.apply((arn) => runnerPolicyJson({ region: args.region, spot: args.spot, workerRoleArn: arn }));
+    this.policy = args.policy !== undefined
+      ? pulumi.output(args.policy)
+      : workerRoleArn.apply((arn) => runnerPolicyJson({ region: args.region, spot: args.spot, workerRoleArn: arn }));
 
     if (args.mode === "instanceProfile") {
       if (!args.managerRoleName) throw new Error("instanceProfile mode needs managerRoleName");

@@ -94,7 +94,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
       case "aws:ec2/getSubnet:getSubnet":
         return { id: i.id, cidrBlock: "10.0.1.0/24" };
       case "aws:ec2/getAmi:getAmi":
-        return { id: "ami-0offline0ubuntu0lts", name: "ubuntu-noble-24.04-amd64-server (offline placeholder)" };
+        return { id: "ami-0offline0ubuntu0lts", name: "ubuntu-noble-24.04-amd64-server (offline placeholder)", rootDeviceName: "/dev/sda1" };
       case "aws:iam/getInstanceProfile:getInstanceProfile":
         return { name: i.name, roleArn: `arn:aws:iam::${this.world.account}:role/${i.name}`, roleName: i.name };
       default:
@@ -114,6 +114,13 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
         return { id: `i-${hex(name, 17)}`, privateIp: "10.0.1.10" };
       case "aws:ec2/amiFromInstance:AmiFromInstance":
         return { id: `ami-${hex(name, 17)}` };
+      case "aws:autoscaling/group:Group": {
+        // Pulumi auto-names the group: the name carries a random suffix, as for real.
+        const groupName = `${name}-${hex(name, 7)}`;
+        return { id: groupName, name: groupName, arn: `arn:aws:autoscaling:${this.region()}:${this.world.account}:autoScalingGroup:00000000-0000-4000-8000-${hex(name, 12)}:autoScalingGroupName/${groupName}` };
+      }
+      case "aws:ec2/launchTemplate:LaunchTemplate":
+        return { id: `lt-${hex(name, 17)}`, latestVersion: 1 };
       case "aws:ec2/keyPair:KeyPair":
         return { keyName: name };
       case "aws:ec2/securityGroup:SecurityGroup":
@@ -124,6 +131,11 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
       default:
         return {};
     }
+  }
+
+  /** The stack's region (config), for ARNs. */
+  private region(): string {
+    return pulumi.runtime.getConfig("aws:region") ?? "ap-northeast-1";
   }
 
   /** A read answers with the server file its script names; a write reports what it would do. */

@@ -3,6 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CI_DOCKER_DROPIN_PATH } from "../core/proxyFiles";
+import { FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS, fleetingFile } from "../core/ciServer/autoscalerEdits";
 import type { Settings } from "../settings/types";
 
 export const EXAMPLE_SERVER_FILES = path.resolve(__dirname, "../examples/ci-server");
@@ -19,5 +20,7 @@ export function serverFilesFrom(dir: string, s: Settings): Record<string, string
     [path.posix.join(s.ciServer.appDir, "common.env")]: readOrNull(path.join(dir, "common.env")),
     [s.ciServer.runnerConfigPath]: readOrNull(path.join(dir, "config.toml")),
     [CI_DOCKER_DROPIN_PATH]: readOrNull(path.join(dir, "docker.service.d", path.posix.basename(CI_DOCKER_DROPIN_PATH))),
+    // docker-autoscaler: the fleeting plugin's AWS files beside config.toml (usually absent).
+    ...Object.fromEntries([FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS].map((f) => [fleetingFile(s, f).host, readOrNull(path.join(dir, f))])),
   };
 }

@@ -125,7 +125,7 @@ export const awsConfigFile = (region: string) => `[default]\nregion = ${region}\
 
 /** AWS shared credentials for the plugin (accessKey mode): secret. */
 export function awsCredentialsFile(key: { id: string; secret: string }): string {
-  for (const v of [key.id, key.secret]) if (!/^[A-Za-z0-9/+=]+$/.test(v)) throw new Error("the access key id or secret has characters an AWS credentials file cannot hold");
+  for (const v of [key.id, key.secret]) if (!/^\S+$/.test(v)) throw new Error("the access key id or secret has characters an AWS credentials file cannot hold");
   return `[default]\naws_access_key_id = ${key.id}\naws_secret_access_key = ${key.secret}\n`;
 }
 
