@@ -147,7 +147,7 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
   const ci = new CiServer("ci-server", {
     settings: s,
     connection,
-    after: upgrade,
+    after: first,
     amiId,
     workerSecurityGroupName: network.workerSecurityGroupName,
     accessKey: credentials.accessKeyId && credentials.secretAccessKey && { id: credentials.accessKeyId, secret: credentials.secretAccessKey },

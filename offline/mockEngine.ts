@@ -14,6 +14,8 @@ export interface RecordedResource {
   dependsOn: string[];
   /** The replacementTrigger option, as given (often an Output). */
   replacementTrigger?: unknown;
+  /** The ignoreChanges option. */
+  ignoreChanges?: string[];
   /** Inputs as the SDK sent them (secret values in their envelope). */
   inputs: Record<string, any>;
   /** State the mock answered with. */
@@ -66,7 +68,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
   private readonly byUrn = new Map<string, RecordedResource>();
   /** Filled by the stack transformation: options the mock API does not see. */
-  readonly options = new Map<string, { parent?: string; dependsOn: string[]; replacementTrigger?: unknown }>();
+  readonly options = new Map<string, { parent?: string; dependsOn: string[]; replacementTrigger?: unknown; ignoreChanges?: string[] }>();
 
   constructor(readonly world: OfflineWorld) {}
 
@@ -80,7 +82,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     const key = `${args.type}::${args.name}`;
     if (this.resources.some((r) => `${r.type}::${r.name}` === key)) throw new Error(`duplicate resource ${key}`);
     const opts = this.options.get(key);
-    const rec: RecordedResource = { type: args.type, name: args.name, urn: key, parent: opts?.parent, dependsOn: opts?.dependsOn ?? [], replacementTrigger: opts?.replacementTrigger, inputs, state };
+    const rec: RecordedResource = { type: args.type, name: args.name, urn: key, parent: opts?.parent, dependsOn: opts?.dependsOn ?? [], replacementTrigger: opts?.replacementTrigger, ignoreChanges: opts?.ignoreChanges, inputs, state };
     this.resources.push(rec);
     this.byUrn.set(key, rec);
     return { id: args.custom === false ? undefined : state.id ?? `${args.name}-id`, state };
@@ -154,7 +156,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     const parentOf = (r: pulumi.Resource | undefined) => (r ? `${(r as any).__pulumiType}::${(r as any).__name}` : undefined);
     const deps = ([] as unknown[]).concat(t.opts.dependsOn ?? []).filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d));
     const parent = t.opts.parent && (t.opts.parent as any).__pulumiType !== "pulumi:pulumi:Stack" ? parentOf(t.opts.parent) : undefined;
-    this.options.set(`${t.type}::${t.name}`, { parent, dependsOn: deps.map((d) => parentOf(d)!).filter(Boolean), replacementTrigger: t.opts.replacementTrigger });
+    this.options.set(`${t.type}::${t.name}`, { parent, dependsOn: deps.map((d) => parentOf(d)!).filter(Boolean), replacementTrigger: t.opts.replacementTrigger, ignoreChanges: t.opts.ignoreChanges });
     return undefined;
   };
 

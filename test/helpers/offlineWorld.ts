@@ -22,6 +22,8 @@ export const PATHS = {
   commonEnv: `${APP_DIR}/common.env`,
   configToml: "/data/gitlab-runner/config/config.toml",
   dockerDropIn: CI_DOCKER_DROPIN_PATH,
+  fleetingAwsConfig: "/data/gitlab-runner/config/fleeting-aws-config",
+  fleetingAwsCredentials: "/data/gitlab-runner/config/fleeting-aws-credentials",
 } as const;
 
 export const FIXTURE_TEXT = {
@@ -64,6 +66,8 @@ export function fixtureWorld(overrides: Partial<OfflineWorld> = {}): OfflineWorl
       [PATHS.commonEnv]: FIXTURE_TEXT.commonEnv,
       [PATHS.configToml]: FIXTURE_TEXT.configToml,
       [PATHS.dockerDropIn]: null,
+      [PATHS.fleetingAwsConfig]: null,
+      [PATHS.fleetingAwsCredentials]: null,
     },
     providerSecret: TEST_PROVIDER_SECRET,
     account: ACCOUNT,
