@@ -29,12 +29,14 @@ export class RunnerImageCheck extends pulumi.ComponentResource {
     }, { ...childOptions(this, opts), additionalSecretOutputs: ["stdout", "stderr"] });
 
     // The verdict holds only image names; an error here stops the resource and all that waits on it.
-    const verdict = pulumi.unsecret(read.stdout.apply((stdout) => {
+    // The read stays in the state and does not run again by itself: after a hand edit of the
+    // image, replacing it is what reads the file again (as for RemoteFileEdit).
+    const verdict = pulumi.unsecret(pulumi.all([read.stdout, read.urn]).apply(([stdout, urn]) => {
       const current = parseReadResult(stdout);
       if (!current.exists) throw new Error(`${args.composePath} does not exist on the CI server; check ciServer.appDir`);
       const v = composeImageVerdict(current.content);
       for (const w of v.warnings) pulumi.log.warn(w, this);
-      if (v.problems.length) throw new Error(v.problems.join("; "));
+      if (v.problems.length) throw new Error(`${v.problems.join("; ")}. After changing the image by hand, run \`pulumi up --replace '${urn}'\` to read docker-compose.yml again.`);
       return v.ok;
     }));
     const check = new command.remote.Command(`${name}-verdict`, {

@@ -382,9 +382,15 @@ function autoscalerProblems(problems: Problem[], runner: RunnerWithAutoscaler, u
   const atMost = (key: string, value: number) => {
     if (value > a.maxInstances) problems.push({ key, value: show(value), expected: `at most runner.maxInstances (${a.maxInstances}): idle machines become idle instances` });
   };
+  // GitLab Runner's config schema gives idle_time a minimum of 1s.
+  const idleTime = (key: string, value: number) => {
+    if (value < 1) problems.push({ key, value: show(value), expected: "at least 1 second with runner.executor docker-autoscaler (idle_time has a minimum of 1s)" });
+  };
   atMost("runner.idleCount", runner.idleCount);
+  idleTime("runner.idleTime", runner.idleTime);
   runner.autoscaling.forEach((p, i) => {
     atMost(`runner.autoscaling[${i}].idleCount`, p.idleCount);
+    idleTime(`runner.autoscaling[${i}].idleTime`, p.idleTime);
     p.periods.forEach((period, j) => {
       const c = convertMachinePeriod(period);
       if (c.problem) {

@@ -216,6 +216,7 @@ describe("runner.executor docker-autoscaler: modes and the runner image", () => 
       const { error, registered } = await rejectedRun(withoutUpgrade());
       assert.match(error.message, /runner\.executor docker-autoscaler needs GitLab Runner 17\.1 or later; docker-compose\.yml runs gitlab-runner image gitlab\/gitlab-runner:ubuntu-v16\.1\.0\. Set upgrade\.runnerImage to gitlab\/gitlab-runner:ubuntu-v17\.1\.0 or later/);
       assert.ok(registered.includes(cmd("runner-image-check-read")));
+      assert.match(error.message, /After changing the image by hand, run `pulumi up --replace '[^']*runner-image-check-read'` to read docker-compose\.yml again\./);
       assert.deepEqual(registered.filter((k) => k.startsWith("aws:") || k.includes("-write") || k.endsWith("-verdict")), []);
     });
 

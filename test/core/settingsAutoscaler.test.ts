@@ -35,6 +35,8 @@ const BAD: [string, RawConfig, RegExp][] = [
     /^runner\.autoscaling\[0\]\.periods\[1\]: got "0 \* 9-17 \* \* mon-fri \*"; expected a period the docker-autoscaler can express .*: it second "0" is not "\*"/],
   ["a period with a year", autoscalerRaw((r) => (r.runner.autoscaling = [{ periods: ["* * * * * * 2027"], idleCount: 1, idleTime: 600 }])), /^runner\.autoscaling\[0\]\.periods\[0\]: .*year "2027" is not "\*"/],
   ["a period with L", autoscalerRaw((r) => (r.runner.autoscaling = [{ periods: ["* * * L * * *"], idleCount: 1, idleTime: 600 }])), /^runner\.autoscaling\[0\]\.periods\[0\]: .*day of month "L" uses L, W or #/],
+  ["idleTime 0 (idle_time's minimum is 1s)", autoscalerRaw((r) => (r.runner.idleTime = 0)), /^runner\.idleTime: got 0; expected at least 1 second with runner\.executor docker-autoscaler/],
+  ["an autoscaling idleTime of 0", autoscalerRaw((r) => (r.runner.autoscaling = [{ periods: ["* * 9-17 * * mon-fri *"], idleCount: 1, idleTime: 0 }])), /^runner\.autoscaling\[0\]\.idleTime: got 0; expected at least 1 second/],
   ["autoscaling idleCount above maxInstances", autoscalerRaw((r) => (r.runner.autoscaling = [{ periods: ["* * 9-17 * * mon-fri *"], idleCount: 9, idleTime: 600 }])), /^runner\.autoscaling\[0\]\.idleCount: got 9; expected at most runner\.maxInstances \(4\)/],
   ["a runner image older than 17.1 as the upgrade target",
     autoscalerRaw((r) => (r.upgrade = { gitlabImage: "gitlab/gitlab-ce:16.0.8-ce.0", runnerImage: "gitlab/gitlab-runner:ubuntu-v16.11.0" })),
