@@ -3,6 +3,7 @@
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { runnerCacheEdit } from "../core/buildCache";
+import { asAutoscalerMode, configTomlAutoscalerEdit, fleetingAwsConfigEdit, fleetingCredentialsEdit, fleetingFile, FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS } from "../core/ciServer/autoscalerEdits";
 import { commonEnvEdit, commonEnvPath, composePath, composeProxyEdit, configTomlEdit, daemonJsonEdit, dockerDropInEdit, type RemoteEdit } from "../core/ciServerEdits";
 import { DAEMON_JSON_PATH } from "../core/daemonJson";
 import type { MachineOptionsInput } from "../core/machineOptions";
@@ -32,6 +33,17 @@ export interface CiServerArgs {
    * worker cleanup): destroy then runs its delete after config.toml is restored, before the others.
    */
   readonly beforeConfigToml?: (dependsOn: pulumi.Resource[]) => pulumi.Resource;
+  /** runner.executor docker-autoscaler only. */
+  readonly autoscaler?: CiServerAutoscalerArgs;
+}
+
+export interface CiServerAutoscalerArgs {
+  /** The Auto Scaling group's real name, for plugin_config.name. */
+  readonly groupName: pulumi.Input<string>;
+  /** The connector's private key as the runner container sees it (static key mode), if any. */
+  readonly keyPath?: string;
+  /** What config.toml must also wait for: the fleeting plugin install, the worker key. */
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class CiServer extends pulumi.ComponentResource {
@@ -63,7 +75,35 @@ export class CiServer extends pulumi.ComponentResource {
       step("docker-daemon-json", DAEMON_JSON_PATH, pulumi.output(daemonJsonEdit()));
       step("docker-dropin", CI_DOCKER_DROPIN_PATH, pulumi.output(p.urls).apply(dockerDropInEdit));
     }
-    const tomlEdit = pulumi
+    const autoscaler = s.runner.executor === "docker-autoscaler" ? args.autoscaler : undefined;
+    if (s.runner.executor === "docker-autoscaler" && !autoscaler) throw new Error("runner.executor docker-autoscaler needs the worker group (CiServerArgs.autoscaler)");
+    if (autoscaler) {
+      // The plugin's AWS files first: config.toml names them.
+      step("fleeting-aws-config", fleetingFile(s, FLEETING_AWS_CONFIG).host, pulumi.output(fleetingAwsConfigEdit(s)));
+      if (args.accessKey) {
+        const key = pulumi.all([args.accessKey.id, args.accessKey.secret]).apply(([id, secret]) => fleetingCredentialsEdit(s, { id, secret }));
+        step("fleeting-aws-credentials", fleetingFile(s, FLEETING_AWS_CREDENTIALS).host, pulumi.secret(key));
+      }
+    }
+    // The S3 cache tables join whichever executor's config.toml edit.
+    const cacheEdit = (cacheBucket: string | undefined, accessKey: { id: string; secret: string } | undefined) => {
+      if (s.cache && cacheBucket === undefined) throw new Error("settings.cache is on but CiServer got no cacheBucketName");
+      return s.cache && cacheBucket !== undefined
+        ? runnerCacheEdit({
+            s3: s.cache.s3, region: s.region, runnerName: s.runner.name, path: pulumi.getStack(),
+            bucketName: cacheBucket, credentials: s.runner.credentials, accessKey,
+          })
+        : undefined;
+    };
+    const tomlEdit = autoscaler
+      ? pulumi
+        .all([autoscaler.groupName, args.accessKey?.id, args.accessKey?.secret, args.cacheBucketName])
+        .apply(([groupName, keyId, keySecret, cacheBucket]) =>
+          configTomlAutoscalerEdit(
+            { settings: asAutoscalerMode(s), groupName, keyPath: autoscaler.keyPath },
+            cacheEdit(cacheBucket, keyId && keySecret ? { id: keyId, secret: keySecret } : undefined),
+          ))
+      : pulumi
       .all([args.amiId, args.workerSecurityGroupName, args.accessKey?.id, args.accessKey?.secret, args.proxy?.noProxy, args.proxy?.urls, args.cacheBucketName])
       .apply(([amiId, securityGroupName, keyId, keySecret, noProxy, urls, cacheBucket]) => {
         const input: MachineOptionsInput = {
@@ -75,18 +115,11 @@ export class CiServer extends pulumi.ComponentResource {
           proxyUrls: urls && { http: urls.http, https: urls.https },
           stack: pulumi.getStack(),
         };
-        if (s.cache && cacheBucket === undefined) throw new Error("settings.cache is on but CiServer got no cacheBucketName");
-        const cache = s.cache && cacheBucket !== undefined
-          ? runnerCacheEdit({
-              s3: s.cache.s3, region: s.region, runnerName: s.runner.name, path: pulumi.getStack(),
-              bucketName: cacheBucket, credentials: s.runner.credentials, accessKey: input.accessKey,
-            })
-          : undefined;
-        return configTomlEdit(input, cache);
+        return configTomlEdit(input, cacheEdit(cacheBucket, input.accessKey));
       });
     const last = edits[edits.length - 1] ?? args.after;
     const gate = args.beforeConfigToml?.(last ? [last] : []);
-    step("config-toml", s.ciServer.runnerConfigPath, tomlEdit, [...(args.configTomlDependsOn ?? []), ...(gate ? [gate] : [])]);
+    step("config-toml", s.ciServer.runnerConfigPath, tomlEdit, [...(args.configTomlDependsOn ?? []), ...(autoscaler?.dependsOn ?? []), ...(gate ? [gate] : [])]);
 
     this.files = edits.map((e) => e.path);
     this.results = pulumi.all(Object.fromEntries(edits.map((e, i) => [steps[i], e.result])));

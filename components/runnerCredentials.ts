@@ -19,6 +19,8 @@ export interface RunnerCredentialsArgs {
   /** The build cache's bucket, when there is one: its statements join the same policy. */
   readonly cacheBucketName?: pulumi.Input<string>;
   readonly tags?: Record<string, string>;
+  /** Another policy than docker-machine's (the Docker Autoscaler's fleeting plugin policy). */
+  readonly policy?: pulumi.Input<string>;
 }
 
 export class RunnerCredentials extends pulumi.ComponentResource {
@@ -33,8 +35,10 @@ export class RunnerCredentials extends pulumi.ComponentResource {
     const workerRoleArn: pulumi.Output<string | undefined> = args.workerInstanceProfile
       ? aws.iam.getInstanceProfileOutput({ name: args.workerInstanceProfile }, { parent: this }).roleArn
       : pulumi.output(undefined);
-    this.policy = pulumi.all([workerRoleArn, args.cacheBucketName]).apply(([arn, cacheBucket]) =>
-      runnerPolicyJson({ region: args.region, spot: args.spot, workerRoleArn: arn, cacheBucket }));
+    this.policy = args.policy !== undefined
+      ? pulumi.output(args.policy)
+      : pulumi.all([workerRoleArn, args.cacheBucketName]).apply(([arn, cacheBucket]) =>
+        runnerPolicyJson({ region: args.region, spot: args.spot, workerRoleArn: arn, cacheBucket }));
 
     if (args.mode === "instanceProfile") {
       if (!args.managerRoleName) throw new Error("instanceProfile mode needs managerRoleName");

@@ -11,7 +11,7 @@ import { cacheSummary, mergeRunnerCache, type RunnerCacheEdit } from "./ciServer
 import { machineOptions, maskMachineOptions, type MachineOptionsInput } from "./machineOptions";
 import { DAEMON_JSON_PATH, LIVE_RESTORE_KEY, withLiveRestore } from "./daemonJson";
 import { CI_DOCKER_DROPIN_PATH, dockerdProxyDropIn, hasCredentials, maskProxyUrls, type ProxyUrls } from "./proxyFiles";
-import type { ComposeContext, GracefulStop, GuardedWrite } from "./scripts";
+import type { AfterAction, ComposeContext, GracefulStop, GuardedWrite } from "./scripts";
 import { runnerSkewWarning, upgradeProblems } from "./upgradePath";
 
 export interface RemoteEdit {
@@ -41,9 +41,16 @@ export const RUNNER_CONTAINER = "gitlab-runner";
 export const RUNNER_RELOAD_TIMEOUT_SECONDS = 15;
 
 /** Every runner recreate this program makes: SIGQUIT first, so running jobs can finish. */
-const gracefulStop = (s: Settings): GracefulStop => ({ container: RUNNER_CONTAINER, timeoutSeconds: s.runner.gracefulStopSeconds });
+const gracefulStop = (s: Pick<Settings, "runner">): GracefulStop => ({ container: RUNNER_CONTAINER, timeoutSeconds: s.runner.gracefulStopSeconds });
 
-const compose = (s: Settings): ComposeContext => ({ appDir: s.ciServer.appDir, command: s.ciServer.composeCommand });
+const compose = (s: Pick<Settings, "ciServer">): ComposeContext => ({ appDir: s.ciServer.appDir, command: s.ciServer.composeCommand });
+
+/**
+ * A graceful runner restart, for settings the runner does not reload ([runners.autoscaler]):
+ * SIGQUIT and a bounded wait for its jobs, then compose up starts the stopped container again.
+ */
+export const runnerRestart = (s: Pick<Settings, "ciServer" | "runner">): AfterAction =>
+  ({ kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE], gracefulStop: gracefulStop(s) });
 export const composePath = (s: Settings) => path.posix.join(s.ciServer.appDir, "docker-compose.yml");
 export const commonEnvPath = (s: Settings) => path.posix.join(s.ciServer.appDir, "common.env");
 

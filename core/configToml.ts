@@ -86,7 +86,7 @@ export function formatTomlValue(v: TomlValue): string {
 // @iarna/toml first, so the scanner may assume well-formed TOML.
 // ---------------------------------------------------------------------------
 
-interface Pos {
+export interface Pos {
   line: number;
   col: number;
 }
@@ -355,7 +355,7 @@ export function splitLines(text: string): Line[] {
 }
 
 export const samePath = (a: string[], b: string[]) => a.length === b.length && a.every((p, i) => p === b[i]);
-const startsWithPath = (a: string[], prefix: string[]) => prefix.every((p, i) => a[i] === p);
+export const startsWithPath = (a: string[], prefix: string[]) => prefix.every((p, i) => a[i] === p);
 
 /** A [[runners]] element: its header, own key/values, and sub-table headers. */
 export interface RunnerSpan {
@@ -433,7 +433,7 @@ export function applyEdits(lines: Line[], edits: Edit[]): Line[] {
 // Rendering the managed [runners.machine] table
 // ---------------------------------------------------------------------------
 
-interface Indents {
+export interface Indents {
   header: string; // of `[runners.machine]`
   key: string; // of the keys in it
 }
@@ -481,7 +481,7 @@ function renderMachine(m: RunnerMachineEdit["machine"], ind: Indents, kept: stri
 }
 
 /** Indent like the runner's other sub-tables (those outside [runners.machine]). */
-function detectIndents(runner: RunnerSpan): Indents {
+export function detectIndents(runner: RunnerSpan): Indents {
   let header: string | undefined;
   let key: string | undefined;
   let table: Header = runner.header;
@@ -565,7 +565,7 @@ export function replaceValue(lines: Line[], kv: KeyVal, value: string, seq: numb
 }
 
 /** Global `concurrent`: replace, or insert before the first table after the leading comments. */
-function concurrentEdit(lines: Line[], items: Item[], value: number, eol: string, seq: number): Edit {
+export function concurrentEdit(lines: Line[], items: Item[], value: number, eol: string, seq: number): Edit {
   const firstHeader = items.findIndex((i) => i.kind === "header");
   const topKeys = (firstHeader < 0 ? items : items.slice(0, firstHeader)) as KeyVal[];
   const existing = topKeys.find((kv) => samePath(kv.path, ["concurrent"]));

@@ -15,6 +15,8 @@ export interface RecordedResource {
   dependsOn: string[];
   /** The replacementTrigger option, as given (often an Output). */
   replacementTrigger?: unknown;
+  /** The ignoreChanges option. */
+  ignoreChanges?: string[];
   /** Inputs as the SDK sent them (secret values in their envelope). */
   inputs: Record<string, any>;
   /** State the mock answered with. */
@@ -67,7 +69,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
   private readonly byUrn = new Map<string, RecordedResource>();
   /** Filled by the stack transformation: options the mock API does not see. */
-  readonly options = new Map<string, { parent?: string; dependsOn: string[]; replacementTrigger?: unknown }>();
+  readonly options = new Map<string, { parent?: string; dependsOn: string[]; replacementTrigger?: unknown; ignoreChanges?: string[] }>();
   /** Server files as the offline writes left them: a later read sees an earlier write, as on the server. */
   private readonly written = new Map<string, string>();
 
@@ -83,7 +85,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     const key = `${args.type}::${args.name}`;
     if (this.resources.some((r) => `${r.type}::${r.name}` === key)) throw new Error(`duplicate resource ${key}`);
     const opts = this.options.get(key);
-    const rec: RecordedResource = { type: args.type, name: args.name, urn: key, parent: opts?.parent, dependsOn: opts?.dependsOn ?? [], replacementTrigger: opts?.replacementTrigger, inputs, state };
+    const rec: RecordedResource = { type: args.type, name: args.name, urn: key, parent: opts?.parent, dependsOn: opts?.dependsOn ?? [], replacementTrigger: opts?.replacementTrigger, ignoreChanges: opts?.ignoreChanges, inputs, state };
     this.resources.push(rec);
     this.byUrn.set(key, rec);
     return { id: args.custom === false ? undefined : state.id ?? `${args.name}-id`, state };
@@ -97,7 +99,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
       case "aws:ec2/getSubnet:getSubnet":
         return { id: i.id, cidrBlock: "10.0.1.0/24" };
       case "aws:ec2/getAmi:getAmi":
-        return { id: "ami-0offline0ubuntu0lts", name: "ubuntu-noble-24.04-amd64-server (offline placeholder)" };
+        return { id: "ami-0offline0ubuntu0lts", name: "ubuntu-noble-24.04-amd64-server (offline placeholder)", rootDeviceName: "/dev/sda1" };
       case "aws:iam/getInstanceProfile:getInstanceProfile":
         return { name: i.name, roleArn: `arn:aws:iam::${this.world.account}:role/${i.name}`, roleName: i.name };
       // One table, the VPC's main one: the workers' subnet has no explicit association.
@@ -122,6 +124,13 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
         return { id: `i-${hex(name, 17)}`, privateIp: "10.0.1.10" };
       case "aws:ec2/amiFromInstance:AmiFromInstance":
         return { id: `ami-${hex(name, 17)}` };
+      case "aws:autoscaling/group:Group": {
+        // Pulumi auto-names the group: the name carries a random suffix, as for real.
+        const groupName = `${name}-${hex(name, 7)}`;
+        return { id: groupName, name: groupName, arn: `arn:aws:autoscaling:${this.region()}:${this.world.account}:autoScalingGroup:00000000-0000-4000-8000-${hex(name, 12)}:autoScalingGroupName/${groupName}` };
+      }
+      case "aws:ec2/launchTemplate:LaunchTemplate":
+        return { id: `lt-${hex(name, 17)}`, latestVersion: 1 };
       case "aws:ec2/keyPair:KeyPair":
         return { keyName: name };
       case "aws:s3/bucket:Bucket": {
@@ -139,6 +148,11 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
       default:
         return {};
     }
+  }
+
+  /** The stack's region (config), for ARNs. */
+  private region(): string {
+    return pulumi.runtime.getConfig("aws:region") ?? "ap-northeast-1";
   }
 
   /**
@@ -171,7 +185,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     const parentOf = (r: pulumi.Resource | undefined) => (r ? `${(r as any).__pulumiType}::${(r as any).__name}` : undefined);
     const deps = ([] as unknown[]).concat(t.opts.dependsOn ?? []).filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d));
     const parent = t.opts.parent && (t.opts.parent as any).__pulumiType !== "pulumi:pulumi:Stack" ? parentOf(t.opts.parent) : undefined;
-    this.options.set(`${t.type}::${t.name}`, { parent, dependsOn: deps.map((d) => parentOf(d)!).filter(Boolean), replacementTrigger: t.opts.replacementTrigger });
+    this.options.set(`${t.type}::${t.name}`, { parent, dependsOn: deps.map((d) => parentOf(d)!).filter(Boolean), replacementTrigger: t.opts.replacementTrigger, ignoreChanges: t.opts.ignoreChanges });
     return undefined;
   };
 

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH } from "../core/proxyFiles";
 import { maskCredentialsInText } from "../core/proxyFiles";
+import { DAEMON_JSON_PATH } from "../core/workerImage";
 import { scriptBody, scriptHeader } from "../core/shell";
 import { MESSAGES, type Destroy, type Lang } from "./messages";
 import { revealPublic, unwrapSecrets, type RecordedResource } from "./mockEngine";
@@ -31,6 +32,7 @@ const BUILDER_FILES: Record<string, string> = {
   "apt-proxy": APT_PROXY_PATH,
   "profile-proxy": "/home/ubuntu/.profile (block between the gitlab-runner-autoscaling markers)",
   "docker-proxy": BUILDER_DOCKER_DROPIN_PATH,
+  "daemon-json": DAEMON_JSON_PATH,
 };
 
 const plain = (r: RecordedResource) => unwrapSecrets(r.inputs) as Record<string, any>;
@@ -49,6 +51,17 @@ function describe(r: RecordedResource, lang: Lang): string {
       return `${i.instanceType} from ${i.ami} in ${i.subnetId}; IMDSv2 ${i.metadataOptions?.httpTokens}, root volume encrypted=${i.rootBlockDevice?.encrypted}`;
     case "aws:ec2/amiFromInstance:AmiFromInstance":
       return `image ${i.name}`;
+    case "aws:ec2/launchTemplate:LaunchTemplate": {
+      const nic = i.networkInterfaces?.[0] ?? {};
+      const root = i.blockDeviceMappings?.[0]?.ebs ?? {};
+      return `${i.instanceType} from ${i.imageId}; groups ${(nic.securityGroups ?? []).join(",")}, public IP ${nic.associatePublicIpAddress === "false" ? "never" : "subnet default"}; ` +
+        `IMDSv2 ${i.metadataOptions?.httpTokens} (hop limit ${i.metadataOptions?.httpPutResponseHopLimit}); root ${root.volumeType} encrypted=${root.encrypted}` +
+        `${i.iamInstanceProfile?.name ? `; profile ${i.iamInstanceProfile.name}` : ""}${i.keyName ? `; key pair ${i.keyName}` : ""}`;
+    }
+    case "aws:autoscaling/group:Group":
+      return `min ${i.minSize} / desired ${i.desiredCapacity} (the plugin's from then on) / max ${i.maxSize} in ${(i.vpcZoneIdentifiers ?? []).join(",")}; ` +
+        `suspended ${(i.suspendedProcesses ?? []).join(",")}; scale-in protection ${i.protectFromScaleIn}; capacity rebalance ${i.capacityRebalance}; ` +
+        `force delete ${i.forceDelete}; ${i.mixedInstancesPolicy ? `spot (${i.mixedInstancesPolicy.instancesDistribution?.spotAllocationStrategy})` : "on-demand"}`;
     case "aws:ec2transitgateway/instanceState:InstanceState":
       return `builder ${i.state}`;
     case "aws:iam/userPolicy:UserPolicy":

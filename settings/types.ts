@@ -3,6 +3,8 @@
 
 export type ComposeCommand = "auto" | "docker compose" | "docker-compose";
 export type CredentialsMode = "accessKey" | "instanceProfile";
+/** docker+machine: the runbook; docker-autoscaler: its successor (fleeting + an EC2 Auto Scaling group). */
+export type Executor = "docker+machine" | "docker-autoscaler";
 
 export interface SshEndpoint {
   host: string;
@@ -100,6 +102,18 @@ export interface RunnerSettings {
   gracefulStopSeconds: number;
   /** How long destroy (or a change that orphans workers) waits for their running jobs before removing them. */
   drainTimeoutSeconds: number;
+  executor: Executor;
+  /** Present only when executor is docker-autoscaler. */
+  autoscaler?: AutoscalerSettings;
+}
+
+export interface AutoscalerSettings {
+  /** Jobs at once on one instance ([runners.autoscaler] capacity_per_instance). */
+  capacityPerInstance: number;
+  /** Most instances: [runners.autoscaler] max_instances and the Auto Scaling group's max size. */
+  maxInstances: number;
+  /** Fleeting plugin reference, pinned to an exact version by default. */
+  plugin: string;
 }
 
 export interface S3CacheSettings {

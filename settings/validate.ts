@@ -3,8 +3,9 @@
 import { AWS_ID, isHostname, isIPv4, isIPv4Cidr, isInstanceType, isNoProxyEntry, isRegion, isZoneLetter, proxyUrlProblem } from "../core/validators";
 import { maskCredentialsInText } from "../core/proxyFiles";
 import { imageVersion } from "../core/upgradePath";
+import { AUTOSCALER_MIN_RUNNER, DEFAULT_FLEETING_PLUGIN, convertMachinePeriod, isPluginReference } from "../core/autoscalerConvert";
 import { closest } from "./suggest";
-import type { AutoscalingPeriod, ComposeCommand, CredentialsMode, Settings, SshEndpoint } from "./types";
+import type { AutoscalerSettings, AutoscalingPeriod, ComposeCommand, CredentialsMode, Executor, RunnerSettings, Settings, SshEndpoint } from "./types";
 import { cacheSettings } from "./cache";
 
 /** The project's structured (object) config keys. */
@@ -318,7 +319,8 @@ export function validateSettings(raw: RawConfig): Settings {
   // The metadata-token flags exist only in GitLab's docker-machine fork from v0.16.2-gitlab.11 (2021);
   // a runner image from before bundles a docker-machine that fails every create on an unknown flag.
   const runnerVersion = upgrade?.runnerImage && imageVersion(upgrade.runnerImage);
-  if (workers?.imdsV2 && runnerVersion && runnerVersion.major < IMDSV2_MIN_RUNNER_MAJOR) {
+  const executorRaw = (raw.runner as Record<string, unknown> | undefined)?.executor;
+  if (executorRaw !== "docker-autoscaler" && workers?.imdsV2 && runnerVersion && runnerVersion.major < IMDSV2_MIN_RUNNER_MAJOR) {
     problems.push({
       key: "workers.imdsV2",
       value: "true (the default)",
@@ -343,7 +345,7 @@ export function validateSettings(raw: RawConfig): Settings {
 
   // runner
   const r = Reader.of(problems, "runner", raw.runner ?? {}, false);
-  const runner = r && {
+  const runner: RunnerSettings | undefined = r && {
     name: r.str("name", { check: (s) => s.length > 0 && !/[\n"]/.test(s), expected: "the name = \"…\" of a [[runners]] entry" }),
     concurrent: r.int("concurrent", { def: 3, min: 2, max: 1000, expected: "a whole number ≥ 2 (the runbook: 同時に実行するジョブ数, 2以上)" })!,
     limit: r.int("limit", { min: 1, expected: "a whole number ≥ 1 (the most machines this runner may run)" }),
@@ -364,8 +366,16 @@ export function validateSettings(raw: RawConfig): Settings {
       expected: "seconds a runner restart waits for running jobs to finish, a whole number from 0 to 7200 (pulumi up waits that long)",
     })!,
     drainTimeoutSeconds: r.int("drainTimeoutSeconds", { def: 600, min: 1, max: 86400, expected: "seconds, a whole number from 1 to 86400" })!,
+
+    executor: r.oneOf<Executor>("executor", ["docker+machine", "docker-autoscaler"], "docker+machine"),
   };
-  r?.unknownKeys(["name", "concurrent", "limit", "idleCount", "idleTime", "maxBuilds", "machineName", "credentials", "keyGeneration", "managerRoleName", "autoscaling", "gracefulStopSeconds", "drainTimeoutSeconds"]);
+  const autoscaler = r && runner && autoscalerSettings(r, runner.executor);
+  if (runner && autoscaler) {
+    runner.autoscaler = autoscaler;
+    // GitLab: set concurrent to max_instances × capacity_per_instance (docs, executors/docker_autoscaler).
+    if (r!.obj.concurrent === undefined || r!.obj.concurrent === null) runner.concurrent = Math.max(2, autoscaler.maxInstances * autoscaler.capacityPerInstance);
+  }
+  r?.unknownKeys(["name", "concurrent", "limit", "idleCount", "idleTime", "maxBuilds", "machineName", "credentials", "keyGeneration", "managerRoleName", "autoscaling", "gracefulStopSeconds", "drainTimeoutSeconds", "executor", ...AUTOSCALER_KEYS]);
   if (runner) {
     if (runner.credentials === "instanceProfile" && !runner.managerRoleName) {
       problems.push({ key: "runner.managerRoleName", value: "(not set)", expected: "the IAM role of the CI server's instance profile when runner.credentials is instanceProfile" });
@@ -374,6 +384,8 @@ export function validateSettings(raw: RawConfig): Settings {
       problems.push({ key: "runner.idleCount", value: show(runner.idleCount), expected: `at most runner.limit (${runner.limit})` });
     }
   }
+
+  if (runner?.autoscaler) autoscalerProblems(problems, runner as RunnerWithAutoscaler, upgrade);
 
   const cache = cacheSettings(Reader.of(problems, "cache", raw.cache, false), { proxy: !!proxy });
 
@@ -449,4 +461,62 @@ function unknownProjectKeys(config: Record<string, unknown>, nested: Map<string,
       expected: `no such key in the gitlab-runner-autoscaling: namespace (it would be ignored); ${fix}known keys: ${PROJECT_KEYS.join(", ")} (and aws:region)`,
     };
   });
+}
+
+// ---- runner.executor: docker-autoscaler ---------------------------------------------------------
+
+const AUTOSCALER_KEYS = ["capacityPerInstance", "maxInstances", "plugin"];
+
+type RunnerWithAutoscaler = RunnerSettings & { autoscaler: AutoscalerSettings };
+
+/** The autoscaler's knobs; refused in docker+machine mode, where they would silently do nothing. */
+function autoscalerSettings(r: Reader, executor: Executor): AutoscalerSettings | undefined {
+  if (executor !== "docker-autoscaler") {
+    for (const k of AUTOSCALER_KEYS) {
+      if (r.obj[k] !== undefined && r.obj[k] !== null) r.fail(k, r.obj[k], "unset unless runner.executor is docker-autoscaler");
+    }
+    return undefined;
+  }
+  return {
+    capacityPerInstance: r.int("capacityPerInstance", { def: 1, min: 1, max: 100, expected: "a whole number of jobs per instance, 1–100" })!,
+    maxInstances: r.int("maxInstances", { required: true, min: 1, max: 1000, expected: "the most worker instances, 1–1000 (also the Auto Scaling group's max size); required with runner.executor docker-autoscaler" }) ?? 1,
+    plugin: r.str("plugin", {
+      def: DEFAULT_FLEETING_PLUGIN,
+      check: isPluginReference,
+      expected: `a fleeting plugin reference pinned to a version, e.g. ${DEFAULT_FLEETING_PLUGIN}`,
+    })!,
+  };
+}
+
+function autoscalerProblems(problems: Problem[], runner: RunnerWithAutoscaler, upgrade: Settings["upgrade"]): void {
+  const a = runner.autoscaler;
+  const atMost = (key: string, value: number) => {
+    if (value > a.maxInstances) problems.push({ key, value: show(value), expected: `at most runner.maxInstances (${a.maxInstances}): idle machines become idle instances` });
+  };
+  // GitLab Runner's config schema gives idle_time a minimum of 1s.
+  const idleTime = (key: string, value: number) => {
+    if (value < 1) problems.push({ key, value: show(value), expected: "at least 1 second with runner.executor docker-autoscaler (idle_time has a minimum of 1s)" });
+  };
+  atMost("runner.idleCount", runner.idleCount);
+  idleTime("runner.idleTime", runner.idleTime);
+  runner.autoscaling.forEach((p, i) => {
+    atMost(`runner.autoscaling[${i}].idleCount`, p.idleCount);
+    idleTime(`runner.autoscaling[${i}].idleTime`, p.idleTime);
+    p.periods.forEach((period, j) => {
+      const c = convertMachinePeriod(period);
+      if (c.problem) {
+        problems.push({ key: `runner.autoscaling[${i}].periods[${j}]`, value: show(period), expected: `a period the docker-autoscaler can express (5-field cron after dropping second and year): it ${c.problem}` });
+      }
+    });
+  });
+  // With an upgrade the target image is known now; without one, the program checks the image in
+  // the server's docker-compose.yml before anything else (core/runnerImageCheck.ts).
+  const v = upgrade?.runnerImage && imageVersion(upgrade.runnerImage);
+  if (v && (v.major < AUTOSCALER_MIN_RUNNER.major || (v.major === AUTOSCALER_MIN_RUNNER.major && v.minor < AUTOSCALER_MIN_RUNNER.minor))) {
+    problems.push({
+      key: "upgrade.runnerImage",
+      value: show(upgrade!.runnerImage),
+      expected: `a runner image ${AUTOSCALER_MIN_RUNNER.major}.${AUTOSCALER_MIN_RUNNER.minor} or later with runner.executor docker-autoscaler (the executor's first generally available release)`,
+    });
+  }
 }

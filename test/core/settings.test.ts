@@ -99,7 +99,7 @@ describe("settings validation", () => {
     assert.equal(s.ami.subnetId, s.workers.subnetId, "the builder defaults to the workers' subnet");
     assert.deepEqual(
       { ...s.runner, autoscaling: undefined },
-      { name: undefined, concurrent: 3, limit: undefined, idleCount: 0, idleTime: 1800, maxBuilds: 100, machineName: "gitlab-docker-machine-%s", credentials: "accessKey", keyGeneration: 1, managerRoleName: undefined, autoscaling: undefined, gracefulStopSeconds: 600, drainTimeoutSeconds: 600 },
+      { name: undefined, concurrent: 3, limit: undefined, idleCount: 0, idleTime: 1800, maxBuilds: 100, machineName: "gitlab-docker-machine-%s", credentials: "accessKey", keyGeneration: 1, managerRoleName: undefined, autoscaling: undefined, gracefulStopSeconds: 600, drainTimeoutSeconds: 600, executor: "docker+machine" },
     );
     assert.equal(s.upgrade, undefined);
   });

@@ -23,6 +23,8 @@ export const PATHS = {
   configToml: "/data/gitlab-runner/config/config.toml",
   dockerDropIn: CI_DOCKER_DROPIN_PATH,
   daemonJson: "/etc/docker/daemon.json",
+  fleetingAwsConfig: "/data/gitlab-runner/config/fleeting-aws-config",
+  fleetingAwsCredentials: "/data/gitlab-runner/config/fleeting-aws-credentials",
 } as const;
 
 export const FIXTURE_TEXT = {
@@ -68,6 +70,8 @@ export function fixtureWorld(overrides: Partial<OfflineWorld> = {}): OfflineWorl
       [PATHS.configToml]: FIXTURE_TEXT.configToml,
       [PATHS.dockerDropIn]: null,
       [PATHS.daemonJson]: FIXTURE_TEXT.daemonJson,
+      [PATHS.fleetingAwsConfig]: null,
+      [PATHS.fleetingAwsCredentials]: null,
     },
     providerSecret: TEST_PROVIDER_SECRET,
     account: ACCOUNT,
