@@ -42,7 +42,7 @@ export function formatProblems(problems: Problem[]): string {
     `Fix them with \`pulumi config set --path <key> <value>\` (secrets with --secret).`;
 }
 
-export const show = (v: unknown) => (v === undefined ? "(not set)" : JSON.stringify(v));
+const show = (v: unknown) => (v === undefined ? "(not set)" : JSON.stringify(v));
 
 /** Reads one object of the config, recording problems instead of throwing. */
 export class Reader {
