@@ -65,7 +65,7 @@ export function formatProblems(problems: Problem[]): string {
 }
 
 // A value as a message shows it: JSON, with the password of any URL in it masked.
-export const show = (v: unknown) => (v === undefined ? "(not set)" : maskCredentialsInText(JSON.stringify(v)));
+const show = (v: unknown) => (v === undefined ? "(not set)" : maskCredentialsInText(JSON.stringify(v)));
 
 /** Known keys per object, as the validation met them: for "did you mean" on a misplaced top-level key. */
 const knownKeysOf = new WeakMap<Problem[], Map<string, string[]>>();
