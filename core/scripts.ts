@@ -102,8 +102,8 @@ const STATE_OF = [
 // Small marker files, replaced atomically.
 const PUT = [`put() { printf "%s\\n" "$2" > "$1.tmp" && mv -f "$1.tmp" "$1"; }`];
 
-// Files the reverse edit of a write (decoded from stdin) as the next link of the chain restore undoes.
-// `added` names it, for a rollback after a failed after-action.
+// Moves a write's reverse edit (decoded from stdin) into place as the next link of the chain that
+// restore applies, newest first; `added` names it, for the rollback after a failed after-action.
 const keepReverse = (rollback: boolean) => [
   rollback && "added=",
   "keep_reverse() {",
