@@ -523,6 +523,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
             }
         }
         fs.copyFileSync(path.join(__dirname, "standin.py"), path.join(ctl, "standin.py"));
+        fs.copyFileSync(path.join(__dirname, "standin_container.py"), path.join(ctl, "standin_container.py"));
         fs.copyFileSync("/usr/bin/docker-compose", path.join(ctl, "real/docker-compose"));
         fs.chmodSync(path.join(ctl, "real/docker-compose"), 0o755);
         fs.writeFileSync(

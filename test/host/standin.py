@@ -159,6 +159,13 @@ def unit_environment(unit):
 CONTAINERS = CONFIG.get("containers", [])
 
 
+def container_module():
+    """standin_container.py (next to this file): container state for compose up and docker exec."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import standin_container
+    return standin_container
+
+
 def docker_denied():
     if is_root():
         return False
@@ -349,6 +356,8 @@ def docker(args):
             sys.stdin.read()
         out("Login Succeeded")
         return 0
+    if sub == "exec":
+        return container_module().docker_exec(rest, CONTAINERS)
     if sub in ("restart", "start", "stop", "rm", "kill"):
         for name in [a for a in rest if not a.startswith("-")]:
             out(name)
@@ -409,6 +418,8 @@ def compose(args, flavor):
         return check.returncode
     if sub == "ps":
         out("NAME      IMAGE     COMMAND   SERVICE   CREATED   STATUS    PORTS")
+    if sub == "up":
+        container_module().compose_up(forwarded, sub_args)
     return 0
 
 
