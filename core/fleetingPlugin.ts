@@ -152,7 +152,7 @@ export function fleetingInstallBody(a: FleetingInstallArgs, opts: ScriptOptions 
     `The plugin is the OCI artifact ${pluginArtifact(a.plugin)}.`,
     a.proxy
       ? `Allow HTTPS (CONNECT to port 443) through the proxy to ${PLUGIN_REGISTRY} and gitlab.com (the registry's token service), and keep them out of NO_PROXY in common.env.`
-      : `The CI server needs HTTPS to ${PLUGIN_REGISTRY} and gitlab.com; if it must use a proxy, configure the proxy in the stack and run pulumi up again.`,
+      : `The CI server needs HTTPS to ${PLUGIN_REGISTRY} and gitlab.com; if it must use a proxy, set proxy.* in the stack config.`,
     "Then run pulumi up again.",
   ].join(" ");
   return [
@@ -185,13 +185,16 @@ export function fleetingInstallBody(a: FleetingInstallArgs, opts: ScriptOptions 
     `if [ "$major" -lt ${MIN_RUNNER_FOR_INSTALL.major} ] || { [ "$major" -eq ${MIN_RUNNER_FOR_INSTALL.major} ] && [ "$minor" -lt ${MIN_RUNNER_FOR_INSTALL.minor} ]; }; then`,
     `  die ${FLEETING_EXIT.runnerTooOld} "gitlab-runner $ver in container $c has no reliable 'fleeting install' (added in 16.11, fixed in 17.0); upgrade the runner image (the Docker Autoscaler needs 17.1 or later)."`,
     "fi",
+    // The proxy the download will use is the container's own (gitlab-runner is a Go program).
+    "proxy=$(docker exec \"$c\" printenv HTTPS_PROXY) || proxy=$(docker exec \"$c\" printenv https_proxy) || proxy=",
     ...(a.proxy
-      ? [
-        "proxy=$(docker exec \"$c\" printenv HTTPS_PROXY) || proxy=$(docker exec \"$c\" printenv https_proxy) || proxy=",
-        `[ -n "$proxy" ] || die ${FLEETING_EXIT.pluginPathNotSet} "container $c has no HTTPS_PROXY although the stack uses a proxy: its env_file (common.env) is missing or the container was not recreated since." "$hint"`,
-        "via=\"proxy $(printf \"%s\\n\" \"$proxy\" | mask) (HTTPS_PROXY of container $c, from common.env)\"",
-      ]
-      : ["via='a direct connection (no proxy configured)'"]),
+      ? [`[ -n "$proxy" ] || die ${FLEETING_EXIT.pluginPathNotSet} "container $c has no HTTPS_PROXY although the stack uses a proxy: its env_file (common.env) is missing or the container was not recreated since." "$hint"`]
+      : []),
+    "if [ -n \"$proxy\" ]; then",
+    "  via=\"proxy $(printf \"%s\\n\" \"$proxy\" | mask) (HTTPS_PROXY of container $c)\"",
+    "else",
+    "  via='a direct connection (no HTTPS_PROXY in the container)'",
+    "fi",
     // A config file holding only the plugin reference, on the config volume (the runner watches
     // config.toml only): the install neither needs nor touches config.toml's [runners.autoscaler].
     "[ -d \"$host_vol\" ] || die 2 \"$host_vol does not exist on the CI server; check the runner's config volume.\"",

@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
 import {
   checkPluginRef, FLEETING_EXIT, fleetingComposeEdit, fleetingInstallBody, fleetingInstallScript, fleetingRemoveBody,
   fleetingRemoveScript, pluginArtifact, pluginDir, type FleetingInstallArgs,
@@ -102,7 +103,11 @@ describe("core/fleetingPlugin", () => {
       "fi",
       "proxy=$(docker exec \"$c\" printenv HTTPS_PROXY) || proxy=$(docker exec \"$c\" printenv https_proxy) || proxy=",
       "[ -n \"$proxy\" ] || die 22 \"container $c has no HTTPS_PROXY although the stack uses a proxy: its env_file (common.env) is missing or the container was not recreated since.\" \"$hint\"",
-      "via=\"proxy $(printf \"%s\\n\" \"$proxy\" | mask) (HTTPS_PROXY of container $c, from common.env)\"",
+      "if [ -n \"$proxy\" ]; then",
+      "  via=\"proxy $(printf \"%s\\n\" \"$proxy\" | mask) (HTTPS_PROXY of container $c)\"",
+      "else",
+      "  via='a direct connection (no HTTPS_PROXY in the container)'",
+      "fi",
       "[ -d \"$host_vol\" ] || die 2 \"$host_vol does not exist on the CI server; check the runner's config volume.\"",
       "tmp=",
       "trap 'rm -f \"$tmp\"' EXIT",
@@ -140,17 +145,17 @@ describe("core/fleetingPlugin", () => {
       ]);
     });
 
-    it("without a proxy: no HTTPS_PROXY check, the message says direct connection; otherwise the same", () => {
+    it("without a proxy: the same script but no refusal of a container without HTTPS_PROXY, and another hint", () => {
       const on = fleetingInstallBody(ARGS).split("\n");
       const off = fleetingInstallBody({ ...ARGS, proxy: false }).split("\n");
-      const onlyOn = on.filter((l) => !off.includes(l));
-      const onlyOff = off.filter((l) => !on.includes(l));
-      assert.deepEqual(onlyOff, [
-        "hint='The plugin is the OCI artifact registry.gitlab.com/gitlab-org/fleeting/plugins/aws:1.0.0. The CI server needs HTTPS to registry.gitlab.com and gitlab.com; if it must use a proxy, configure the proxy in the stack and run pulumi up again. Then run pulumi up again.'",
-        "via='a direct connection (no proxy configured)'",
+      assert.deepEqual(off.filter((l) => !on.includes(l)), [
+        "hint='The plugin is the OCI artifact registry.gitlab.com/gitlab-org/fleeting/plugins/aws:1.0.0. The CI server needs HTTPS to registry.gitlab.com and gitlab.com; if it must use a proxy, set proxy.* in the stack config. Then run pulumi up again.'",
       ]);
-      assert.equal(onlyOn.length, 4);
-      assert.ok(onlyOn.every((l) => /proxy|hint=/.test(l)));
+      assert.deepEqual(on.filter((l) => !off.includes(l)), [
+        "hint='The plugin is the OCI artifact registry.gitlab.com/gitlab-org/fleeting/plugins/aws:1.0.0. Allow HTTPS (CONNECT to port 443) through the proxy to registry.gitlab.com and gitlab.com (the registry'\\''s token service), and keep them out of NO_PROXY in common.env. Then run pulumi up again.'",
+        "[ -n \"$proxy\" ] || die 22 \"container $c has no HTTPS_PROXY although the stack uses a proxy: its env_file (common.env) is missing or the container was not recreated since.\" \"$hint\"",
+      ]);
+      assert.equal(off.length, on.length - 1);
     });
 
     it("the wrapped script carries the body and says what it installs; the remove script is exact", () => {
@@ -180,6 +185,27 @@ describe("core/fleetingPlugin", () => {
         "echo \"removed: $host_dir\"",
         "",
       ]);
+    });
+
+    it("its mask hides proxy credentials with or without a scheme, and leaves other text alone", () => {
+      const mask = fleetingInstallBody(ARGS).split("\n").find((l) => l.startsWith("mask() "))!;
+      const input = [
+        "http://user:p%40ss@proxy.example:3128",
+        "user:pw@10.0.0.1:8080",
+        "proxyconnect tcp: via https://u:p@h:1/ failed; retry http://a:b@c:2",
+        "http://proxy.example:3128",
+        "runner: x, plugin: aws:1.0.0, path: /etc/gitlab-runner/fleeting-plugins/p",
+        "",
+      ].join("\n");
+      const r = spawnSync("/bin/sh", ["-c", `${mask}\nmask`], { input, encoding: "utf8" });
+      assert.equal(r.stdout, [
+        "http://[secret]@proxy.example:3128",
+        "[secret]@10.0.0.1:8080",
+        "proxyconnect tcp: via https://[secret]@h:1/ failed; retry http://[secret]@c:2",
+        "http://proxy.example:3128",
+        "runner: x, plugin: aws:1.0.0, path: /etc/gitlab-runner/fleeting-plugins/p",
+        "",
+      ].join("\n"));
     });
 
     it("its exit codes do not collide with the guarded write's", () => {

@@ -84,7 +84,6 @@ def compose_up(forwarded, sub_args):
     cfg = _resolved_config(forwarded)
     if not cfg:
         return
-    os.makedirs(STATE, exist_ok=True)
     for svc_name, svc in (cfg.get("services") or {}).items():
         if names and svc_name not in names:
             continue
@@ -92,9 +91,13 @@ def compose_up(forwarded, sub_args):
         if isinstance(env, list):
             env = dict(e.split("=", 1) if "=" in e else (e, "") for e in env)
         name = svc.get("container_name") or svc_name
-        with open(_state_file(name), "w") as f:
+        # A new file renamed into place: the previous one may belong to another user (root or group docker).
+        tmp = "%s.%d.tmp" % (_state_file(name), os.getpid())
+        with open(tmp, "w") as f:
             json.dump({"image": svc.get("image", ""), "env": {k: "" if v is None else str(v) for k, v in env.items()},
                        "volumes": _volumes(svc)}, f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, _state_file(name))
 
 
 def host_path(state, name, path):
