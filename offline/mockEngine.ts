@@ -65,6 +65,9 @@ const hex = (name: string, len: number) => {
   return h.toString(16).padStart(8, "0").repeat(3).slice(0, len);
 };
 
+/** The offline answer of the worker key command: a fixed, well-formed Ed25519 public key (no private half exists). */
+export const OFFLINE_WORKER_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9mZmxpbmUtcGxhY2Vob2xkZXItd29ya2VyLWtleS0x";
+
 export class OfflineEngine implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
   private readonly byUrn = new Map<string, RecordedResource>();
@@ -160,6 +163,8 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
    * its new content (stdin after the state line) and reports what it would do.
    */
   private commandStdout(name: string, inputs: Record<string, any>): string {
+    // The worker key command prints the public key the EC2 key pair imports (core/workerSshKey.ts).
+    if (String(inputs.create ?? "").startsWith("# gitlab-runner-autoscaling: worker SSH key ")) return OFFLINE_WORKER_PUBLIC_KEY;
     if (!name.endsWith("-read") && !name.endsWith("-write")) return "";
     const script = String(inputs.create ?? "");
     const path = Object.keys(this.world.serverFiles)

@@ -433,6 +433,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
             ["home", 0o755], ["tmp", 0o1777], ["root", 0o700], ["run", 0o755], ["run/sshd", 0o755],
             ["run/lock", 0o1777], ["opt", 0o755], ["srv", 0o755], ["mnt", 0o755], ["media", 0o755],
             [".sandbox", 0o755], [".sandbox/real", 0o755], [".sandbox/state", 0o755],
+            // Container state (standin_container.py): written by whoever runs compose up (root or group docker).
+            [".sandbox/state/containers", 0o777],
         ];
         for (const [rel, mode] of plain) {
             fs.mkdirSync(path.join(root, rel));
@@ -555,6 +557,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
             }
         }
         fs.copyFileSync(path.join(__dirname, "standin.py"), path.join(ctl, "standin.py"));
+        fs.copyFileSync(path.join(__dirname, "standin_container.py"), path.join(ctl, "standin_container.py"));
         fs.copyFileSync("/usr/bin/docker-compose", path.join(ctl, "real/docker-compose"));
         fs.chmodSync(path.join(ctl, "real/docker-compose"), 0o755);
         fs.writeFileSync(
