@@ -11,6 +11,7 @@ import { RunnerCredentials } from "./components/runnerCredentials";
 import { RunnerNetwork } from "./components/runnerNetwork";
 import { RunnerImageCheck } from "./components/runnerImageCheck";
 import { WorkerCleanup } from "./components/workerCleanup";
+import { autoscalerCiServer } from "./components/autoscalerCiServer";
 import { WorkerFleet } from "./components/workerFleet";
 import { cacheSummaryLine, s3NoProxyHosts } from "./core/buildCache";
 import { composePath, upgradeEdit } from "./core/ciServerEdits";
@@ -21,6 +22,7 @@ import { noProxyValue } from "./core/noProxy";
 import { withCredentials, type ProxyUrls } from "./core/proxyFiles";
 import { retirementNote } from "./core/workerCleanup";
 import type { LoadedSettings } from "./settings/load";
+import type { Settings } from "./settings/types";
 
 export interface ProgramOutputs {
   amiId: pulumi.Output<string>;
@@ -54,12 +56,18 @@ export interface AutoscalerCiSide {
   configTomlDependsOn?: pulumi.Resource[];
 }
 
-/**
- * PLUG-IN POINT for branch autoscaler-ci: create its components here (they may use `connection`
- * and `after`, the resource everything waits on) and return them. Nothing yet.
- */
-function autoscalerCiSide(_: { connection: ReturnType<typeof sshConnection>; after: pulumi.ComponentResourceOptions }): AutoscalerCiSide {
-  return {};
+/** The Docker Autoscaler's CI-server side: the fleeting plugin (persisted, installed) and the workers' SSH key. */
+function autoscalerCiSide(s: Settings, a: { connection: ReturnType<typeof sshConnection>; after: Promise<pulumi.Resource[]>; tags: Record<string, string> }): AutoscalerCiSide {
+  const side = autoscalerCiServer("autoscaler", {
+    connection: a.connection,
+    compose: { appDir: s.ciServer.appDir, command: s.ciServer.composeCommand },
+    runnerConfigPath: s.ciServer.runnerConfigPath,
+    plugin: s.runner.autoscaler!.plugin,
+    proxy: !!s.proxy,
+    tags: a.tags,
+    after: a.after,
+  });
+  return { workerKey: { keyName: side.keyName, keyPath: side.keyPath, resource: side.key }, configTomlDependsOn: side.ready };
 }
 
 export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutputs {
@@ -125,7 +133,12 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     pulumi.log.warn(`ami.existingAmi ${s.ami.existingAmi}: docker-autoscaler workers need Docker, ${s.ami.sshUser} in the docker group, and Nexus ${s.ciServer.host}:${NEXUS_DOCKER_PORT} in /etc/docker/daemon.json insecure-registries; the built AMI has them.`);
   }
 
-  const ciSide = autoscaler ? autoscalerCiSide({ connection, after: afterUpgrade }) : {};
+  // The plugin's install needs the runner container's proxy settings, i.e. the CI server's edits that
+  // precede config.toml; config.toml needs the plugin. CiServer hands those edits over when it gets
+  // to config.toml (beforeConfigToml below); until then the CI-server side waits for them.
+  let handOver: (edits: pulumi.Resource[]) => void = () => undefined;
+  const editsBeforeToml = new Promise<pulumi.Resource[]>((resolve) => (handOver = resolve));
+  const ciSide = autoscaler ? autoscalerCiSide(s, { connection, after: editsBeforeToml, tags }) : {};
   const fleet = autoscaler && new WorkerFleet("workers", {
     amiId,
     instanceType: s.workers.instanceType,
@@ -171,14 +184,17 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     autoscaler: fleet ? { groupName: fleet.groupName, keyPath: ciSide.workerKey?.keyPath, dependsOn: [credentials, ...(ciSide.configTomlDependsOn ?? [])] } : undefined,
     // Destroy removes the workers after config.toml is restored and before the key, the policy,
     // the rules and the proxy edits go (they are what docker-machine rm needs).
-    beforeConfigToml: (after) => new WorkerCleanup("workers", {
-      connection,
-      settings: s,
-      amiId,
-      workerSecurityGroupName: network.workerSecurityGroupName,
-      accessKeyId: credentials.accessKeyId,
-      stack: pulumi.getStack(),
-    }, { dependsOn: [...after, credentials, network] }),
+    beforeConfigToml: (after) => {
+      handOver(after.length ? after : first ? [first] : []);
+      return new WorkerCleanup("workers", {
+        connection,
+        settings: s,
+        amiId,
+        workerSecurityGroupName: network.workerSecurityGroupName,
+        accessKeyId: credentials.accessKeyId,
+        stack: pulumi.getStack(),
+      }, { dependsOn: [...after, credentials, network] });
+    },
   });
 
   // Each file once, though the upgrade and the proxy step both edit docker-compose.yml.

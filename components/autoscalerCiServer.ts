@@ -23,7 +23,7 @@ export interface AutoscalerCiServerArgs {
   readonly container?: string;
   readonly tags?: Record<string, string>;
   /** What the CI-server steps must wait for (the proxy edits of docker-compose.yml and common.env). */
-  readonly after?: pulumi.Input<pulumi.Resource>[];
+  readonly after?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
 }
 
 export interface AutoscalerCiServer {

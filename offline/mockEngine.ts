@@ -72,7 +72,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
   private readonly byUrn = new Map<string, RecordedResource>();
   /** Filled by the stack transformation: options the mock API does not see. */
-  readonly options = new Map<string, { parent?: string; dependsOn: string[]; replacementTrigger?: unknown; ignoreChanges?: string[] }>();
+  readonly options = new Map<string, { parent?: string; dependsOn: string[]; pending?: Promise<string[]>; replacementTrigger?: unknown; ignoreChanges?: string[] }>();
   /** Server files as the offline writes left them: a later read sees an earlier write, as on the server. */
   private readonly written = new Map<string, string>();
 
@@ -88,7 +88,8 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     const key = `${args.type}::${args.name}`;
     if (this.resources.some((r) => `${r.type}::${r.name}` === key)) throw new Error(`duplicate resource ${key}`);
     const opts = this.options.get(key);
-    const rec: RecordedResource = { type: args.type, name: args.name, urn: key, parent: opts?.parent, dependsOn: opts?.dependsOn ?? [], replacementTrigger: opts?.replacementTrigger, ignoreChanges: opts?.ignoreChanges, inputs, state };
+    const dependsOn = [...(opts?.dependsOn ?? []), ...(opts?.pending ? await opts.pending : [])];
+    const rec: RecordedResource = { type: args.type, name: args.name, urn: key, parent: opts?.parent, dependsOn, replacementTrigger: opts?.replacementTrigger, ignoreChanges: opts?.ignoreChanges, inputs, state };
     this.resources.push(rec);
     this.byUrn.set(key, rec);
     return { id: args.custom === false ? undefined : state.id ?? `${args.name}-id`, state };
@@ -188,9 +189,15 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
   /** Records parents and dependsOn, which the mock API does not pass to newResource. */
   readonly transformation: pulumi.ResourceTransformation = (t) => {
     const parentOf = (r: pulumi.Resource | undefined) => (r ? `${(r as any).__pulumiType}::${(r as any).__name}` : undefined);
-    const deps = ([] as unknown[]).concat(t.opts.dependsOn ?? []).filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d));
+    const isResource = (d: unknown): d is pulumi.Resource => pulumi.Resource.isInstance(d);
+    const all = ([] as unknown[]).concat(t.opts.dependsOn ?? []);
+    // A dependency known only later (a promise of resources) is resolved before the SDK registers.
+    const later = all.filter((d) => !isResource(d) && typeof (d as PromiseLike<unknown> | undefined)?.then === "function");
+    const pending = later.length
+      ? Promise.all(later).then((rs) => rs.flat().filter(isResource).map((d) => parentOf(d)!).filter(Boolean))
+      : undefined;
     const parent = t.opts.parent && (t.opts.parent as any).__pulumiType !== "pulumi:pulumi:Stack" ? parentOf(t.opts.parent) : undefined;
-    this.options.set(`${t.type}::${t.name}`, { parent, dependsOn: deps.map((d) => parentOf(d)!).filter(Boolean), replacementTrigger: t.opts.replacementTrigger, ignoreChanges: t.opts.ignoreChanges });
+    this.options.set(`${t.type}::${t.name}`, { parent, dependsOn: all.filter(isResource).map((d) => parentOf(d)!).filter(Boolean), pending, replacementTrigger: t.opts.replacementTrigger, ignoreChanges: t.opts.ignoreChanges });
     return undefined;
   };
 

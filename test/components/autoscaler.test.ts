@@ -120,7 +120,7 @@ describe("runner.executor docker-autoscaler (accessKey, spot, with the runner up
   it("IAM: the fleeting policy on the group's real name and ARN, nothing of docker-machine's", () => {
     const g = get(run, GROUP, "workers-asg").state;
     assert.match(g.name, /^workers-asg-[0-9a-f]{7}$/, "auto-named, as Pulumi does");
-    const policy = String(unwrapSecrets(inputsOf(run, T.userPolicy, "runner-policy").policy));
+    const policy = String(unwrapSecrets(inputsOf(run, T.userPolicy, "runner-fleeting-policy").policy));
     assert.equal(policy, fleetingPolicyJson({ region: "ap-northeast-1", groupName: g.name, groupArn: g.arn, staticCredentials: false }));
     assert.doesNotMatch(policy, /RunInstances|ImportKeyPair|iam:PassRole/);
   });
@@ -177,7 +177,7 @@ describe("runner.executor docker-autoscaler (accessKey, spot, with the runner up
 describe("runner.executor docker-autoscaler: modes and the runner image", () => {
   it("instanceProfile: the fleeting policy on the CI server's role; no user, no key, no credentials file", async () => {
     const run = await cachedRun(autoscalerStack((c) => Object.assign(c.runner, { credentials: "instanceProfile", managerRoleName: MANAGER_ROLE })));
-    const rp = get(run, T.rolePolicy, "runner-manager-policy");
+    const rp = get(run, T.rolePolicy, "runner-manager-fleeting-policy");
     assert.equal(rp.inputs.role, MANAGER_ROLE);
     const g = get(run, GROUP, "workers-asg").state;
     assert.equal(rp.inputs.policy, fleetingPolicyJson({ region: "ap-northeast-1", groupName: g.name, groupArn: g.arn, staticCredentials: false }));
@@ -202,7 +202,7 @@ describe("runner.executor docker-autoscaler: modes and the runner image", () => 
     const run = await cachedRun(devStack());
     assert.deepEqual([FLEET, GROUP, TEMPLATE, IMAGE_CHECK].map((t) => ofType(run, t).length), [0, 0, 0, 0]);
     assert.ok(find(run, T.ingress, "network-docker-from-ci"));
-    assert.match(String(unwrapSecrets(inputsOf(run, T.userPolicy, "runner-policy").policy)), /ec2:RunInstances/);
+    assert.match(String(unwrapSecrets(inputsOf(run, T.userPolicy, "runner-fleeting-policy").policy)), /ec2:RunInstances/);
     assert.equal(find(run, T.command, "worker-ami-daemon-json"), undefined);
     assert.equal(builderSteps({ http: "http://p:1", https: "http://p:1", noProxy: "x" }).length, 5);
   });
