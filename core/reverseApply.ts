@@ -7,8 +7,9 @@ import { shQuoteScript } from "./shell";
 /**
  * argv: the hunk file, then the file to change. ENVIRON: GRA_OUT (where the result goes),
  * GRA_NONL (1 = the file's last line has no newline). Every hunk is placed before anything is
- * written: its written lines must occur exactly once, or once with their context around them
- * (a hunk that only puts lines back is placed by its context alone). On success it writes
+ * written: where its written lines occur once; where they occur more often, at the one whose
+ * nearest context lines match best (a tie is refused); a hunk that only puts lines back, where
+ * its whole context occurs exactly once. Hunks must not overlap. On success it writes
  * GRA_OUT and prints nothing; otherwise it prints one line per hunk it cannot place, naming the
  * managed keys (never a line's text: it may hold a secret), writes nothing and exits 1.
  * Run with LC_ALL=C: lines are compared and cut as bytes.
