@@ -7,8 +7,9 @@ import { shQuoteScript } from "./shell";
 /**
  * argv: the hunk file, then the file to change. ENVIRON: GRA_OUT (where the result goes),
  * GRA_NONL (1 = the file's last line has no newline). Every hunk is placed before anything is
- * written: its written lines must occur exactly once, or once with their context around them
- * (a hunk that only puts lines back is placed by its context alone). On success it writes
+ * written: where its written lines occur once; where they occur more often, at the one whose
+ * nearest context lines match best (a tie is refused); a hunk that only puts lines back, where
+ * its whole context occurs exactly once. Hunks must not overlap. On success it writes
  * GRA_OUT and prints nothing; otherwise it prints one line per hunk it cannot place, naming the
  * managed keys (never a line's text: it may hold a secret), writes nothing and exits 1.
  * Run with LC_ALL=C: lines are compared and cut as bytes.
@@ -27,17 +28,22 @@ export const REVERSE_AWK = [
   "  for (k = 1; k <= cnt[h, \"C\"] && (i + cnt[h, \"R\"] + k - 1) in F && F[i + cnt[h, \"R\"] + k - 1] == P[h, \"C\", k]; k++) s++",
   "  return s",
   "}",
+  // One line is held back: the last one may lose its newline ($/% record).
   "function emit(s) {",
+  "  if (nheld) {",
+  "    printf \"%s\", held > out",
   // A line put back without its newline (it was the last one) gets one when more lines follow.
-  "  if (pend) printf \"%s\", eol > out",
-  "  printf \"%s\", s > out",
-  "  pend = substr(s, length(s)) != \"\\n\"",
+  "    if (substr(held, length(held)) != \"\\n\") printf \"%s\", eol > out",
+  "  }",
+  "  held = s; nheld = 1",
   "}",
   "function refuse(msg) { print msg; bad = 1 }",
   "FILENAME == ARGV[1] && FNR == 1 { if ($0 !~ /^gra-reverse v1 /) { print \"not a reverse-edit file\"; bad = 1; exit 1 } next }",
   "FILENAME == ARGV[1] {",
   "  t = substr($0, 1, 1); s = substr($0, 2)",
   "  if (t == \"@\") { nh++; label[nh] = s; next }",
+  "  if (t == \"$\") { eoft = s \"\\n\"; cut = 1; next }",
+  "  if (t == \"%\") { eoft = s \"\\r\\n\"; cut = 2; next }",
   "  if (t == \"\\\\\") { P[last] = substr(P[last], 1, length(P[last]) - 1); next }",
   "  if (t == \"-\") { kind = \"R\"; j = index(s, \"\\t\"); key = substr(s, 1, j - 1); s = substr(s, j + 1) }",
   "  else if (t == \"+\") kind = \"A\"",
@@ -95,6 +101,8 @@ export const REVERSE_AWK = [
   "    if (skip) { i += skip - 1; continue }",
   "    if (i <= n) emit(F[i])",
   "  }",
+  "  if (nheld && cut && held == eoft) held = substr(held, 1, length(held) - cut)",
+  "  if (nheld) printf \"%s\", held > out",
   "  close(out)",
   "}",
 ].join("\n");

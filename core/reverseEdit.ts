@@ -7,6 +7,7 @@
 // Each hunk carries the written lines to remove (each with the managed key it belongs to, so a
 // refusal can name the key without printing a value, which may be a secret), the replaced lines
 // to put back, and up to CONTEXT unchanged lines on each side to tell repeated lines apart.
+import { createHash } from "node:crypto";
 
 /** How to name the key a line belongs to, per file syntax; "lines" names the line number. */
 export type LineFormat = "env" | "yaml" | "toml" | "lines";
@@ -202,10 +203,26 @@ export function labelOf(keys: readonly string[]): string {
   return rest.length ? `${p} ${rest.join(", ")}` : p;
 }
 
+/**
+ * When `previous` lacked a final newline that `written` has (pulumi appended lines to a file like
+ * Collaborage's common.env): the last line of `previous`, with its CR in a CRLF file. The hunks then
+ * treat that line as ending in a newline, so a line pulumi did not change is not part of them, and
+ * the newline goes again only if that line ends the file after the undo.
+ */
+export function finalNewlineAdded(written: string, previous: string): { text: string; crlf: boolean } | undefined {
+  const p = splitLines(previous);
+  const last = p[p.length - 1];
+  if (!last || last.nl || (written !== "" && !written.endsWith("\n"))) return undefined;
+  const crlf = p.length > 1 && p[0].text.endsWith("\r") && !last.text.endsWith("\r");
+  return { text: last.text, crlf };
+}
+
 /** The hunks that turn `written` back into `previous`; [] when they are equal. */
 export function reverseHunks(format: LineFormat, written: string, previous: string, context = CONTEXT): ReverseHunk[] {
   const w = splitLines(written);
   const p = splitLines(previous);
+  const eof = finalNewlineAdded(written, previous);
+  if (eof) p[p.length - 1] = { text: eof.crlf ? `${eof.text}\r` : eof.text, nl: true };
   const wKeys = lineKeys(format, w.map((l) => l.text));
   const pKeys = lineKeys(format, p.map((l) => l.text));
   const ops = lineDiff(w.map(keyOf), p.map(keyOf));
@@ -239,13 +256,15 @@ function checkOneLine(s: string, what: string): string {
 
 /**
  * The hunk file the server keeps, one record a line (core/reverseApply.ts reads it):
- *   `gra-reverse v1 <sha256 of the written text>`, then per hunk `@<label>`, context lines
- *   ` <text>`, removed lines `-<key>\t<text>`, restored lines `+<text>`; a line `\` after a line
- *   means that line has no final newline.
+ *   `gra-reverse v1 <sha256 of the written text>`, then `$<text>` (`%<text>` for CRLF) when the
+ *   result is to lose its final newline again if it ends with that line, then per hunk
+ *   `@<label>`, context lines ` <text>`, removed lines `-<key>\t<text>`, restored lines `+<text>`;
+ *   a line `\` after a line means that line has no final newline.
  */
-export function formatReverse(writtenSha256: string, hunks: readonly ReverseHunk[]): string {
+export function formatReverse(writtenSha256: string, hunks: readonly ReverseHunk[], eof?: { text: string; crlf: boolean }): string {
   if (!/^[0-9a-f]{64}$/.test(writtenSha256)) throw new Error(`not a sha256: ${JSON.stringify(writtenSha256)}`);
   const out = [`gra-reverse v1 ${writtenSha256}`];
+  if (eof) out.push((eof.crlf ? "%" : "$") + checkOneLine(eof.text, "line"));
   const put = (prefix: string, l: FileLine) => {
     out.push(prefix + checkOneLine(l.text, "line"));
     if (!l.nl) out.push("\\");
@@ -258,4 +277,10 @@ export function formatReverse(writtenSha256: string, hunks: readonly ReverseHunk
     h.after.forEach((l) => put(" ", l));
   }
   return out.join("\n") + "\n";
+}
+
+/** The reverse edit of a write, as the server keeps it: what the write's stdin carries. */
+export function reverseEdit(format: LineFormat, written: string, previous: string): string {
+  const sha = createHash("sha256").update(written, "utf8").digest("hex");
+  return formatReverse(sha, reverseHunks(format, written, previous), finalNewlineAdded(written, previous));
 }

@@ -4,7 +4,7 @@ import { setEnvVars } from "../../core/commonEnv";
 import { editCompose } from "../../core/composeFile";
 import { mergeRunnerConfig } from "../../core/configToml";
 import { dockerdProxyDropIn } from "../../core/proxyFiles";
-import { formatReverse, reverseHunks, type LineFormat } from "../../core/reverseEdit";
+import { reverseEdit, type LineFormat } from "../../core/reverseEdit";
 import { guardedWriteStdin, readFileScript } from "../../core/scripts";
 import type { OfflineRun } from "../../offline/runOffline";
 import {
@@ -113,7 +113,7 @@ describe("CiServer on the dev stack", () => {
   describe("the writes' stdin is the read file merged by the pure core", () => {
     // An edit destroy undoes also carries the reverse edit, from the new text back to the read one.
     const stdinOf = (format: LineFormat, read: string, merged: string) =>
-      guardedWriteStdin(sha256(read), merged, formatReverse(sha256(merged), reverseHunks(format, merged, read)));
+      guardedWriteStdin(sha256(read), merged, reverseEdit(format, merged, read));
 
     it("common.env: its sha256, then NO_PROXY/no_proxy set", () => {
       assert.equal(revealed(run, "ci-server-common-env-write", "stdin"),

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { formatReverse, reverseHunks } from "../../core/reverseEdit";
+import { reverseEdit } from "../../core/reverseEdit";
 import { guardedWriteStdin } from "../../core/scripts";
 import * as pulumi from "@pulumi/pulumi";
 import { runnerMachineEdit } from "../../core/ciServerEdits";
@@ -134,7 +134,7 @@ describe("Whole program, scenario by scenario", () => {
         stack: "dev",
       }));
       assert.equal(revealed(run, "ci-server-config-toml-write", "stdin"), guardedWriteStdin(sha256(FIXTURE_TEXT.configToml), expected,
-        formatReverse(sha256(expected), reverseHunks("toml", expected, FIXTURE_TEXT.configToml))));
+        reverseEdit("toml", expected, FIXTURE_TEXT.configToml)));
     });
   });
 

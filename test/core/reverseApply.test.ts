@@ -8,9 +8,8 @@ import * as path from "node:path";
 import { setEnvVars } from "../../core/commonEnv";
 import { editCompose } from "../../core/composeFile";
 import { mergeRunnerConfig } from "../../core/configToml";
-import { sha256Hex } from "../../core/readResult";
 import { REVERSE_AWK } from "../../core/reverseApply";
-import { formatReverse, reverseHunks, type LineFormat } from "../../core/reverseEdit";
+import { reverseEdit, type LineFormat } from "../../core/reverseEdit";
 import { fixture } from "../helpers/fixtures";
 import { SMALL_EDIT } from "./reverseEdit.test";
 
@@ -24,7 +23,7 @@ function undo(awk: string, format: LineFormat, written: string, previous: string
   const rev = path.join(dir, "rev");
   const cur = path.join(dir, "cur");
   const out = path.join(dir, "out");
-  fs.writeFileSync(rev, formatReverse(sha256Hex(written), reverseHunks(format, written, previous)));
+  fs.writeFileSync(rev, reverseEdit(format, written, previous));
   fs.writeFileSync(cur, now);
   fs.rmSync(out, { force: true });
   const r = spawnSync(awk, [REVERSE_AWK, rev, cur], {
@@ -99,6 +98,12 @@ for (const awk of ["/usr/bin/mawk", "/usr/bin/gawk"]) {
     it("a whole-file rewrite (the runner re-serialising config.toml) matches nothing: refused", () => {
       const rewritten = TOML_W.replace(/^ +/gm, "");
       refused(undo(awk, "toml", TOML_W, TOML, rewritten), /changed since pulumi wrote it/);
+    });
+
+    it("common.env: TZ, which pulumi only gave a final newline, stays editable by hand; an added line is not glued on", () => {
+      ok(undo(awk, "env", ENV_W, ENV, ENV_W.replace("TZ=Asia/Tokyo", "TZ=UTC")), `${ENV.replace("TZ=Asia/Tokyo", "TZ=UTC")}\n`);
+      ok(undo(awk, "env", ENV_W, ENV, `${ENV_W}EXTRA=1\n`), `${ENV}\nEXTRA=1\n`);
+      ok(undo(awk, "env", ENV_W, ENV, `# top\n${ENV_W}`), `# top\n${ENV}`);
     });
 
     it("CRLF and a missing final newline survive; a line added after it is not glued on", () => {

@@ -5,7 +5,7 @@ import { setEnvVars } from "../../core/commonEnv";
 import { editCompose } from "../../core/composeFile";
 import { mergeRunnerConfig, type RunnerMachineEdit } from "../../core/configToml";
 import { sha256Hex } from "../../core/readResult";
-import { formatReverse, joinLines, labelOf, lineDiff, lineKeys, reverseHunks, splitLines } from "../../core/reverseEdit";
+import { formatReverse, joinLines, labelOf, lineDiff, lineKeys, reverseEdit, reverseHunks, splitLines } from "../../core/reverseEdit";
 import { fixture } from "../helpers/fixtures";
 
 export const SMALL_EDIT: RunnerMachineEdit = {
@@ -53,22 +53,24 @@ describe("core/reverseEdit", () => {
     assert.equal(labelOf(["concurrent"]), "concurrent");
   });
 
-  it("common.env: removes NO_PROXY/no_proxy and the final newline pulumi added after TZ", () => {
+  it("common.env: removes NO_PROXY/no_proxy, and the final newline pulumi added after TZ if TZ still ends the file", () => {
     const before = fixture("collaborage/common.env");
     const written = setEnvVars(before, { NO_PROXY: "localhost,127.0.0.1", no_proxy: "localhost,127.0.0.1" });
-    assert.equal(formatReverse(sha256Hex(written), reverseHunks("env", written, before)), [
+    assert.equal(reverseEdit("env", written, before), [
       `gra-reverse v1 ${sha256Hex(written)}`,
-      "@TZ, NO_PROXY, no_proxy",
-      " HTTPS_PROXY=env-https-proxy-here",
+      "$TZ=Asia/Tokyo",
+      "@NO_PROXY, no_proxy",
       " http_proxy=env-http-proxy-here",
       " https_proxy=env-https-proxy-here",
-      "-TZ\tTZ=Asia/Tokyo",
+      " TZ=Asia/Tokyo",
       "-NO_PROXY\tNO_PROXY=localhost,127.0.0.1",
       "-no_proxy\tno_proxy=localhost,127.0.0.1",
-      "+TZ=Asia/Tokyo",
-      "\\",
       "",
     ].join("\n"));
+    const crlf = before.replace(/\n/g, "\r\n");
+    assert.deepEqual(reverseEdit("env", setEnvVars(crlf, { NO_PROXY: "a" }), crlf).split("\n").slice(1, 3), ["%TZ=Asia/Tokyo", "@NO_PROXY"]);
+    // Both without a final newline: the last line carries a `\` record instead.
+    assert.deepEqual(reverseEdit("lines", "a\nb", "a\nc").split("\n").slice(1), ["@line 2", " a", "-line 2\tb", "\\", "+c", "\\", ""]);
   });
 
   it("docker-compose.yml: removes the env_file line of gitlab-runner", () => {

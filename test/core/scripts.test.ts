@@ -9,7 +9,7 @@ import {
   guardedWriteStdin, installFileScript, readFileScript, restoreScript, STATE_DIR,
   type AfterAction, type GuardedWrite, type ScriptOptions,
 } from "../../core/scripts";
-import { formatReverse, reverseHunks, type LineFormat } from "../../core/reverseEdit";
+import { reverseEdit, type LineFormat } from "../../core/reverseEdit";
 import { shComment, shQuote, shQuoteScript } from "../../core/shell";
 
 // ---- sandbox: the scripts run for real under /bin/sh with stand-ins for docker and systemctl ----
@@ -142,7 +142,7 @@ function readThenWrite(sb: Sandbox, w: GuardedWrite, content: string, env: NodeJ
 /** As the component writes: the new content and the reverse edit back to what was read. */
 function editWrite(sb: Sandbox, w: GuardedWrite, content: string, env: NodeJS.ProcessEnv = {}, format: LineFormat = "yaml"): RunResult {
   const read = parseReadResult(run(sb, readFileScript(w.path, sb.opts)).stdout);
-  const rev = read.exists && read.content !== content ? formatReverse(sha(content), reverseHunks(format, content, read.content)) : undefined;
+  const rev = read.exists && read.content !== content ? reverseEdit(format, content, read.content) : undefined;
   return run(sb, guardedWriteScript(w, sb.opts), guardedWriteStdin(read.sha256 ?? "absent", content, rev), env);
 }
 
@@ -814,7 +814,7 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
 
     it("a write killed after its rename files its reverse edit on the next run", () => {
       assert.equal(editWrite(sb, base(), "old: 1\nm: 1\n").status, 0);
-      const stdin2 = guardedWriteStdin(sha("old: 1\nm: 1\n"), "old: 1\nm: 2\n", formatReverse(sha("old: 1\nm: 2\n"), reverseHunks("yaml", "old: 1\nm: 2\n", "old: 1\nm: 1\n")));
+      const stdin2 = guardedWriteStdin(sha("old: 1\nm: 1\n"), "old: 1\nm: 2\n", reverseEdit("yaml", "old: 1\nm: 2\n", "old: 1\nm: 1\n"));
       assert.equal(run(sb, guardedWriteScript(base(), sb.opts), stdin2).status, 0);
       // The state such a kill leaves: new content in place, its reverse edit not filed, the old marker.
       fs.renameSync(stateFile(sb, key, "reverse-2"), stateFile(sb, key, "reverse.tmp"));
@@ -834,7 +834,7 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       const r = run(sb, guardedWriteScript(base(), sb.opts), bad);
       assert.equal(r.status, 2);
       assert.match(r.stderr, /not base64/);
-      const other = guardedWriteStdin(sha("old: 1\n"), "new\n", formatReverse(sha("other\n"), reverseHunks("yaml", "other\n", "old: 1\n")));
+      const other = guardedWriteStdin(sha("old: 1\n"), "new\n", reverseEdit("yaml", "other\n", "old: 1\n"));
       const r2 = run(sb, guardedWriteScript(base(), sb.opts), other);
       assert.equal(r2.status, 2);
       assert.match(r2.stderr, /reverse edit on stdin is not for the new content/);
