@@ -64,6 +64,7 @@ function autoscalerCiSide(s: Settings, a: { connection: ReturnType<typeof sshCon
     runnerConfigPath: s.ciServer.runnerConfigPath,
     plugin: s.runner.autoscaler!.plugin,
     proxy: !!s.proxy,
+    gracefulStopSeconds: s.runner.gracefulStopSeconds,
     tags: a.tags,
     after: a.after,
   });
@@ -207,7 +208,8 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
         "Restart the runner for [runners.autoscaler] to take effect."
       : `The runner on ${s.ciServer.host} runs up to ${s.runner.concurrent} jobs; ${s.runner.idleCount} idle machine(s), removed after ${s.runner.idleTime} s idle.`,
     s.runner.credentials === "accessKey" ? `It uses IAM access key ${keyId}.` : `It uses the CI server's role ${s.runner.managerRoleName}.`,
-    ...retirementNote({ ...s.runner }),
+    // docker-machine's workers only: the autoscaler's instances belong to its Auto Scaling group.
+    ...(autoscaler ? [] : retirementNote({ ...s.runner })),
     `Edited on the CI server: ${files.join(", ")}.`,
     ...(s.cache ? [cacheSummaryLine(s.cache.s3, bucket ?? "")] : []),
   ].join("\n"));

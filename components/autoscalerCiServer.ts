@@ -18,6 +18,8 @@ export interface AutoscalerCiServerArgs {
   /** config.toml's [runners.autoscaler] plugin, e.g. "aws:1.0.0". */
   readonly plugin: string;
   readonly proxy: boolean;
+  /** runner.gracefulStopSeconds: the plugin path's recreate of the runner lets jobs finish. */
+  readonly gracefulStopSeconds?: number;
   /** Default gitlab-runner (Collaborage's service and container_name). */
   readonly service?: string;
   readonly container?: string;
@@ -53,6 +55,7 @@ export function autoscalerCiServer(name: string, a: AutoscalerCiServerArgs, pare
     plugin: a.plugin,
     configVolume,
     proxy: a.proxy,
+    gracefulStopSeconds: a.gracefulStopSeconds,
   }, opts);
   const key = new WorkerSshKey(`${name}-worker-key`, { connection: a.connection, configVolume, tags: a.tags }, opts);
   return { plugin, key, keyPath: key.keyPath, keyName: key.keyName, ready: [plugin, key] };

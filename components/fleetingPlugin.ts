@@ -26,6 +26,8 @@ export interface FleetingPluginArgs {
   readonly configVolume: VolumePath;
   /** The CI server uses a proxy (the runner container then must have HTTPS_PROXY from common.env). */
   readonly proxy: boolean;
+  /** Bound on the wait for running jobs when the runner is recreated (0: SIGQUIT and go on). */
+  readonly gracefulStopSeconds?: number;
 }
 
 export class FleetingPlugin extends pulumi.ComponentResource {
@@ -37,7 +39,10 @@ export class FleetingPlugin extends pulumi.ComponentResource {
   constructor(name: string, args: FleetingPluginArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gitlab-runner-autoscaling:ci:FleetingPlugin", name, {}, opts);
     const dir = pluginDir(args.configVolume);
-    const edit = fleetingComposeEdit({ compose: args.compose, service: args.service, pluginPath: dir.container });
+    const edit = fleetingComposeEdit({
+      compose: args.compose, service: args.service, pluginPath: dir.container,
+      ...(args.gracefulStopSeconds !== undefined ? { gracefulStop: { container: args.container, timeoutSeconds: args.gracefulStopSeconds } } : {}),
+    });
     const composeEdit = new RemoteFileEdit(`${name}-compose`, { connection: args.connection, path: edit.write.path, edit: pulumi.output(edit) },
       { parent: this, dependsOn: opts?.dependsOn });
 

@@ -18,7 +18,7 @@
 import * as posixPath from "node:path/posix";
 import type { RemoteEdit } from "./ciServerEdits";
 import { setComposeEnvironment } from "./composeEnvironment";
-import { STATE_DIR, type ComposeContext } from "./scripts";
+import { STATE_DIR, type ComposeContext, type GracefulStop } from "./scripts";
 import { asRoot, checkName, shComment, shPath, shQuote, type ScriptOptions } from "./shell";
 
 /** One directory as the host and the runner container see it (a bind mount). */
@@ -91,6 +91,8 @@ export interface FleetingComposeEditArgs {
   readonly service: string;
   /** FLEETING_PLUGIN_PATH as the container sees it. */
   readonly pluginPath: string;
+  /** The recreate lets running jobs finish first (SIGQUIT, bounded), as every runner recreate does. */
+  readonly gracefulStop?: GracefulStop;
 }
 
 /** The runner service gets FLEETING_PLUGIN_PATH; the runner is recreated so that it has it. */
@@ -105,7 +107,7 @@ export function fleetingComposeEdit(a: FleetingComposeEditArgs): RemoteEdit {
       key: "compose-fleeting",
       path: file,
       validate: { compose: a.compose },
-      after: { kind: "compose-up", compose: a.compose, services: [a.service] },
+      after: { kind: "compose-up", compose: a.compose, services: [a.service], ...(a.gracefulStop ? { gracefulStop: a.gracefulStop } : {}) },
       summary: [`services.${a.service}.environment.${FLEETING_ENV} = ${a.pluginPath}`],
     },
     fingerprint: JSON.stringify([a.service, vars]),

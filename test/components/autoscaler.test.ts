@@ -67,7 +67,10 @@ describe("runner.executor docker-autoscaler (accessKey, spot, with the runner up
   it("WorkerFleet: a launch template and an Auto Scaling group, top level, waiting for the upgrade", () => {
     assert.equal(get(run, FLEET, "workers").parent, undefined);
     assert.deepEqual(childrenOf(run, FLEET, "workers").map(keyOf), [`${TEMPLATE}::workers-template`, `${GROUP}::workers-asg`]);
-    for (const r of childrenOf(run, FLEET, "workers")) assert.deepEqual(r.dependsOn, [`${T.fileEdit}::gitlab-upgrade`], r.name);
+    // The launch template names the worker key pair that the CI server's key command imports.
+    for (const r of childrenOf(run, FLEET, "workers")) {
+      assert.deepEqual(r.dependsOn, [`${T.fileEdit}::gitlab-upgrade`, "gitlab-runner-autoscaling:ci:WorkerSshKey::autoscaler-worker-key"], r.name);
+    }
   });
 
   it("launch template: the built AMI, IMDSv2 required, encrypted gp3 root under the image's root device, the workers' group, no public address, stack tags", () => {
@@ -79,7 +82,7 @@ describe("runner.executor docker-autoscaler (accessKey, spot, with the runner up
     assert.deepEqual(i.networkInterfaces, [{ deviceIndex: 0, associatePublicIpAddress: "false", securityGroups: ["sg-0fedcba9876543210"], deleteOnTermination: "true" }]);
     assert.equal(i.vpcSecurityGroupIds, undefined);
     assert.deepEqual(i.iamInstanceProfile, { name: "example-worker-profile" });
-    assert.equal(i.keyName, undefined, "no worker key pair until the CI-server side provides one");
+    assert.equal(i.keyName, get(run, "aws:ec2/keyPair:KeyPair", "autoscaler-worker-key-pair").state.keyName, "the key pair made from the CI server's worker key");
     assert.deepEqual(i.tags, { "managed-by": "gitlab-runner-autoscaling", stack: "dev" });
     for (const spec of i.tagSpecifications) {
       assert.deepEqual(spec.tags, { "runner-manager-name": "gitlab-aws-autoscaler", gitlab: "true", "gitlab-runner-autoscale": "true", "managed-by": "gitlab-runner-autoscaling", stack: "dev", Name: "workers-worker" });
@@ -121,7 +124,7 @@ describe("runner.executor docker-autoscaler (accessKey, spot, with the runner up
     const g = get(run, GROUP, "workers-asg").state;
     assert.match(g.name, /^workers-asg-[0-9a-f]{7}$/, "auto-named, as Pulumi does");
     const policy = String(unwrapSecrets(inputsOf(run, T.userPolicy, "runner-fleeting-policy").policy));
-    assert.equal(policy, fleetingPolicyJson({ region: "ap-northeast-1", groupName: g.name, groupArn: g.arn, staticCredentials: false }));
+    assert.equal(policy, fleetingPolicyJson({ region: "ap-northeast-1", groupName: g.name, groupArn: g.arn, staticCredentials: true }));
     assert.doesNotMatch(policy, /RunInstances|ImportKeyPair|iam:PassRole/);
   });
 
@@ -136,7 +139,7 @@ describe("runner.executor docker-autoscaler (accessKey, spot, with the runner up
 
   it("CI server: the plugin's AWS config, its credentials (0600, secret stdin), then config.toml", () => {
     const steps = childrenOf(run, T.ciServer, "ci-server").map((r) => r.name);
-    assert.deepEqual(steps, ["ci-server-common-env", "ci-server-compose-proxy", "ci-server-docker-dropin", "ci-server-fleeting-aws-config", "ci-server-fleeting-aws-credentials", "ci-server-config-toml"]);
+    assert.deepEqual(steps, ["ci-server-common-env", "ci-server-compose-proxy", "ci-server-docker-daemon-json", "ci-server-docker-dropin", "ci-server-fleeting-aws-config", "ci-server-fleeting-aws-credentials", "ci-server-config-toml"]);
     assert.equal(stdinOf(run, "ci-server-fleeting-aws-config-write"), "[default]\nregion = ap-northeast-1\n");
     const keyId = get(run, T.accessKey, "runner-key-1").state.id;
     const creds = inputsOf(run, T.command, "ci-server-fleeting-aws-credentials-write");
@@ -162,8 +165,14 @@ describe("runner.executor docker-autoscaler (accessKey, spot, with the runner up
     ]);
     assert.ok(summaryOf(w.create).some((l) => /the autoscaler counts idle job slots/.test(l)));
     assert.ok(summaryOf(w.create).includes("needs a runner restart: [runners.autoscaler] is not reloaded"));
+    // The restart is graceful: SIGQUIT, a bounded wait for running jobs, then compose up starts it again.
+    assert.match(w.create, /docker kill --signal=QUIT 'gitlab-runner'/);
+    // config.toml waits for the plugin install and the worker key as well as the AWS side; the
+    // worker cleanup sits just before it (destroy: config.toml restored, then the cleanup).
     assert.deepEqual(get(run, T.command, "ci-server-config-toml-read").dependsOn.sort(),
-      [`${T.fileEdit}::ci-server-fleeting-aws-credentials`, `${T.ingress}::network-nexus-from-workers`, `${T.ingress}::network-ssh-from-ci`, `${T.credentials}::runner`].sort());
+      [`${T.fileEdit}::ci-server-fleeting-aws-credentials`, `${T.ingress}::network-nexus-from-workers`, `${T.ingress}::network-ssh-from-ci`, `${T.credentials}::runner`,
+        "gitlab-runner-autoscaling:ci:FleetingPlugin::autoscaler-fleeting", "gitlab-runner-autoscaling:ci:WorkerCleanup::workers",
+        "gitlab-runner-autoscaling:ci:WorkerSshKey::autoscaler-worker-key"].sort());
   });
 
   it("outputs: the group's name and the launch template; no image check (the upgrade's target was checked by the settings)", () => {
@@ -180,7 +189,7 @@ describe("runner.executor docker-autoscaler: modes and the runner image", () => 
     const rp = get(run, T.rolePolicy, "runner-manager-fleeting-policy");
     assert.equal(rp.inputs.role, MANAGER_ROLE);
     const g = get(run, GROUP, "workers-asg").state;
-    assert.equal(rp.inputs.policy, fleetingPolicyJson({ region: "ap-northeast-1", groupName: g.name, groupArn: g.arn, staticCredentials: false }));
+    assert.equal(rp.inputs.policy, fleetingPolicyJson({ region: "ap-northeast-1", groupName: g.name, groupArn: g.arn, staticCredentials: true }));
     assert.deepEqual([T.user, T.accessKey, T.userPolicy].map((t) => ofType(run, t).length), [0, 0, 0]);
     assert.equal(find(run, T.fileEdit, "ci-server-fleeting-aws-credentials"), undefined);
     const runner = tomllibParse(stdinOf(run, "ci-server-config-toml-write")).value.runners[0];
@@ -202,7 +211,7 @@ describe("runner.executor docker-autoscaler: modes and the runner image", () => 
     const run = await cachedRun(devStack());
     assert.deepEqual([FLEET, GROUP, TEMPLATE, IMAGE_CHECK].map((t) => ofType(run, t).length), [0, 0, 0, 0]);
     assert.ok(find(run, T.ingress, "network-docker-from-ci"));
-    assert.match(String(unwrapSecrets(inputsOf(run, T.userPolicy, "runner-fleeting-policy").policy)), /ec2:RunInstances/);
+    assert.match(String(unwrapSecrets(inputsOf(run, T.userPolicy, "runner-policy").policy)), /ec2:RunInstances/);
     assert.equal(find(run, T.command, "worker-ami-daemon-json"), undefined);
     assert.equal(builderSteps({ http: "http://p:1", https: "http://p:1", noProxy: "x" }).length, 5);
   });

@@ -153,10 +153,17 @@ describe("host sandbox harness", function () {
 
             it("shows a command's argv to processSnapshot() while it runs", async () => {
                 // As the scripts run: `sh -c '<body>'`, whose argv holds the whole body.
-                const running = sb.exec("sh -c 'sleep 1.5; : canary-4242'");
-                await new Promise((r) => setTimeout(r, 700));
-                const ps = sb.processSnapshot();
+                // It runs until released (bounded), and the snapshot is polled (bounded): no fixed
+                // sleep that a loaded machine could outlast.
+                const running = sb.exec("sh -c 'i=0; while [ ! -e /tmp/release-4242 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; : canary-4242'");
+                let ps = "";
+                for (let i = 0; i < 300 && !/canary-4242/.test(ps); i++) {
+                    await new Promise((r) => setTimeout(r, 100));
+                    ps = sb.processSnapshot();
+                }
+                await sb.exec("touch /tmp/release-4242");
                 await running;
+                await sb.exec("rm -f /tmp/release-4242");
                 assert.match(ps, /canary-4242/);
                 assert.match(ps, /sshd/);
             });

@@ -48,7 +48,7 @@ describe("npm run plan -- --stack autoscaler", function () {
 
   it("writes the fleeting policy scoped to the group, the AMI's daemon.json, and never shows the key's secret", () => {
     const policy = JSON.parse(read("files/iam/runner-policy.json"));
-    assert.deepEqual(policy.Statement.map((s: any) => s.Sid), ["ScaleThisGroup", "DescribeGroupAndInstances", "ConnectToThisGroupsInstances"]);
+    assert.deepEqual(policy.Statement.map((s: any) => s.Sid), ["ScaleThisGroup", "DescribeGroupAndInstances"], "the static worker key: no EC2 Instance Connect");
     assert.match(policy.Statement[0].Resource, /^arn:aws:autoscaling:ap-northeast-1:123456789012:autoScalingGroup:.*:autoScalingGroupName\/workers-asg-[0-9a-f]{7}$/);
     assert.equal(read("files/ami/daemon-json.txt"), `# /etc/docker/daemon.json\n{\n  "insecure-registries": [\n    "192.0.2.3:19081"\n  ]\n}\n`);
     assert.ok(!r.stdout.includes(PLACEHOLDER_PROVIDER_SECRET));

@@ -131,7 +131,7 @@ describe("npm run plan on new stacks (issue 8)", function () {
     it("every guarded write has one destroy line in the plan and its delete script in plan.json", () => {
       const { resources } = JSON.parse(read(dir, "p/plan.json"));
       const writes = resources.filter((x: any) => x.type === "command:remote:Command" && x.name.endsWith("-write"));
-      assert.deepEqual(writes.map((w: any) => w.name), ["gitlab-upgrade-write", "ci-server-common-env-write", "ci-server-compose-proxy-write", "ci-server-docker-dropin-write", "ci-server-config-toml-write"]);
+      assert.deepEqual(writes.map((w: any) => w.name), ["gitlab-upgrade-write", "ci-server-common-env-write", "ci-server-compose-proxy-write", "ci-server-docker-daemon-json-write", "ci-server-docker-dropin-write", "ci-server-config-toml-write"]);
       for (const w of writes) assert.equal(typeof w.inputs.delete, "string", w.name);
       assert.equal(writes[0].inputs.delete, "echo 'kept on destroy: compose-upgrade'");
       assert.match(writes[2].inputs.delete, /^# gitlab-runner-autoscaling: restore \/home\/ec2-user\/nop\/docker\/ci\/docker-compose\.yml \(state compose-proxy\)\n/);
@@ -139,7 +139,7 @@ describe("npm run plan on new stacks (issue 8)", function () {
     });
 
     it("the stack's outputs name docker-compose.yml once", () => {
-      assert.match(r.stdout, /ciServerFiles: \["\/home\/ec2-user\/nop\/docker\/ci\/docker-compose\.yml","\/home\/ec2-user\/nop\/docker\/ci\/common\.env","\/etc\/systemd/);
+      assert.match(r.stdout, /ciServerFiles: \["\/home\/ec2-user\/nop\/docker\/ci\/docker-compose\.yml","\/home\/ec2-user\/nop\/docker\/ci\/common\.env","\/etc\/docker\/daemon\.json","\/etc\/systemd/);
     });
   });
 
@@ -250,7 +250,7 @@ describe("npm run plan on new stacks (issue 8)", function () {
     });
 
     it("keys, values, resource names and file paths are the same as in English", () => {
-      const data = (out: string) => out.split("\n").filter((l) => /^\s+\+ |^ {6}(?!on destroy|destroy 時)\S|^ {2}\/|^ {2}\w+: /.test(l)).map((l) => l.replace(/: \+\d+ -\d+ (lines|行)$/, ""));
+      const data = (out: string) => out.split("\n").filter((l) => /^\s+\+ |^ {6}(?!on destroy|destroy 時|waits on|待機対象)\S|^ {2}\/|^ {2}\w+: /.test(l)).map((l) => l.replace(/: \+\d+ -\d+ (lines|行)$/, ""));
       assert.ok(data(en.stdout).length > 60);
       assert.deepEqual(data(ja.stdout), data(en.stdout));
     });

@@ -27,7 +27,11 @@ describe("core/ciServer/autoscalerEdits", () => {
   it("config.toml edit: the summary a preview shows, exactly", () => {
     const e = configTomlAutoscalerEdit({ settings: settings(), groupName: "workers-asg-4f3c2b1" });
     assert.equal(e.write.path, "/data/gitlab-runner/config/config.toml");
-    assert.equal(e.write.after, undefined, "no restart here: the graceful restart is wired at the merge");
+    // [runners.autoscaler] is not reloaded: a graceful restart (SIGQUIT, bounded wait, compose up).
+    assert.deepEqual(e.write.after, {
+      kind: "compose-up", compose: { appDir: "/home/ec2-user/nop/docker/ci", command: "auto" }, services: ["gitlab-runner"],
+      gracefulStop: { container: "gitlab-runner", timeoutSeconds: 600 },
+    });
     assert.deepEqual(e.write.summary, [
       "concurrent = 8",
       "[[runners]] (the only one)",

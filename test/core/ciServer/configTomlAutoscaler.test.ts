@@ -218,7 +218,7 @@ describe("core/ciServer/configTomlAutoscaler mergeAutoscalerConfig", () => {
       assert.ok(!/MaxGrowthRate|runners\.machine/.test(out));
     });
     it("refuses to guess without a name", () => {
-      assert.throws(() => mergeAutoscalerConfig(TWO_RUNNERS, EDIT), /2 \[\[runners\]\] \("shell-runner", "autoscaling"\); set runnerName/);
+      assert.throws(() => mergeAutoscalerConfig(TWO_RUNNERS, EDIT), /2 \[\[runners\]\] \("shell-runner", "autoscaling"\); set runner\.name/);
     });
   });
 

@@ -25,6 +25,9 @@ describe("host scenario: docker-autoscaler on Collaborage 2.1.0 with a proxy", f
 
   before(() => {
     original = readFiles(ci(), WATCH);
+    // The fleeting plugin's registry, as the runner container's stand-in reaches it (standin_container.py).
+    ci().writeFile("/.sandbox/state/fleeting-registry.json",
+      JSON.stringify({ reachable: true, versions: { "registry.gitlab.com/gitlab-org/fleeting/plugins/aws": ["1.0.0"] } }));
   });
 
   describe("the runbook's runner 16.1, no upgrade", () => {
