@@ -191,8 +191,9 @@ export function workerCleanupBody(c: WorkerCleanup): string {
       "  echo 'no worker to remove'",
       "  exit 0",
       "fi",
+      // The remote command as one argument, the form docker-machine's docs show.
       "busy() {",
-      `  ids=$(timeout 60 docker exec "$container" docker-machine ssh "$1" sudo docker ps -q --filter label=${JOB_LABEL} 2>/dev/null) || return 1`,
+      `  ids=$(timeout 60 docker exec "$container" docker-machine ssh "$1" 'sudo docker ps -q --filter label=${JOB_LABEL}' 2>/dev/null) || return 1`,
       "  [ -n \"$ids\" ]",
       "}",
       "removed=",
