@@ -11,6 +11,7 @@ import {
 import { sha256Hex } from "../core/readResult";
 import { appendBlockScript, dockerInstallScript, dockerProxyCheckScript, installFileScript, waitForSshScript } from "../core/scripts";
 import { openSshPublicKey } from "../core/sshPublicKey";
+import { DAEMON_JSON_PATH, daemonJson, dockerGroupScript, type AutoscalerImage } from "../core/workerImage";
 import type { AmiSettings, SshEndpoint } from "../settings/types";
 import { childOptions } from "./childOptions";
 import { sshConnection } from "./connection";
@@ -29,6 +30,8 @@ export interface ProxyAmiArgs {
   /** Proxy environments: URLs (secret when they carry credentials) and NO_PROXY. */
   readonly proxy?: pulumi.Input<ProxyUrls>;
   readonly tags?: Record<string, string>;
+  /** Docker Autoscaler workers: what docker-machine's engine-* options used to add, baked in. */
+  readonly autoscalerImage?: AutoscalerImage;
 }
 
 /** One provisioning step: a script and what it reads on stdin. */
@@ -39,11 +42,14 @@ export interface BuilderStep {
 }
 
 /** Step names: the resources must exist before the proxy URLs (an output) are known. */
-export const builderStepNames = (withProxy: boolean) =>
-  withProxy ? ["apt-proxy", "profile-proxy", "docker", "docker-proxy", "check"] : ["docker", "check"];
+export const builderStepNames = (withProxy: boolean, autoscaler = false) => {
+  const names = withProxy ? ["apt-proxy", "profile-proxy", "docker", "docker-proxy", "check"] : ["docker", "check"];
+  // Before the check, whose dockerd restart applies daemon.json (and fails on a bad one).
+  return autoscaler ? [...names.slice(0, -1), "daemon-json", "docker-group", "check"] : names;
+};
 
 /** The steps in order; pure, so the plan and the tests see exactly what the builder gets. */
-export function builderSteps(proxy?: ProxyUrls): BuilderStep[] {
+export function builderSteps(proxy?: ProxyUrls, autoscaler?: AutoscalerImage): BuilderStep[] {
   // Files that carry proxy credentials are root-only (apt and dockerd read them as root), and the
   // profile loses group/other access (Ubuntu homes are world-readable).
   const secret = !!proxy && hasCredentials(proxy);
@@ -57,7 +63,12 @@ export function builderSteps(proxy?: ProxyUrls): BuilderStep[] {
         { create: dockerProxyCheckScript(true) },
       ]
     : [{ create: dockerInstallScript({ proxyEnvFromStdin: false }) }, { create: dockerProxyCheckScript(false) }];
-  const names = builderStepNames(!!proxy);
+  if (autoscaler) {
+    steps.splice(steps.length - 1, 0,
+      { create: installFileScript({ path: DAEMON_JSON_PATH, mode: "0644" }), stdin: daemonJson([autoscaler.insecureRegistry]) },
+      { create: dockerGroupScript(autoscaler.user) });
+  }
+  const names = builderStepNames(!!proxy, !!autoscaler);
   return steps.map((step, i) => ({ name: names[i], ...step }));
 }
 
@@ -77,12 +88,12 @@ export class ProxyAmi extends pulumi.ComponentResource {
           filters: [{ name: "name", values: [UBUNTU_LTS_NAME] }, { name: "virtualization-type", values: ["hvm"] }],
         }, parent).id;
 
-    const steps = pulumi.output(args.proxy).apply((p) => builderSteps(p));
+    const steps = pulumi.output(args.proxy).apply((p) => builderSteps(p, args.autoscalerImage));
     // Base image, steps and their inputs: a change to any of them means a new image. The visible
     // hash (AMI name, tags, user data) is of the masked steps, so it says nothing about a password;
     // a credentials-only change replaces the builder through a secret replacement trigger.
     const hashOf = (base: string, s: BuilderStep[]) => sha256Hex(JSON.stringify([base, s])).slice(0, 16);
-    const masked = pulumi.unsecret(pulumi.output(args.proxy).apply((p) => builderSteps(p && maskProxyUrls(p))));
+    const masked = pulumi.unsecret(pulumi.output(args.proxy).apply((p) => builderSteps(p && maskProxyUrls(p), args.autoscalerImage)));
     const contentHash = pulumi.all([this.baseAmiId, masked]).apply(([base, s]) => hashOf(base, s));
     const secretHash = pulumi.secret(pulumi.all([this.baseAmiId, steps]).apply(([base, s]) => hashOf(base, s)));
 
@@ -133,7 +144,7 @@ export class ProxyAmi extends pulumi.ComponentResource {
       connection, create: waitForSshScript(), addPreviousOutputInEnv: false,
     }, { ...parent, dependsOn: [builder], customTimeouts: { create: "10m" } });
 
-    builderStepNames(!!args.proxy).forEach((stepName, i) => {
+    builderStepNames(!!args.proxy, !!args.autoscalerImage).forEach((stepName, i) => {
       const step = steps.apply((s) => s[i]);
       last = new commandPkg.remote.Command(`${name}-${stepName}`, {
         connection,

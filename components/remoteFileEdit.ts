@@ -4,8 +4,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { RemoteEdit } from "../core/ciServerEdits";
-import { expectedState, parseReadResult, sha256Hex } from "../core/readResult";
-import { guardedWriteScript, guardedWriteStdin, readFileScript, restoreScript } from "../core/scripts";
+import { editStdin } from "../core/editStdin";
+import { parseReadResult, sha256Hex } from "../core/readResult";
+import { guardedWriteScript, readFileScript, restoreScript } from "../core/scripts";
 import { childOptions } from "./childOptions";
 
 export interface RemoteFileEditArgs {
@@ -40,7 +41,8 @@ export class RemoteFileEdit extends pulumi.ComponentResource {
 
     const stdin = pulumi.secret(pulumi.all([read.stdout, args.edit]).apply(([stdout, edit]) => {
       const current = parseReadResult(stdout);
-      return guardedWriteStdin(expectedState(current), edit.render(current.exists ? current.content : null));
+      for (const warning of edit.warnings?.(current.exists ? current.content : null) ?? []) void pulumi.log.warn(warning, this);
+      return editStdin(edit, current);
     }));
 
     const writer = new command.remote.Command(`${name}-write`, {

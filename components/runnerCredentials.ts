@@ -16,7 +16,11 @@ export interface RunnerCredentialsArgs {
   readonly managerRoleName?: string;
   /** Bump to rotate: the new key exists before the old one is deleted (create-before-delete). */
   readonly keyGeneration: number;
+  /** The build cache's bucket, when there is one: its statements join the same policy. */
+  readonly cacheBucketName?: pulumi.Input<string>;
   readonly tags?: Record<string, string>;
+  /** Another policy than docker-machine's (the Docker Autoscaler's fleeting plugin policy). */
+  readonly policy?: pulumi.Input<string>;
 }
 
 export class RunnerCredentials extends pulumi.ComponentResource {
@@ -31,14 +35,22 @@ export class RunnerCredentials extends pulumi.ComponentResource {
     const workerRoleArn: pulumi.Output<string | undefined> = args.workerInstanceProfile
       ? aws.iam.getInstanceProfileOutput({ name: args.workerInstanceProfile }, { parent: this }).roleArn
       : pulumi.output(undefined);
-    this.policy = workerRoleArn.apply((arn) => runnerPolicyJson({ region: args.region, spot: args.spot, workerRoleArn: arn }));
+    this.policy = args.policy !== undefined
+      ? pulumi.output(args.policy)
+      : pulumi.all([workerRoleArn, args.cacheBucketName]).apply(([arn, cacheBucket]) =>
+        runnerPolicyJson({ region: args.region, spot: args.spot, workerRoleArn: arn, cacheBucket }));
+
+    // Each executor's policy is a resource of its own: on a switch of runner.executor the new one is
+    // created first, and the old one is deleted at the end of the update, after the old executor's
+    // docker-machine workers are removed (WorkerCleanup depends on this component).
+    const kind = args.policy !== undefined ? "fleeting-" : "";
 
     if (args.mode === "instanceProfile") {
       if (!args.managerRoleName) throw new Error("instanceProfile mode needs managerRoleName");
-      new aws.iam.RolePolicy(`${name}-manager-policy`, { role: args.managerRoleName, policy: this.policy }, childOptions(this, opts));
+      new aws.iam.RolePolicy(`${name}-manager-${kind}policy`, { role: args.managerRoleName, policy: this.policy }, childOptions(this, opts));
     } else {
       const user = new aws.iam.User(`${name}-user`, { path: "/gitlab-runner-autoscaling/", tags: args.tags }, childOptions(this, opts));
-      new aws.iam.UserPolicy(`${name}-policy`, { user: user.name, policy: this.policy }, { parent: this });
+      new aws.iam.UserPolicy(`${name}-${kind}policy`, { user: user.name, policy: this.policy }, { parent: this });
       // The generation is in the name: a new generation is a new resource, created before the old
       // one is deleted, so config.toml switches keys while both are valid.
       const key = new aws.iam.AccessKey(`${name}-key-${args.keyGeneration}`, { user: user.name }, {

@@ -10,6 +10,8 @@ export interface RunnerNetworkArgs {
   readonly ciSecurityGroupId: pulumi.Input<string>;
   /** The group the worker machines get. */
   readonly workerSecurityGroupId: pulumi.Input<string>;
+  /** docker-autoscaler tunnels the Docker API over SSH: no 2376. Default docker+machine. */
+  readonly executor?: "docker+machine" | "docker-autoscaler";
 }
 
 /** Port, direction and reason of each rule: the runbook's list, with its 22/2376 typo fixed. */
@@ -28,13 +30,14 @@ export class RunnerNetwork extends pulumi.ComponentResource {
   constructor(name: string, args: RunnerNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gitlab-runner-autoscaling:network:RunnerNetwork", name, {}, opts);
     const groups = { ci: args.ciSecurityGroupId, workers: args.workerSecurityGroupId };
-    this.rules = RULES.map((r) => new aws.vpc.SecurityGroupIngressRule(`${name}-${r.name}`, {
+    const rules = args.executor === "docker-autoscaler" ? RULES.filter((r) => r.name !== "docker-from-ci") : RULES;
+    this.rules = rules.map((r) => new aws.vpc.SecurityGroupIngressRule(`${name}-${r.name}`, {
       securityGroupId: groups[r.into],
       referencedSecurityGroupId: groups[r.from],
       ipProtocol: "tcp",
       fromPort: r.port,
       toPort: r.port,
-      description: `gitlab-runner-autoscaling: ${r.why}`,
+      description: `gitlab-runner-autoscaling: ${args.executor === "docker-autoscaler" && r.name === "ssh-from-ci" ? "runner manager reaches dockerd on the workers over SSH" : r.why}`,
     }, childOptions(this, opts)));
     this.ruleIds = this.rules.map((r) => r.id);
     this.workerSecurityGroupName = aws.ec2.getSecurityGroupOutput({ id: args.workerSecurityGroupId }, { parent: this }).name;

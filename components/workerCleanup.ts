@@ -60,7 +60,9 @@ export class WorkerCleanup extends pulumi.ComponentResource {
       }),
       // What names the workers the delete must remove: a change replaces the resource, so the old
       // delete (with the old name) runs after config.toml stopped naming them.
-      triggers: [scope.container, scope.configPath, scope.runnerName ?? "", scope.machineName, keyId.apply((k) => k ?? "")],
+      // A switch of runner.executor replaces it too: its old delete then removes every docker-machine
+      // worker of this runner once config.toml names docker-autoscaler (they would be orphans).
+      triggers: [scope.container, scope.configPath, scope.runnerName ?? "", scope.machineName, keyId.apply((k) => k ?? ""), r.executor],
       addPreviousOutputInEnv: false,
     }, childOptions(this, opts));
     this.report = this.command.stdout;

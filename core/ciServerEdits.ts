@@ -6,17 +6,24 @@ import type { Settings } from "../settings/types";
 import { setEnvVars } from "./commonEnv";
 import { editCompose, imageOf } from "./composeFile";
 import { mergeRunnerConfig, type RunnerMachineEdit } from "./configToml";
+import type { LineFormat } from "./reverseEdit";
+import { cacheSummary, mergeRunnerCache, type RunnerCacheEdit } from "./ciServer/configTomlCache";
 import { machineOptions, maskMachineOptions, type MachineOptionsInput } from "./machineOptions";
+import { DAEMON_JSON_PATH, LIVE_RESTORE_KEY, withLiveRestore } from "./daemonJson";
 import { CI_DOCKER_DROPIN_PATH, dockerdProxyDropIn, hasCredentials, maskProxyUrls, type ProxyUrls } from "./proxyFiles";
-import type { ComposeContext, GuardedWrite } from "./scripts";
-import { upgradeProblems } from "./upgradePath";
+import type { AfterAction, ComposeContext, GracefulStop, GuardedWrite } from "./scripts";
+import { runnerSkewWarning, upgradeProblems } from "./upgradePath";
 
 export interface RemoteEdit {
   write: GuardedWrite;
   /** false: destroy leaves the edit in place (a GitLab upgrade cannot be rolled back). */
   restoreOnDestroy: boolean;
+  /** The file's syntax, to name the managed key of each line in destroy's messages (default "lines"). */
+  format?: LineFormat;
   /** New file text from the current one (null = the file does not exist). Throws on a bad state. */
   render(current: string | null): string;
+  /** What is worth a warning but not a refusal, given the current file (shown at `pulumi up`). */
+  warnings?(current: string | null): string[];
   /**
    * Everything render depends on, secrets included. When it changes the file is read again; the
    * summary alone would miss a change of a masked value (a proxy password) and the write would
@@ -28,20 +35,46 @@ export interface RemoteEdit {
 export const RUNNER_SERVICE = "gitlab-runner";
 export const GITLAB_SERVICE = "gitlab";
 export const ENV_FILE = "./common.env";
+/** Collaborage's compose file sets container_name: gitlab-runner for the runner service. */
+export const RUNNER_CONTAINER = "gitlab-runner";
+/** The runner re-reads config.toml every 3 s: 15 s is five chances to log the reload. */
+export const RUNNER_RELOAD_TIMEOUT_SECONDS = 15;
 
-const compose = (s: Settings): ComposeContext => ({ appDir: s.ciServer.appDir, command: s.ciServer.composeCommand });
+/** Every runner recreate this program makes: SIGQUIT first, so running jobs can finish. */
+const gracefulStop = (s: Pick<Settings, "runner">): GracefulStop => ({ container: RUNNER_CONTAINER, timeoutSeconds: s.runner.gracefulStopSeconds });
+
+const compose = (s: Pick<Settings, "ciServer">): ComposeContext => ({ appDir: s.ciServer.appDir, command: s.ciServer.composeCommand });
+
+/**
+ * A graceful runner restart, for settings the runner does not reload ([runners.autoscaler]):
+ * SIGQUIT and a bounded wait for its jobs, then compose up starts the stopped container again.
+ */
+export const runnerRestart = (s: Pick<Settings, "ciServer" | "runner">): AfterAction =>
+  ({ kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE], gracefulStop: gracefulStop(s) });
 export const composePath = (s: Settings) => path.posix.join(s.ciServer.appDir, "docker-compose.yml");
 export const commonEnvPath = (s: Settings) => path.posix.join(s.ciServer.appDir, "common.env");
 
-function need(current: string | null, file: string): string {
-  if (current === null) throw new Error(`${file} does not exist on the CI server; check ciServer.appDir and ciServer.runnerConfigPath`);
+/** The file must exist; if not, the one key that places it is named, with the command that sets it. */
+function need(current: string | null, file: string, key: "ciServer.appDir" | "ciServer.runnerConfigPath" = "ciServer.appDir"): string {
+  if (current === null) {
+    const what = key === "ciServer.appDir" ? "the directory of docker-compose.yml and common.env" : "the runner's config.toml on the host";
+    throw new Error(`${file} does not exist on the CI server; set ${key} to ${what}: pulumi config set --path ${key} <path>`);
+  }
   return current;
 }
 
-/** The runbook's Collaborage 1.1 step: newer GitLab and runner images, then a wait for GitLab. */
+/**
+ * The runbook's Collaborage 1.1 step: newer GitLab and/or runner images, then (when GitLab is
+ * recreated) a wait for GitLab. Either image may be upgraded alone: a GitLab security patch, a
+ * runner bump.
+ */
 export function upgradeEdit(s: Settings & { upgrade: NonNullable<Settings["upgrade"]> }): RemoteEdit {
   const u = s.upgrade;
   const file = composePath(s);
+  const images = [
+    ...(u.gitlabImage ? [{ service: GITLAB_SERVICE, image: u.gitlabImage }] : []),
+    ...(u.runnerImage ? [{ service: RUNNER_SERVICE, image: u.runnerImage }] : []),
+  ];
   return {
     restoreOnDestroy: false,
     write: {
@@ -51,20 +84,28 @@ export function upgradeEdit(s: Settings & { upgrade: NonNullable<Settings["upgra
       after: {
         kind: "compose-up",
         compose: compose(s),
-        services: [GITLAB_SERVICE, RUNNER_SERVICE],
-        waitHealthy: { container: GITLAB_SERVICE, timeoutSeconds: u.readyTimeoutSeconds, pollSeconds: u.readyTimeoutSeconds >= 300 ? 10 : 1 },
+        // Only the services whose image changes are recreated; the wait only when GitLab is.
+        services: images.map((i) => i.service),
+        ...(u.gitlabImage ? { waitHealthy: { container: GITLAB_SERVICE, timeoutSeconds: u.readyTimeoutSeconds, pollSeconds: u.readyTimeoutSeconds >= 300 ? 10 : 1 } } : {}),
+        // The runner, when recreated, finishes its running jobs first (SIGQUIT).
+        ...(u.runnerImage ? { gracefulStop: gracefulStop(s) } : {}),
       },
-      summary: [`services.${GITLAB_SERVICE}.image = ${u.gitlabImage}`, `services.${RUNNER_SERVICE}.image = ${u.runnerImage}`],
+      summary: images.map((i) => `services.${i.service}.image = ${i.image}`),
     },
     fingerprint: JSON.stringify(u),
     render(current) {
       const text = need(current, file);
       const problems = [
-        ...upgradeProblems("GitLab", imageOf(text, GITLAB_SERVICE) ?? "", u.gitlabImage),
-        ...upgradeProblems("GitLab Runner", imageOf(text, RUNNER_SERVICE) ?? "", u.runnerImage),
+        ...(u.gitlabImage ? upgradeProblems("GitLab", imageOf(text, GITLAB_SERVICE) ?? "", u.gitlabImage) : []),
+        ...(u.runnerImage ? upgradeProblems("GitLab Runner", imageOf(text, RUNNER_SERVICE) ?? "", u.runnerImage) : []),
       ];
       if (problems.length) throw new Error(`upgrade: ${problems.join("; ")}`);
-      return editCompose(text, { images: [{ service: GITLAB_SERVICE, image: u.gitlabImage }, { service: RUNNER_SERVICE, image: u.runnerImage }] }).text;
+      return editCompose(text, { images }).text;
+    },
+    warnings(current) {
+      if (current === null) return [];
+      const warning = runnerSkewWarning(u.gitlabImage ?? imageOf(current, GITLAB_SERVICE) ?? "", u.runnerImage ?? imageOf(current, RUNNER_SERVICE) ?? "");
+      return warning ? [warning] : [];
     },
   };
 }
@@ -74,11 +115,12 @@ export function composeProxyEdit(s: Settings): RemoteEdit {
   const file = composePath(s);
   return {
     restoreOnDestroy: true,
+    format: "yaml",
     write: {
       key: "compose-proxy",
       path: file,
       validate: { compose: compose(s) },
-      after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE] },
+      after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE], gracefulStop: gracefulStop(s) },
       summary: [`services.${RUNNER_SERVICE}.env_file += ${ENV_FILE}`],
     },
     fingerprint: ENV_FILE,
@@ -91,15 +133,35 @@ export function commonEnvEdit(s: Settings, noProxy: string): RemoteEdit {
   const file = commonEnvPath(s);
   return {
     restoreOnDestroy: true,
+    format: "env",
     write: {
       key: "common-env",
       path: file,
       // Only the runner needs the new NO_PROXY now; other services pick it up at their next recreate.
-      after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE] },
+      after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE], gracefulStop: gracefulStop(s) },
       summary: [`NO_PROXY=${noProxy}`, `no_proxy=${noProxy}`],
     },
     fingerprint: noProxy,
     render: (current) => setEnvVars(need(current, file), { NO_PROXY: noProxy, no_proxy: noProxy }),
+  };
+}
+
+/**
+ * live-restore before the drop-in's dockerd restart, so that the restart stops no container. Turned
+ * on by a reload (no restart) and checked with docker info; destroy puts the file back and reloads.
+ */
+export function daemonJsonEdit(): RemoteEdit {
+  return {
+    restoreOnDestroy: true,
+    write: {
+      key: "docker-daemon-json",
+      path: DAEMON_JSON_PATH,
+      newFileMode: "0644",
+      after: { kind: "dockerd-reload" },
+      summary: [`"${LIVE_RESTORE_KEY}": true`],
+    },
+    fingerprint: LIVE_RESTORE_KEY,
+    render: (current) => withLiveRestore(current),
   };
 }
 
@@ -158,14 +220,27 @@ export function runnerSummary(edit: RunnerMachineEdit): string[] {
   ];
 }
 
-/** The runbook's config.toml step. No restart: the runner reloads config.toml within ~3 s. */
-export function configTomlEdit(input: MachineOptionsInput): RemoteEdit {
+/**
+ * The runbook's config.toml step (plus the S3 cache tables when given). No restart: the runner
+ * reloads config.toml within ~3 s; the write waits for its log to say so, and puts the old file
+ * back if the runner rejects the new one.
+ */
+export function configTomlEdit(input: MachineOptionsInput, cache?: RunnerCacheEdit): RemoteEdit {
   const file = input.settings.ciServer.runnerConfigPath;
   const edit = runnerMachineEdit(input);
   return {
     restoreOnDestroy: true,
-    write: { key: "config-toml", path: file, summary: runnerSummary(edit) },
-    fingerprint: JSON.stringify(edit),
-    render: (current) => mergeRunnerConfig(need(current, file), edit),
+    format: "toml",
+    write: {
+      key: "config-toml",
+      path: file,
+      after: { kind: "runner-reload", container: RUNNER_CONTAINER, timeoutSeconds: RUNNER_RELOAD_TIMEOUT_SECONDS },
+      summary: [...runnerSummary(edit), ...(cache ? cacheSummary(cache) : [])],
+    },
+    fingerprint: JSON.stringify(cache ? [edit, cache] : edit),
+    render: (current) => {
+      const merged = mergeRunnerConfig(need(current, file, "ciServer.runnerConfigPath"), edit);
+      return cache ? mergeRunnerCache(merged, cache) : merged;
+    },
   };
 }

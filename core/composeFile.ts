@@ -91,7 +91,8 @@ function parse(current: string): Parsed {
   try {
     doc = parseDocument(current, { merge: true, uniqueKeys: true, prettyErrors: true });
   } catch (e) {
-    throw new ComposeEditError(`docker-compose.yml is not parseable YAML: ${(e as Error).message}`);
+    // First line only: the quoted lines after it may hold a proxy password from environment:.
+    throw new ComposeEditError(`docker-compose.yml is not parseable YAML: ${(e as Error).message.split("\n")[0]}`);
   }
   if (doc.errors.length > 0) {
     throw new ComposeEditError(

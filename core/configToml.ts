@@ -86,12 +86,12 @@ export function formatTomlValue(v: TomlValue): string {
 // @iarna/toml first, so the scanner may assume well-formed TOML.
 // ---------------------------------------------------------------------------
 
-interface Pos {
+export interface Pos {
   line: number;
   col: number;
 }
 
-interface Header {
+export interface Header {
   kind: "header";
   line: number;
   path: string[];
@@ -99,7 +99,7 @@ interface Header {
   indent: string;
 }
 
-interface KeyVal {
+export interface KeyVal {
   kind: "keyval";
   line: number; // line of the key
   endLine: number; // last line of the value (multi-line arrays/strings)
@@ -109,7 +109,7 @@ interface KeyVal {
   valueEnd: Pos; // exclusive
 }
 
-type Item = Header | KeyVal;
+export type Item = Header | KeyVal;
 
 /** A "basic" key: JSON covers the escapes that occur in keys; fall back to the raw text. */
 function unquoteBasic(quoted: string): string {
@@ -120,7 +120,7 @@ function unquoteBasic(quoted: string): string {
   }
 }
 
-class Scanner {
+export class Scanner {
   pos = 0;
   private readonly lineStarts: number[] = [0];
 
@@ -337,12 +337,12 @@ class Scanner {
 // Document model: lines with their own line endings, plus the scanned items.
 // ---------------------------------------------------------------------------
 
-interface Line {
+export interface Line {
   text: string;
   eol: string; // "\n", "\r\n" or "" (last line without final newline)
 }
 
-function splitLines(text: string): Line[] {
+export function splitLines(text: string): Line[] {
   const lines: Line[] = [];
   const re = /\r?\n/g;
   let start = 0;
@@ -354,18 +354,18 @@ function splitLines(text: string): Line[] {
   return lines;
 }
 
-const samePath = (a: string[], b: string[]) => a.length === b.length && a.every((p, i) => p === b[i]);
-const startsWithPath = (a: string[], prefix: string[]) => prefix.every((p, i) => a[i] === p);
+export const samePath = (a: string[], b: string[]) => a.length === b.length && a.every((p, i) => p === b[i]);
+export const startsWithPath = (a: string[], prefix: string[]) => prefix.every((p, i) => a[i] === p);
 
 /** A [[runners]] element: its header, own key/values, and sub-table headers. */
-interface RunnerSpan {
+export interface RunnerSpan {
   header: Header;
   ownKeys: KeyVal[];
   subHeaders: Header[];
   items: Item[]; // everything from the header up to the next runner / non-runners table
 }
 
-function findRunners(items: Item[]): RunnerSpan[] {
+export function findRunners(items: Item[]): RunnerSpan[] {
   const runners: RunnerSpan[] = [];
   let current: RunnerSpan | undefined;
   for (const item of items) {
@@ -386,14 +386,14 @@ function findRunners(items: Item[]): RunnerSpan[] {
   return runners;
 }
 
-const lastLineOf = (item: Item) => (item.kind === "keyval" ? item.endLine : item.line);
+export const lastLineOf = (item: Item) => (item.kind === "keyval" ? item.endLine : item.line);
 
 /**
  * Consecutive runs of items whose header path starts with `prefix`.
  * `end` is the line after the run's last key/value or header, so blank lines
  * and comments that lead into the next table stay with that table.
  */
-function tableRuns(items: Item[], prefix: string[]): { start: number; end: number; headers: Header[] }[] {
+export function tableRuns(items: Item[], prefix: string[]): { start: number; end: number; headers: Header[] }[] {
   const runs: { start: number; end: number; headers: Header[] }[] = [];
   let run: { start: number; end: number; headers: Header[] } | undefined;
   for (const item of items) {
@@ -415,14 +415,14 @@ function tableRuns(items: Item[], prefix: string[]): { start: number; end: numbe
 // at the same start, the edit planned first ends up first in the text.
 // ---------------------------------------------------------------------------
 
-interface Edit {
+export interface Edit {
   start: number;
   deleteCount: number;
   insert: Line[];
   seq: number;
 }
 
-function applyEdits(lines: Line[], edits: Edit[]): Line[] {
+export function applyEdits(lines: Line[], edits: Edit[]): Line[] {
   const out = lines.slice();
   const ordered = edits.slice().sort((a, b) => b.start - a.start || b.seq - a.seq);
   for (const e of ordered) out.splice(e.start, e.deleteCount, ...e.insert);
@@ -433,7 +433,7 @@ function applyEdits(lines: Line[], edits: Edit[]): Line[] {
 // Rendering the managed [runners.machine] table
 // ---------------------------------------------------------------------------
 
-interface Indents {
+export interface Indents {
   header: string; // of `[runners.machine]`
   key: string; // of the keys in it
 }
@@ -481,7 +481,7 @@ function renderMachine(m: RunnerMachineEdit["machine"], ind: Indents, kept: stri
 }
 
 /** Indent like the runner's other sub-tables (those outside [runners.machine]). */
-function detectIndents(runner: RunnerSpan): Indents {
+export function detectIndents(runner: RunnerSpan): Indents {
   let header: string | undefined;
   let key: string | undefined;
   let table: Header = runner.header;
@@ -502,12 +502,13 @@ function detectIndents(runner: RunnerSpan): Indents {
 // The merge
 // ---------------------------------------------------------------------------
 
-function parseToml(text: string, what: string): TOML.JsonMap {
+export function parseToml(text: string, what: string): TOML.JsonMap {
   try {
     // @iarna/toml rejects CR in comments, although CRLF is a valid TOML newline.
     return TOML.parse(text.replace(/\r\n/g, "\n"));
   } catch (e) {
-    throw new ConfigTomlError(`${what} is not valid TOML: ${(e as Error).message}`);
+    // The parser's first line says where; the lines it quotes after it may hold the runner token.
+    throw new ConfigTomlError(`${what} is not valid TOML: ${(e as Error).message.split("\n")[0]}`);
   }
 }
 
@@ -529,7 +530,7 @@ function checkEdit(edit: RunnerMachineEdit): void {
   }
 }
 
-function selectRunner(runners: RunnerSpan[], parsed: TOML.JsonMap, runnerName: string | undefined): RunnerSpan {
+export function selectRunner(runners: RunnerSpan[], parsed: TOML.JsonMap, runnerName: string | undefined): RunnerSpan {
   const list = Array.isArray(parsed.runners) ? (parsed.runners as TOML.JsonMap[]) : [];
   if (runners.length === 0) throw new ConfigTomlError("config.toml has no [[runners]] table: register a runner first");
   if (runners.length !== list.length) {
@@ -537,20 +538,26 @@ function selectRunner(runners: RunnerSpan[], parsed: TOML.JsonMap, runnerName: s
   }
   const names = list.map((r) => (typeof r.name === "string" ? r.name : ""));
   const shown = names.map((n) => JSON.stringify(n)).join(", ");
+  // The stack key is runner.name; the fix is a command the user can paste (a name quoted for sh).
+  const setName = (n: string) => `pulumi config set --path runner.name '${n.replace(/'/g, `'\\''`)}'`;
   if (runnerName === undefined) {
     if (runners.length > 1) {
-      throw new ConfigTomlError(`config.toml has ${runners.length} [[runners]] (${shown}); set runnerName to pick one`);
+      throw new ConfigTomlError(`config.toml has ${runners.length} [[runners]] (${shown}); set runner.name to the one to convert, e.g. ${setName(names[0])}`);
     }
     return runners[0];
   }
   const hits = names.flatMap((n, i) => (n === runnerName ? [i] : []));
-  if (hits.length === 0) throw new ConfigTomlError(`no [[runners]] named ${JSON.stringify(runnerName)}; found: ${shown}`);
-  if (hits.length > 1) throw new ConfigTomlError(`several [[runners]] are named ${JSON.stringify(runnerName)}: ${shown}`);
+  if (hits.length === 0) {
+    throw new ConfigTomlError(`runner.name is ${JSON.stringify(runnerName)}, but config.toml has no [[runners]] of that name; found: ${shown}. Pick one, e.g. ${setName(names[0])}`);
+  }
+  if (hits.length > 1) {
+    throw new ConfigTomlError(`runner.name ${JSON.stringify(runnerName)} names ${hits.length} [[runners]] in config.toml (${shown}); rename one in config.toml (and restart the runner) so that runner.name picks exactly one`);
+  }
   return runners[hits[0]];
 }
 
 /** Replace the value of a key/value in place; spacing and a trailing comment stay. */
-function replaceValue(lines: Line[], kv: KeyVal, value: string, seq: number): Edit {
+export function replaceValue(lines: Line[], kv: KeyVal, value: string, seq: number): Edit {
   const first = lines[kv.line].text.slice(0, kv.valueStart.col);
   const last = lines[kv.endLine];
   const text = first + value + last.text.slice(kv.valueEnd.col);
@@ -558,7 +565,7 @@ function replaceValue(lines: Line[], kv: KeyVal, value: string, seq: number): Ed
 }
 
 /** Global `concurrent`: replace, or insert before the first table after the leading comments. */
-function concurrentEdit(lines: Line[], items: Item[], value: number, eol: string, seq: number): Edit {
+export function concurrentEdit(lines: Line[], items: Item[], value: number, eol: string, seq: number): Edit {
   const firstHeader = items.findIndex((i) => i.kind === "header");
   const topKeys = (firstHeader < 0 ? items : items.slice(0, firstHeader)) as KeyVal[];
   const existing = topKeys.find((kv) => samePath(kv.path, ["concurrent"]));

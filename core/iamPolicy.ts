@@ -1,12 +1,15 @@
 // Least-privilege policy for docker-machine's amazonec2 driver, from its EC2 call sites
 // (reference/runner-config-reference.md §5). The runbook asks for "a user that can start and stop
 // instances"; GitLab's docs grant AmazonEC2FullAccess. Everything here is bounded to one region.
+import { cachePolicyStatements } from "./buildCache";
 
 export interface RunnerPolicyInput {
   region: string;
   spot: boolean;
   /** ARN of the workers' instance-profile role; iam:PassRole is granted on it alone. */
   workerRoleArn?: string;
+  /** The build cache's bucket: the manager signs the cache URLs, so it alone gets S3 access. */
+  cacheBucket?: string;
 }
 
 export interface PolicyDocument {
@@ -71,6 +74,7 @@ export function runnerPolicy(input: RunnerPolicyInput): PolicyDocument {
       Condition: { StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" } },
     });
   }
+  if (input.cacheBucket) statements.push(...cachePolicyStatements(input.region, input.cacheBucket));
   return { Version: "2012-10-17", Statement: statements };
 }
 

@@ -7,6 +7,8 @@ export interface NoProxyInput {
   workerSubnetCidr?: string;
   /** Credentials come from an instance role: IMDS (link-local) must bypass the proxy. */
   instanceRole: boolean;
+  /** S3 host names of the build cache (s3NoProxyHosts): cache transfers bypass the proxy. */
+  cacheHosts?: string[];
   extra: string[];
 }
 
@@ -17,6 +19,7 @@ export function noProxyList(input: NoProxyInput): string[] {
     input.ciHost,
     ...(input.workerSubnetCidr ? [input.workerSubnetCidr] : []),
     ...(input.instanceRole ? ["169.254.169.254"] : []),
+    ...(input.cacheHosts ?? []),
     ...input.extra,
   ];
   const bad = entries.filter((e) => !isNoProxyEntry(e));

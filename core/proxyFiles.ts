@@ -70,3 +70,12 @@ export function maskProxyUrls(p: ProxyUrls): ProxyUrls {
 
 /** A URL with its user:password (if any) replaced by [secret]. */
 export const maskUrlCredentials = (url: string) => url.replace(/^(\w+:\/\/)[^@/]*@/, "$1[secret]@");
+
+/**
+ * Any text (a message, a warning, a plan line) with the password of every URL in it masked, the
+ * user name kept: `http://user:****@host:3128`. A user part without a password may be a token, so
+ * it is masked whole. For values typed in plain config; a secret's URL goes through maskUrlCredentials.
+ */
+export const maskCredentialsInText = (text: string) =>
+  text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@:"'<>]*)(:[^\s/?#"'<>]*)?@/gi, (_m, scheme: string, user: string, pass?: string) =>
+    pass !== undefined ? `${scheme}${user}:****@` : user === "[secret]" ? `${scheme}[secret]@` : `${scheme}****@`);

@@ -4,12 +4,15 @@
 // prints the file, and its command is expected to run with logging off and secret outputs).
 import * as posixPath from "node:path/posix";
 import { createHash } from "node:crypto";
+import { pruneFn, reverseChainFn, stampFn } from "./reverseApply";
 import {
-  asRoot, asUser, checkMode, checkName, checkSeconds, shComment, shPath, shQuote, shQuoteScript, shUserPath,
+  asRoot, asUser, checkMode, shComment, shPath, shQuote, shQuoteScript, shUserPath,
   type ScriptOptions,
 } from "./shell";
+import { afterFns, checkAfter, restoreAfterLines, type AfterAction } from "./afterActions";
 
 export type { ScriptOptions } from "./shell";
+export type { AfterAction, GracefulStop, HealthWait } from "./afterActions";
 
 /** Backups and markers, one directory per guarded file: STATE_DIR/<key>/. */
 export const STATE_DIR = "/var/lib/gitlab-runner-autoscaling";
@@ -20,16 +23,6 @@ export interface ComposeContext {
   readonly appDir: string;
   readonly command: ComposeCommand;
 }
-
-export interface HealthWait {
-  readonly container: string;
-  readonly timeoutSeconds: number;
-  readonly pollSeconds: number;
-}
-
-export type AfterAction =
-  | { readonly kind: "compose-up"; readonly compose: ComposeContext; readonly services: string[]; readonly waitHealthy?: HealthWait }
-  | { readonly kind: "dockerd-restart" };
 
 export interface GuardedWrite {
   /** Names STATE_DIR/<key>/ ([a-z0-9-]); one key per target file. */
@@ -45,7 +38,11 @@ export interface GuardedWrite {
   readonly summary: string[];
   /** What to tell the user when the file changed since it was read (default: refresh and up). */
   readonly rereadHint?: string;
+  /** Timestamped backups kept besides the original (default KEEP_BACKUPS); also the bound on before-restore copies. */
+  readonly keepBackups?: number;
 }
+
+export const KEEP_BACKUPS = 5;
 
 // Exit codes, so callers and tests can tell failures apart.
 export const EXIT = {
@@ -66,13 +63,16 @@ const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 /**
  * The stdin of a guarded write: a line with the state the merge was based on and the sha256 of
  * the new content, then the exact new bytes. The hash tells a complete stdin from one cut short by
- * a dropped connection, which ends in an ordinary EOF.
+ * a dropped connection, which ends in an ordinary EOF. `reverse` (core/reverseEdit.ts's
+ * formatReverse, how to undo this edit) goes base64 as a third field of that line: the content
+ * still starts after the first newline, and a line cut short has no newline and is refused.
  */
-export function guardedWriteStdin(expected: string, content: string): string {
+export function guardedWriteStdin(expected: string, content: string, reverse?: string): string {
   if (expected !== "absent" && !/^[0-9a-f]{64}$/.test(expected)) {
     throw new Error(`expected state must be "absent" or a sha256 hex: ${JSON.stringify(expected)}`);
   }
-  return `${expected} ${createHash("sha256").update(content, "utf8").digest("hex")}\n${content}`;
+  const rev = reverse ? ` ${Buffer.from(reverse, "utf8").toString("base64")}` : "";
+  return `${expected} ${createHash("sha256").update(content, "utf8").digest("hex")}${rev}\n${content}`;
 }
 
 export function checkKey(key: string): string {
@@ -101,6 +101,18 @@ const STATE_OF = [
 
 // Small marker files, replaced atomically.
 const PUT = [`put() { printf "%s\\n" "$2" > "$1.tmp" && mv -f "$1.tmp" "$1"; }`];
+
+// Moves a write's reverse edit (decoded from stdin) into place as the next link of the chain that
+// restore applies, newest first; `added` names it, for the rollback after a failed after-action.
+const keepReverse = (rollback: boolean) => [
+  rollback && "added=",
+  "keep_reverse() {",
+  "  i=1",
+  "  while [ -e \"$sd/reverse-$i\" ]; do i=$((i + 1)); done",
+  "  mv -f \"$sd/reverse.tmp\" \"$sd/reverse-$i\"",
+  rollback && "  added=\"$sd/reverse-$i\"",
+  "}",
+];
 
 // sudo's secure_path may lack /usr/local/bin, where docker-compose v1 lives on CentOS 7 hosts.
 const LOCAL_PATH = ["PATH=\"$PATH:/usr/local/sbin:/usr/local/bin\"", "export PATH"];
@@ -169,67 +181,11 @@ function checkWrite(w: GuardedWrite): void {
   if (w.path.endsWith("/")) throw new Error(`path must name a file: ${JSON.stringify(w.path)}`);
   if (w.newFileMode !== undefined) checkMode(w.newFileMode, "newFileMode");
   if (w.validate) checkCompose(w.validate.compose, "validate.compose");
-  if (w.after?.kind === "compose-up") {
-    checkCompose(w.after.compose, "after.compose");
-    if (w.after.services.length === 0) throw new Error("after.services must name at least one service");
-    w.after.services.forEach((s) => checkName(s, "service"));
-    if (w.after.waitHealthy) {
-      checkName(w.after.waitHealthy.container, "waitHealthy.container");
-      checkSeconds(w.after.waitHealthy.timeoutSeconds, "waitHealthy.timeoutSeconds");
-      checkSeconds(w.after.waitHealthy.pollSeconds, "waitHealthy.pollSeconds");
-    }
-  } else if (w.after && w.after.kind !== "dockerd-restart") {
-    throw new Error(`unknown after-action ${JSON.stringify(w.after)}`);
-  }
+  if (w.after) checkAfter(w.after, checkCompose);
   w.summary.forEach((s) => shComment(s));
-}
-
-/** Shell that defines `after` (returns non-zero with $why set), `after_again` and messages. */
-function afterFns(a: AfterAction): string[] {
-  if (a.kind === "dockerd-restart") {
-    return [
-      "after() {",
-      "  systemctl daemon-reload && systemctl restart docker && return 0",
-      "  why=\"docker did not restart with the new $target\"; return 1",
-      "}",
-      "after_again() { systemctl daemon-reload && systemctl restart docker; }",
-      "after_done='restarted docker'",
-      "after_check='check \"systemctl status docker\" and \"journalctl -u docker\"'",
-    ];
+  if (w.keepBackups !== undefined && (!Number.isInteger(w.keepBackups) || w.keepBackups < 1)) {
+    throw new Error(`keepBackups must be a whole number >= 1, got ${w.keepBackups}`);
   }
-  const svcs = a.services.map((s) => shQuote(s)).join(" ");
-  const up = [`  (cd ${shPath(a.compose.appDir)} && compose up -d --no-deps ${svcs}) || {`,
-    `    why="compose up of ${a.services.join(" ")} failed with the new $target"; return 1`, "  }"];
-  const h = a.waitHealthy;
-  return [
-    ...(h ? waitFn(h) : []),
-    "after() {",
-    ...up,
-    ...(h
-      ? ["  wait_healthy && return 0",
-        `  why="container ${h.container} did not report healthy within ${h.timeoutSeconds} s"; return 1`]
-      : ["  return 0"]),
-    "}",
-    `after_again() { (cd ${shPath(a.compose.appDir)} && compose up -d --no-deps ${svcs}); }`,
-    `after_done=${shQuote(`ran compose up -d --no-deps ${a.services.join(" ")} again`)}`,
-    `after_check=${shQuote(h ? `check "docker logs ${h.container}"` : "see the compose output above")}`,
-  ];
-}
-
-function waitFn(h: HealthWait): string[] {
-  return [
-    "wait_healthy() {",
-    "  waited=0",
-    "  while :; do",
-    `    st=$(docker inspect -f "{{.State.Health.Status}}" ${shQuote(h.container)} 2>/dev/null) || st=unknown`,
-    "    [ \"$st\" = healthy ] && return 0",
-    `    echo "waiting for ${h.container} to be healthy: $st ($waited s)"`,
-    `    [ "$waited" -lt ${h.timeoutSeconds} ] || return 1`,
-    `    sleep ${h.pollSeconds}`,
-    `    waited=$((waited + ${h.pollSeconds}))`,
-    "  done",
-    "}",
-  ];
 }
 
 function header(title: string, summary: readonly string[]): string {
@@ -270,6 +226,7 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
   const mode = checkMode(w.newFileMode ?? "0600");
   const hint = w.rereadHint ?? DEFAULT_REREAD_HINT;
   const stateDir = opts.stateDir ?? STATE_DIR;
+  const keep = w.keepBackups ?? KEEP_BACKUPS;
   const v = w.validate?.compose;
   return lines(
     ["set -eu"],
@@ -280,7 +237,7 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
       `root=${shPath(stateDir, "stateDir")}`,
       `sd=${shPath(posixPath.join(stateDir, w.key), "stateDir")}`,
     ],
-    DIE, STATE_OF, PUT,
+    DIE, STATE_OF, PUT, keepReverse(!!w.after), stampFn(), pruneFn(),
     [
       // The hint is literal text for the user; backticks in it are not meant to run.
       "# shellcheck disable=SC2016",
@@ -288,12 +245,13 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
     ],
     noLink(),
     [
-      "IFS=' ' read -r expected newsum || die 2 'stdin must start with a line: the state that was read (absent or its sha256) and the sha256 of the new content.'",
+      "IFS=' ' read -r expected newsum rev || die 2 'stdin must start with a line: the state that was read (absent or its sha256) and the sha256 of the new content.'",
       "case $expected in",
       "  absent) ;;",
       "  *) printf \"%s\\n\" \"$expected\" | grep -Eqx \"[0-9a-f]{64}\" || die 2 \"first stdin line is neither absent nor a sha256.\" ;;",
       "esac",
       "printf \"%s\\n\" \"$newsum\" | grep -Eqx \"[0-9a-f]{64}\" || die 2 \"first stdin line lacks the sha256 of the new content.\"",
+      "case $rev in *[!A-Za-z0-9+/=]*) die 2 \"the third field of the first stdin line (the reverse edit) is not base64.\" ;; esac",
       "[ -d \"$dir\" ] || (umask 022 && mkdir -p \"$dir\")",
       "umask 077",
     ],
@@ -304,9 +262,14 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
       "cur=$(state_of \"$target\")",
       "new=$(state_of \"$tmp\")",
       // Identifies this write's stdin; restore uses it to tell a replaced resource from the owner.
-      "owner=$({ printf \"%s %s\\n\" \"$expected\" \"$newsum\"; cat \"$tmp\"; } | sha256sum)",
+      "owner=$({ printf \"%s %s%s\\n\" \"$expected\" \"$newsum\" \"${rev:+ $rev}\"; cat \"$tmp\"; } | sha256sum)",
       "owner=${owner%% *}",
       "if [ \"$cur\" = \"$new\" ]; then",
+      // A write of this content killed between its rename and its markers left its reverse edit.
+      "  if [ -e \"$sd/reverse.tmp\" ] && [ \"$(head -n 1 \"$sd/reverse.tmp\")\" = \"gra-reverse v1 $new\" ]; then",
+      "    keep_reverse",
+      "    put \"$sd/written\" \"$new\"",
+      "  fi",
       // This resource now owns the edit (a replacement's old delete must then do nothing). The
       // written marker stays: if the file got here by someone else's change, destroy must not
       // undo that change. Only a write killed between its rename and its markers sets it.
@@ -337,9 +300,17 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
     [
       "mkdir -p \"$sd\"",
       "chmod 0700 \"$root\" \"$sd\"",
+      "rm -f \"$sd/reverse.tmp\"",
+      // How to undo this edit on a file that changed later; root-only like the backups (secrets).
+      "if [ -n \"$rev\" ] && [ \"$cur\" != absent ]; then",
+      "  printf \"%s\" \"$rev\" | base64 -d > \"$sd/reverse.tmp\" || die 2 \"the reverse edit on stdin is not valid base64; nothing was written.\"",
+      "  [ \"$(head -n 1 \"$sd/reverse.tmp\")\" = \"gra-reverse v1 $new\" ] || die 2 \"the reverse edit on stdin is not for the new content of $target; nothing was written.\"",
+      "fi",
       w.after && "fresh=0",
       "if [ ! -e \"$sd/original\" ] && [ ! -e \"$sd/original.absent\" ]; then",
       w.after && "  fresh=1",
+      // Reverse edits of an earlier life of this state dir (restored since) are not ours to apply.
+      "  rm -f \"$sd\"/reverse-*",
       "  if [ \"$cur\" = absent ]; then",
       "    : > \"$sd/original.absent\"",
       "  else",
@@ -349,11 +320,10 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
       "fi",
       "backup=",
       "if [ \"$cur\" != absent ]; then",
-      "  ts=$(date -u +%Y%m%dT%H%M%SZ)",
-      "  backup=\"$sd/backup-$ts\"",
-      "  n=1",
-      "  while [ -e \"$backup\" ]; do backup=\"$sd/backup-$ts-$n\"; n=$((n + 1)); done",
+      "  stamp backup",
+      "  backup=$stamped",
       "  cp -p \"$target\" \"$backup\"",
+      `  prune backup ${keep}`,
       "fi",
       // Last look before the swap: the runner may have rewritten the file meanwhile.
       "[ \"$(state_of \"$target\")\" = \"$cur\" ] || die 3 \"$target changed on the server while it was being replaced; nothing was written.\" \"$hint\"",
@@ -361,6 +331,7 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
       w.after && "prev_owner=",
       w.after && "[ ! -e \"$sd/owner\" ] || prev_owner=$(cat \"$sd/owner\")",
       "mv -f \"$tmp\" \"$target\"",
+      "[ ! -e \"$sd/reverse.tmp\" ] || keep_reverse",
       "put \"$sd/written\" \"$new\"",
       "put \"$sd/owner\" \"$owner\"",
       "echo \"wrote: $target (backup: ${backup:-none, the file is new})\"",
@@ -382,6 +353,7 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
         "    put \"$sd/written\" \"$cur\"",
         "    if [ -n \"$prev_owner\" ]; then put \"$sd/owner\" \"$prev_owner\"; else rm -f \"$sd/owner\"; fi",
         "  fi",
+        "  [ -z \"$added\" ] || rm -f \"$added\"",
         "  after_again || true",
         "  die 5 \"$why; restored $target and $after_done; $after_check.\"",
         "fi",
@@ -406,26 +378,9 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
   const composeCmd = composeCommandOf(w);
   const dir = posixPath.dirname(w.path);
   const stateDir = opts.stateDir ?? STATE_DIR;
+  const keep = w.keepBackups ?? KEEP_BACKUPS;
   const a = w.after;
-  const afterLines: string[] = [];
-  if (a?.kind === "dockerd-restart") {
-    afterLines.push(
-      "{ systemctl daemon-reload && systemctl restart docker; } ||",
-      "  die 5 \"restored $target but docker did not restart; check 'journalctl -u docker', then run pulumi destroy again.\"",
-    );
-  } else if (a?.kind === "compose-up") {
-    const svcs = a.services.map((s) => shQuote(s)).join(" ");
-    afterLines.push(
-      ...composeFn(a.compose.command),
-      `(cd ${shPath(a.compose.appDir)} && compose up -d --no-deps ${svcs}) ||`,
-      `  die 5 "restored $target but compose up of ${a.services.join(" ")} failed (output above); run pulumi destroy again to retry."`,
-    );
-    if (a.waitHealthy) {
-      const h = a.waitHealthy;
-      afterLines.push(...waitFn(h),
-        `wait_healthy || echo "warning: container ${h.container} did not report healthy within ${h.timeoutSeconds} s after the restore; check 'docker logs ${h.container}'." >&2`);
-    }
-  }
+  const afterLines = restoreAfterLines(a, composeFn);
   return lines(
     ["set -eu"],
     composeCmd || a ? LOCAL_PATH : [],
@@ -434,7 +389,7 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       `dir=${shPath(dir)}`,
       `sd=${shPath(posixPath.join(stateDir, w.key), "stateDir")}`,
     ],
-    DIE, STATE_OF,
+    DIE, STATE_OF, stampFn(), pruneFn(), reverseChainFn(),
     [
       "if [ ! -e \"$sd/written\" ]; then",
       "  echo \"nothing to restore: pulumi never changed $target\"",
@@ -463,7 +418,9 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       "cur=$(state_of \"$target\")",
       "if [ \"$cur\" = \"$written\" ]; then",
       // What pulumi wrote is kept too: a restore never loses a version of the file.
-      "  cp -p \"$target\" \"$sd/before-restore-$(date -u +%Y%m%dT%H%M%SZ)\"",
+      "  stamp before-restore",
+      "  cp -p \"$target\" \"$stamped\"",
+      `  prune before-restore ${keep}`,
       "  if [ \"$orig\" = absent ]; then",
       "    rm -f \"$target\"",
       "    echo \"removed: $target (it did not exist before pulumi)\"",
@@ -476,6 +433,27 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       "  fi",
       "elif [ \"$cur\" = \"$orig\" ]; then",
       "  echo \"$target already has its original content; finishing the restore\"",
+      // Changed since (a later upgrade, a hand edit elsewhere): undo only pulumi's edits, newest
+      // first, on a copy; the file is replaced only when every one of them applied.
+      "elif [ \"$orig\" != absent ] && [ -e \"$sd/reverse-1\" ]; then",
+      "  umask 077",
+      "  work=",
+      "  tmp=",
+      "  trap 'rm -f \"$work\" \"$work.next\" \"$tmp\"' EXIT",
+      ...SIGNAL_TRAPS.map((t) => `  ${t}`),
+      "  work=$(mktemp \"$sd/.gra-work.XXXXXX\")",
+      "  cp \"$target\" \"$work\"",
+      "  reverse_chain \"$work\"",
+      "  tmp=$(mktemp \"$dir/.gra-tmp.XXXXXX\")",
+      "  cat \"$work\" > \"$tmp\"",
+      "  chown --reference=\"$target\" \"$tmp\"",
+      "  chmod --reference=\"$target\" \"$tmp\"",
+      "  stamp before-restore",
+      "  cp -p \"$target\" \"$stamped\"",
+      `  prune before-restore ${keep}`,
+      "  [ \"$(state_of \"$target\")\" = \"$cur\" ] || die 7 \"$target changed while destroy was undoing pulumi's edit; nothing was changed. Run pulumi destroy again.\"",
+      "  mv -f \"$tmp\" \"$target\"",
+      "  echo \"undid pulumi's edit of $target, keeping the changes made after it (before: $stamped)\"",
       "else",
       "  if [ \"$orig\" = absent ]; then where=\"it did not exist before pulumi ($sd/original.absent)\"; else where=\"the content from before pulumi is in $sd/original\"; fi",
       "  die 7 \"$target changed after pulumi wrote it (wrote $written, found $cur); nothing was changed.\" \"$where.\" " +
@@ -483,7 +461,7 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       "fi",
     ],
     afterLines,
-    ["rm -f \"$sd/original\" \"$sd/original.absent\" \"$sd/written\" \"$sd/owner\""],
+    ["rm -f \"$sd/original\" \"$sd/original.absent\" \"$sd/written\" \"$sd/owner\" \"$sd/reverse.tmp\" \"$sd\"/reverse-*"],
   );
 }
 

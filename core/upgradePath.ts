@@ -61,6 +61,18 @@ export function skippedStops(from: Version, to: Version): Version[] {
   });
 }
 
+/**
+ * A warning when the runner would be a newer major than GitLab: the runner's major.minor should
+ * stay in step with GitLab's (docs.gitlab.com/runner/#gitlab-runner-versions); a newer major may
+ * call APIs the older GitLab lacks. Not refused: GitLab keeps older APIs for a while.
+ */
+export function runnerSkewWarning(gitlabImage: string, runnerImage: string): string | undefined {
+  const gitlab = imageVersion(gitlabImage);
+  const runner = imageVersion(runnerImage);
+  if (!gitlab || !runner || runner.major <= gitlab.major) return undefined;
+  return `upgrade.runnerImage ${runnerImage} is a newer major than GitLab ${gitlabImage}: keep the runner's major.minor in step with GitLab's (docs.gitlab.com/runner/#gitlab-runner-versions), or upgrade GitLab first`;
+}
+
 /** Problems with moving an image from `current` to `target` (empty when the move is fine). */
 export function upgradeProblems(kind: "GitLab" | "GitLab Runner", current: string, target: string): string[] {
   const from = imageVersion(current);

@@ -1,6 +1,7 @@
 // An in-process stand-in for the Pulumi engine and the AWS/command providers, so the real program
 // can run with no CLI, no cloud and no server: for `npm run plan`, the benchmark and the tests.
 // The CI server's files are answered where the remote reads would return them.
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { readResultLine } from "../core/readResult";
 
@@ -14,6 +15,8 @@ export interface RecordedResource {
   dependsOn: string[];
   /** The replacementTrigger option, as given (often an Output). */
   replacementTrigger?: unknown;
+  /** The ignoreChanges option. */
+  ignoreChanges?: string[];
   /** Inputs as the SDK sent them (secret values in their envelope). */
   inputs: Record<string, any>;
   /** State the mock answered with. */
@@ -62,11 +65,16 @@ const hex = (name: string, len: number) => {
   return h.toString(16).padStart(8, "0").repeat(3).slice(0, len);
 };
 
+/** The offline answer of the worker key command: a fixed, well-formed Ed25519 public key (no private half exists). */
+export const OFFLINE_WORKER_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9mZmxpbmUtcGxhY2Vob2xkZXItd29ya2VyLWtleS0x";
+
 export class OfflineEngine implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
   private readonly byUrn = new Map<string, RecordedResource>();
   /** Filled by the stack transformation: options the mock API does not see. */
-  readonly options = new Map<string, { parent?: string; dependsOn: string[]; replacementTrigger?: unknown }>();
+  readonly options = new Map<string, { parent?: string; dependsOn: string[]; pending?: Promise<string[]>; replacementTrigger?: unknown; ignoreChanges?: string[] }>();
+  /** Server files as the offline writes left them: a later read sees an earlier write, as on the server. */
+  private readonly written = new Map<string, string>();
 
   constructor(readonly world: OfflineWorld) {}
 
@@ -80,7 +88,8 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     const key = `${args.type}::${args.name}`;
     if (this.resources.some((r) => `${r.type}::${r.name}` === key)) throw new Error(`duplicate resource ${key}`);
     const opts = this.options.get(key);
-    const rec: RecordedResource = { type: args.type, name: args.name, urn: key, parent: opts?.parent, dependsOn: opts?.dependsOn ?? [], replacementTrigger: opts?.replacementTrigger, inputs, state };
+    const dependsOn = [...(opts?.dependsOn ?? []), ...(opts?.pending ? await opts.pending : [])];
+    const rec: RecordedResource = { type: args.type, name: args.name, urn: key, parent: opts?.parent, dependsOn, replacementTrigger: opts?.replacementTrigger, ignoreChanges: opts?.ignoreChanges, inputs, state };
     this.resources.push(rec);
     this.byUrn.set(key, rec);
     return { id: args.custom === false ? undefined : state.id ?? `${args.name}-id`, state };
@@ -94,9 +103,14 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
       case "aws:ec2/getSubnet:getSubnet":
         return { id: i.id, cidrBlock: "10.0.1.0/24" };
       case "aws:ec2/getAmi:getAmi":
-        return { id: "ami-0offline0ubuntu0lts", name: "ubuntu-noble-24.04-amd64-server (offline placeholder)" };
+        return { id: "ami-0offline0ubuntu0lts", name: "ubuntu-noble-24.04-amd64-server (offline placeholder)", rootDeviceName: "/dev/sda1" };
       case "aws:iam/getInstanceProfile:getInstanceProfile":
         return { name: i.name, roleArn: `arn:aws:iam::${this.world.account}:role/${i.name}`, roleName: i.name };
+      // One table, the VPC's main one: the workers' subnet has no explicit association.
+      case "aws:ec2/getRouteTables:getRouteTables":
+        return { ids: [`rtb-${hex(String(i.vpcId), 17)}`] };
+      case "aws:ec2/getRouteTable:getRouteTable":
+        return { routeTableId: i.routeTableId, associations: [{ main: true, routeTableId: i.routeTableId }] };
       default:
         throw new Error(`the offline engine has no answer for ${args.token}`);
     }
@@ -114,8 +128,22 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
         return { id: `i-${hex(name, 17)}`, privateIp: "10.0.1.10" };
       case "aws:ec2/amiFromInstance:AmiFromInstance":
         return { id: `ami-${hex(name, 17)}` };
+      case "aws:autoscaling/group:Group": {
+        // Pulumi auto-names the group: the name carries a random suffix, as for real.
+        const groupName = `${name}-${hex(name, 7)}`;
+        return { id: groupName, name: groupName, arn: `arn:aws:autoscaling:${this.region()}:${this.world.account}:autoScalingGroup:00000000-0000-4000-8000-${hex(name, 12)}:autoScalingGroupName/${groupName}` };
+      }
+      case "aws:ec2/launchTemplate:LaunchTemplate":
+        return { id: `lt-${hex(name, 17)}`, latestVersion: 1 };
       case "aws:ec2/keyPair:KeyPair":
         return { keyName: name };
+      case "aws:s3/bucket:Bucket": {
+        // Pulumi auto-names a bucket from its resource name plus a random suffix; its id is the name.
+        const bucket = inputs.bucket ?? `${name}-${hex(name, 7)}`;
+        return { id: bucket, bucket, arn: `arn:aws:s3:::${bucket}` };
+      }
+      case "aws:ec2/vpcEndpoint:VpcEndpoint":
+        return { id: `vpce-${hex(name, 17)}` };
       case "aws:ec2/securityGroup:SecurityGroup":
         return { id: `sg-${hex(name, 17)}` };
       case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
@@ -126,23 +154,50 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     }
   }
 
-  /** A read answers with the server file its script names; a write reports what it would do. */
+  /** The stack's region (config), for ARNs. */
+  private region(): string {
+    return pulumi.runtime.getConfig("aws:region") ?? "ap-northeast-1";
+  }
+
+  /**
+   * A read answers with the server file its script names, as earlier writes left it; a write records
+   * its new content (stdin after the state line) and reports what it would do.
+   */
   private commandStdout(name: string, inputs: Record<string, any>): string {
-    if (!name.endsWith("-read")) return name.endsWith("-write") ? "written (offline)" : "";
+    // The worker key command prints the public key the EC2 key pair imports (core/workerSshKey.ts).
+    if (String(inputs.create ?? "").startsWith("# gitlab-runner-autoscaling: worker SSH key ")) return OFFLINE_WORKER_PUBLIC_KEY;
+    if (!name.endsWith("-read") && !name.endsWith("-write")) return "";
     const script = String(inputs.create ?? "");
     const path = Object.keys(this.world.serverFiles)
       .filter((p) => script.includes(`'${p}'`))
       .sort((a, b) => b.length - a.length)[0];
+    if (name.endsWith("-write")) {
+      const stdin = String(inputs.stdin ?? "");
+      if (path === undefined) return "written (offline)";
+      // The write's compare-and-swap, as on the server: a write merged from a stale read fails here too.
+      const expected = stdin.slice(0, stdin.indexOf(" "));
+      const current = this.written.has(path) ? this.written.get(path)! : this.world.serverFiles[path];
+      const actual = current === null ? "absent" : createHash("sha256").update(current, "utf8").digest("hex");
+      if (expected !== actual) throw new Error(`offline write ${name}: ${path} changed since it was read (merged from a stale read)`);
+      this.written.set(path, stdin.slice(stdin.indexOf("\n") + 1));
+      return "written (offline)";
+    }
     if (path === undefined) throw new Error(`offline read ${name}: no server file given for its path`);
-    return readResultLine(this.world.serverFiles[path]);
+    return readResultLine(this.written.has(path) ? this.written.get(path)! : this.world.serverFiles[path]);
   }
 
   /** Records parents and dependsOn, which the mock API does not pass to newResource. */
   readonly transformation: pulumi.ResourceTransformation = (t) => {
     const parentOf = (r: pulumi.Resource | undefined) => (r ? `${(r as any).__pulumiType}::${(r as any).__name}` : undefined);
-    const deps = ([] as unknown[]).concat(t.opts.dependsOn ?? []).filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d));
+    const isResource = (d: unknown): d is pulumi.Resource => pulumi.Resource.isInstance(d);
+    const all = ([] as unknown[]).concat(t.opts.dependsOn ?? []);
+    // A dependency known only later (a promise of resources) is resolved before the SDK registers.
+    const later = all.filter((d) => !isResource(d) && typeof (d as PromiseLike<unknown> | undefined)?.then === "function");
+    const pending = later.length
+      ? Promise.all(later).then((rs) => rs.flat().filter(isResource).map((d) => parentOf(d)!).filter(Boolean))
+      : undefined;
     const parent = t.opts.parent && (t.opts.parent as any).__pulumiType !== "pulumi:pulumi:Stack" ? parentOf(t.opts.parent) : undefined;
-    this.options.set(`${t.type}::${t.name}`, { parent, dependsOn: deps.map((d) => parentOf(d)!).filter(Boolean), replacementTrigger: t.opts.replacementTrigger });
+    this.options.set(`${t.type}::${t.name}`, { parent, dependsOn: all.filter(isResource).map((d) => parentOf(d)!).filter(Boolean), pending, replacementTrigger: t.opts.replacementTrigger, ignoreChanges: t.opts.ignoreChanges });
     return undefined;
   };
 

@@ -3,7 +3,10 @@
 import * as path from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH } from "../core/proxyFiles";
+import { maskCredentialsInText } from "../core/proxyFiles";
+import { DAEMON_JSON_PATH } from "../core/workerImage";
 import { scriptBody, scriptHeader } from "../core/shell";
+import { MESSAGES, type Destroy, type Lang } from "./messages";
 import { revealPublic, unwrapSecrets, type RecordedResource } from "./mockEngine";
 import type { OfflineRun } from "./runOffline";
 
@@ -23,11 +26,13 @@ export interface Plan {
 }
 
 const COMMAND = "command:remote:Command";
+const FILE_EDIT = "gitlab-runner-autoscaling:ci:RemoteFileEdit";
 /** Where each builder step's stdin lands on the image (the docker step's stdin is only proxy env). */
 const BUILDER_FILES: Record<string, string> = {
   "apt-proxy": APT_PROXY_PATH,
   "profile-proxy": "/home/ubuntu/.profile (block between the gitlab-runner-autoscaling markers)",
   "docker-proxy": BUILDER_DOCKER_DROPIN_PATH,
+  "daemon-json": DAEMON_JSON_PATH,
 };
 
 const plain = (r: RecordedResource) => unwrapSecrets(r.inputs) as Record<string, any>;
@@ -35,7 +40,7 @@ const bodyOf = (script: string) => scriptBody(script) ?? script;
 const targetOf = (script: string) => /^target='([^']*)'$/m.exec(bodyOf(script))?.[1];
 
 /** What a reviewer wants to see of each resource, on one line. */
-function describe(r: RecordedResource): string {
+function describe(r: RecordedResource, lang: Lang): string {
   const i = revealPublic(r.inputs) as Record<string, any>;
   switch (r.type) {
     case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
@@ -46,15 +51,40 @@ function describe(r: RecordedResource): string {
       return `${i.instanceType} from ${i.ami} in ${i.subnetId}; IMDSv2 ${i.metadataOptions?.httpTokens}, root volume encrypted=${i.rootBlockDevice?.encrypted}`;
     case "aws:ec2/amiFromInstance:AmiFromInstance":
       return `image ${i.name}`;
+    case "aws:ec2/launchTemplate:LaunchTemplate": {
+      const nic = i.networkInterfaces?.[0] ?? {};
+      const root = i.blockDeviceMappings?.[0]?.ebs ?? {};
+      return `${i.instanceType} from ${i.imageId}; groups ${(nic.securityGroups ?? []).join(",")}, public IP ${nic.associatePublicIpAddress === "false" ? "never" : "subnet default"}; ` +
+        `IMDSv2 ${i.metadataOptions?.httpTokens} (hop limit ${i.metadataOptions?.httpPutResponseHopLimit}); root ${root.volumeType} encrypted=${root.encrypted}` +
+        `${i.iamInstanceProfile?.name ? `; profile ${i.iamInstanceProfile.name}` : ""}${i.keyName ? `; key pair ${i.keyName}` : ""}`;
+    }
+    case "aws:autoscaling/group:Group":
+      return `min ${i.minSize} / desired ${i.desiredCapacity} (the plugin's from then on) / max ${i.maxSize} in ${(i.vpcZoneIdentifiers ?? []).join(",")}; ` +
+        `suspended ${(i.suspendedProcesses ?? []).join(",")}; scale-in protection ${i.protectFromScaleIn}; capacity rebalance ${i.capacityRebalance}; ` +
+        `force delete ${i.forceDelete}; ${i.mixedInstancesPolicy ? `spot (${i.mixedInstancesPolicy.instancesDistribution?.spotAllocationStrategy})` : "on-demand"}`;
     case "aws:ec2transitgateway/instanceState:InstanceState":
       return `builder ${i.state}`;
     case "aws:iam/userPolicy:UserPolicy":
     case "aws:iam/rolePolicy:RolePolicy":
       return `${JSON.parse(i.policy).Statement.flatMap((s: any) => s.Action).length} actions${i.role ? ` on role ${i.role}` : ""}`;
+    case "aws:s3/bucket:Bucket":
+      return `bucket ${r.state.bucket ?? i.bucket}; forceDestroy=${i.forceDestroy}: pulumi destroy deletes the cache with it`;
+    case "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":
+      return `public access blocked: acls=${i.blockPublicAcls} policy=${i.blockPublicPolicy} ignoreAcls=${i.ignorePublicAcls} restrict=${i.restrictPublicBuckets}`;
+    case "aws:s3/bucketOwnershipControls:BucketOwnershipControls":
+      return `object ownership ${i.rule?.objectOwnership} (ACLs off)`;
+    case "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
+      return `default encryption ${i.rules?.map((x: any) => x.applyServerSideEncryptionByDefault?.sseAlgorithm).join(", ")}`;
+    case "aws:s3/bucketVersioning:BucketVersioning":
+      return `versioning ${i.versioningConfiguration?.status}`;
+    case "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
+      return (i.rules ?? []).map((x: any) => x.expiration ? `${x.id}: objects expire after ${x.expiration.days} days` : `${x.id}: incomplete uploads aborted after ${x.abortIncompleteMultipartUpload?.daysAfterInitiation} day(s)`).join("; ");
+    case "aws:ec2/vpcEndpoint:VpcEndpoint":
+      return `${i.vpcEndpointType} endpoint ${i.serviceName} in ${i.vpcId} on ${(i.routeTableIds ?? []).join(", ")}`;
     case COMMAND: {
       const target = targetOf(String(i.create ?? ""));
-      if (r.name.endsWith("-read")) return `read ${target ?? "file"}`;
-      if (r.name.endsWith("-write")) return `guarded write of ${target}`;
+      if (r.name.endsWith("-read")) return MESSAGES[lang].readOf(target ?? "file");
+      if (r.name.endsWith("-write")) return MESSAGES[lang].guardedWriteOf(String(target));
       return scriptHeader(String(i.create ?? ""))[0] ?? bodyOf(String(i.create ?? "")).split("\n").find((l) => !/^(set |$)/.test(l))?.slice(0, 80) ?? "";
     }
     default:
@@ -62,7 +92,7 @@ function describe(r: RecordedResource): string {
   }
 }
 
-function tree(resources: RecordedResource[]): string[] {
+function tree(resources: RecordedResource[], lang: Lang): string[] {
   const children = new Map<string | undefined, RecordedResource[]>();
   for (const r of resources) {
     if (r.type === "pulumi:pulumi:Stack") continue;
@@ -74,9 +104,9 @@ function tree(resources: RecordedResource[]): string[] {
   const walk = (parent: string | undefined, depth: number) => {
     for (const r of children.get(parent) ?? []) {
       const pad = "  ".repeat(depth + 1);
-      const what = describe(r);
+      const what = describe(r, lang);
       lines.push(`${pad}+ ${r.name}  (${r.type})${what ? `\n${pad}    ${what}` : ""}`);
-      if (r.dependsOn.length) lines.push(`${pad}    waits on: ${r.dependsOn.map((d) => d.split("::")[1]).join(", ")}`);
+      if (r.dependsOn.length) lines.push(`${pad}    ${MESSAGES[lang].waitsOn} ${r.dependsOn.map((d) => d.split("::")[1]).join(", ")}`);
       walk(r.urn, depth + 1);
     }
   };
@@ -84,45 +114,82 @@ function tree(resources: RecordedResource[]): string[] {
   return lines;
 }
 
-/** Files written to the CI server, in write order; later writes of one path win. */
-function ciServerWrites(resources: RecordedResource[]): { path: string; content: string; summary: string[] }[] {
+interface GuardedWriteView {
+  /** The RemoteFileEdit it belongs to (gitlab-upgrade, ci-server-config-toml, …). */
+  edit: string;
+  path: string;
+  content: string;
+  summary: string[];
+  destroy: Omit<Destroy, "action"> & { action: "restore" | "keep" };
+}
+
+/** What a guarded write's delete does, read from the delete script the program gave it. */
+function destroyOf(deleteScript: string): GuardedWriteView["destroy"] {
+  if (!/^# gitlab-runner-autoscaling: restore /.test(deleteScript)) return { action: "keep", recreates: [], restartsDocker: false };
+  const body = bodyOf(deleteScript);
+  const services = /compose up -d --no-deps ([^)]*)\)/.exec(body)?.[1].replace(/'/g, "").split(/\s+/).filter(Boolean) ?? [];
+  return { action: "restore", recreates: services, restartsDocker: /systemctl restart docker/.test(body) };
+}
+
+/**
+ * Every guarded write of the stack, whatever its component (the GitLab upgrade is not under
+ * CiServer), in creation order: the order the offline engine ran them, each after the one it waits on.
+ */
+function guardedWrites(resources: RecordedResource[]): GuardedWriteView[] {
   return resources
-    .filter((r) => r.type === COMMAND && r.name.startsWith("ci-server-") && r.name.endsWith("-write"))
+    .filter((r) => r.type === COMMAND && r.name.endsWith("-write") && r.parent?.startsWith(`${FILE_EDIT}::`))
     .map((r) => {
       const i = plain(r);
       const stdin = String(i.stdin ?? "");
-      // The header is the write's title, then its managed values.
-      return { path: targetOf(String(i.create)) ?? r.name, content: stdin.slice(stdin.indexOf("\n") + 1), summary: scriptHeader(String(i.create)).slice(1) };
+      return {
+        edit: r.parent!.slice(FILE_EDIT.length + 2),
+        path: targetOf(String(i.create)) ?? r.name,
+        // stdin: the state line, then the new content.
+        content: stdin.slice(stdin.indexOf("\n") + 1),
+        // The header is the write's title, then its managed values.
+        summary: scriptHeader(String(i.create)).slice(1),
+        destroy: destroyOf(String(i.delete ?? "")),
+      };
     });
 }
 
 const localName = (p: string) => (p.includes("/docker.service.d/") ? `docker.service.d/${path.posix.basename(p)}` : path.posix.basename(p));
 
-export function buildPlan(run: OfflineRun, serverFiles: Record<string, string | null>, stack: string): Plan {
+export function buildPlan(run: OfflineRun, serverFiles: Record<string, string | null>, stack: string, lang: Lang = "en"): Plan {
+  const m = MESSAGES[lang];
   const { resources } = run.engine;
   const files: Record<string, string> = {};
   const text: string[] = [
-    `Plan for stack "${stack}" — offline: no AWS, no SSH, no Pulumi CLI; secrets are placeholders shown as [secret].`,
+    m.planTitle(stack),
     "",
-    `Resources (${resources.length - 1}):`,
-    ...tree(resources),
+    m.resources(resources.length - 1),
+    ...tree(resources, lang),
     "",
-    "Files on the CI server:",
+    m.filesOnCiServer,
   ];
 
-  const finals = new Map<string, string>();
-  for (const w of ciServerWrites(resources)) {
-    finals.set(w.path, w.content);
-    text.push(`  ${w.path}`, ...w.summary.map((s) => `      ${s}`));
+  // Grouped by file: two edits of one file (the upgrade, then the proxy's env_file) are listed
+  // together, the last one's content is the file after `pulumi up`, and the diff is against the
+  // server's original.
+  const byPath = new Map<string, GuardedWriteView[]>();
+  for (const w of guardedWrites(resources)) byPath.set(w.path, [...(byPath.get(w.path) ?? []), w]);
+  for (const [p, writes] of byPath) {
+    text.push(`  ${p}`);
+    writes.forEach((w, n) => {
+      // Only the first edit of a file that did not exist can remove it; a later one puts back the earlier one's.
+      const destroy: Destroy = w.destroy.action === "restore" && n === 0 && serverFiles[p] === null ? { ...w.destroy, action: "remove" } : w.destroy;
+      text.push(`    ${w.edit}:`, ...w.summary.map((s) => `      ${s}`), `      ${m.onDestroy(destroy)}`);
+    });
   }
-  for (const [p, content] of finals) {
+  for (const [p, writes] of byPath) {
+    const content = writes[writes.length - 1].content;
     const before = serverFiles[p] ?? "";
     files[`files/ci-server/${localName(p)}`] = content;
     const patch = createTwoFilesPatch(`a${p}`, `b${p}`, before, content, "current", "after pulumi up");
     files[`diffs/${localName(p).replace("/", "_")}.diff`] = patch;
     const added = patch.split("\n").filter((l) => l.startsWith("+") && !l.startsWith("+++")).length;
     const removed = patch.split("\n").filter((l) => l.startsWith("-") && !l.startsWith("---")).length;
-    text.push(`  ${p}: ${added === 0 && removed === 0 ? "unchanged" : `+${added} -${removed} lines`}`);
+    text.push(`  ${p}: ${added === 0 && removed === 0 ? m.unchanged : m.lineCounts(added, removed)}`);
   }
 
   for (const r of resources.filter((x) => x.type === COMMAND && x.parent?.startsWith("gitlab-runner-autoscaling:ami:ProxyAmi::"))) {
@@ -136,7 +203,7 @@ export function buildPlan(run: OfflineRun, serverFiles: Record<string, string | 
   if (policy) files["files/iam/runner-policy.json"] = String(plain(policy).policy);
 
   const outputs = revealPublic(run.outputs) as Record<string, unknown>;
-  text.push("", "Outputs:", ...Object.entries(outputs).map(([k, v]) => `  ${k}: ${typeof v === "string" ? v.replace(/\n/g, "\n    ") : JSON.stringify(v)}`));
+  text.push("", m.outputs, ...Object.entries(outputs).map(([k, v]) => `  ${k}: ${typeof v === "string" ? v.replace(/\n/g, "\n    ") : JSON.stringify(v)}`));
 
   const planResources: PlanResource[] = resources.map((r) => ({
     type: r.type,
@@ -146,6 +213,7 @@ export function buildPlan(run: OfflineRun, serverFiles: Record<string, string | 
     inputs: revealPublic(r.inputs),
   }));
   files["plan.json"] = JSON.stringify({ resources: planResources }, null, 2) + "\n";
-  files["plan.txt"] = text.join("\n") + "\n";
+  // A last guard: no line of the plan shows a URL's password, whatever produced it.
+  files["plan.txt"] = maskCredentialsInText(text.join("\n") + "\n");
   return { resources: planResources, files, text: files["plan.txt"] };
 }

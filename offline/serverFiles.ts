@@ -1,8 +1,10 @@
 // The CI server's current files for an offline run, read from a local directory laid out as
-// examples/ci-server/ (docker-compose.yml, common.env, config.toml, docker.service.d/*.conf).
+// examples/ci-server/ (docker-compose.yml, common.env, config.toml, daemon.json, docker.service.d/*.conf).
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { DAEMON_JSON_PATH } from "../core/daemonJson";
 import { CI_DOCKER_DROPIN_PATH } from "../core/proxyFiles";
+import { FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS, fleetingFile } from "../core/ciServer/autoscalerEdits";
 import type { Settings } from "../settings/types";
 
 export const EXAMPLE_SERVER_FILES = path.resolve(__dirname, "../examples/ci-server");
@@ -19,5 +21,8 @@ export function serverFilesFrom(dir: string, s: Settings): Record<string, string
     [path.posix.join(s.ciServer.appDir, "common.env")]: readOrNull(path.join(dir, "common.env")),
     [s.ciServer.runnerConfigPath]: readOrNull(path.join(dir, "config.toml")),
     [CI_DOCKER_DROPIN_PATH]: readOrNull(path.join(dir, "docker.service.d", path.posix.basename(CI_DOCKER_DROPIN_PATH))),
+    [DAEMON_JSON_PATH]: readOrNull(path.join(dir, "daemon.json")),
+    // docker-autoscaler: the fleeting plugin's AWS files beside config.toml (usually absent).
+    ...Object.fromEntries([FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS].map((f) => [fleetingFile(s, f).host, readOrNull(path.join(dir, f))])),
   };
 }

@@ -1,7 +1,10 @@
-// npm run bench [-- --runs N] [-- --skip-tests]
+// npm run bench [-- --runs N] [-- --skip-tests] [-- --skip-host] [-- --figures FILE]
 // Median time of the whole program under the offline engine against a baseline program of one
-// resource under the same engine, run after run in one process; then the test suite's wall time.
+// resource under the same engine, run after run in one process; then the test suite's wall time;
+// then the restart counts of the host restart scenarios (counted, not timed).
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -11,6 +14,7 @@ import { PROJECT, runOffline } from "../offline/runOffline";
 import { rawConfigOf, readStackConfig } from "../offline/stackConfig";
 import { EXAMPLE_SERVER_FILES, serverFilesFrom } from "../offline/serverFiles";
 import { validateSettings } from "../settings/validate";
+import { FIGURES_ENV, formatFigures, readFigures } from "../test/host/restartCounts";
 
 const REPO = path.resolve(__dirname, "..");
 
@@ -28,8 +32,37 @@ async function baseline(world: OfflineWorld): Promise<void> {
   await pulumi.runtime.disconnect();
 }
 
+/**
+ * Runs the host restart scenarios (real sshd sandboxes, root only) and prints what each stopped and
+ * restarted, counted from the stand-in dockerd's events; `--figures FILE` prints a saved run.
+ */
+function restartFigures(argv: string[]): void {
+  const saved = argv.includes("--figures") ? argv[argv.indexOf("--figures") + 1] : undefined;
+  if (saved) {
+    console.log(`restart counts per scenario (from ${saved}):\n${formatFigures(readFigures(saved))}`);
+    return;
+  }
+  if (argv.includes("--skip-host")) return;
+  if (process.getuid?.() !== 0) {
+    console.log("restart counts: skipped, the host scenarios need root (run as root, or pass --skip-host)");
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-bench-"));
+  try {
+    const file = path.join(dir, "figures.jsonl");
+    fs.writeFileSync(file, "");
+    const r = spawnSync("npx", ["mocha", "--no-config", "-r", "ts-node/register", "-r", "test/setup.ts", "--extension", "ts",
+      "--timeout", "600000", "test/host/scenarios/restarts.test.ts"], { cwd: REPO, encoding: "utf8", env: { ...process.env, [FIGURES_ENV]: file } });
+    const summary = (r.stdout ?? "").split("\n").filter((l) => /passing|failing/.test(l)).map((l) => l.trim()).join(", ");
+    console.log(`restart counts per scenario (host restart scenarios: exit ${r.status}; ${summary}):\n${formatFigures(readFigures(file))}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   const argv = process.argv.slice(2);
+  if (argv.includes("--figures")) return restartFigures(argv);
   const runs = Number(argv[argv.indexOf("--runs") + 1]) || 30;
   const config = readStackConfig(path.join(REPO, "Pulumi.dev.yaml"));
   const s = validateSettings(rawConfigOf(config));
@@ -62,6 +95,7 @@ async function main() {
     const summary = (r.stdout ?? "").split("\n").filter((l) => /passing|failing|pending/.test(l)).map((l) => l.trim()).join(", ");
     console.log(`test suite (npx mocha): ${((Date.now() - t) / 1000).toFixed(1)} s wall, exit ${r.status}; ${summary}`);
   }
+  restartFigures(argv);
 }
 
 main().catch((e) => {

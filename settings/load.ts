@@ -1,7 +1,28 @@
 // The one place that reads pulumi.Config. Everything else takes the typed result.
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./types";
-import { STRUCTURED_KEYS, validateSettings } from "./validate";
+import { FOREIGN_SECRET_KEYS, SECRET_KEYS, STRUCTURED_KEYS, validateSettings } from "./validate";
+
+const projectPrefix = () => `${pulumi.getProject()}:`;
+/** Internal to the SDK (runtime/config.ts), so looked up rather than imported; absent = no check. */
+const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+
+/** The stack's whole project namespace, secrets as "[secret]": what the typo check needs. */
+function projectConfig(): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [full, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (!full.startsWith(projectPrefix())) continue;
+    const key = full.slice(projectPrefix().length);
+    let parsed: unknown = value;
+    try {
+      parsed = /^[[{]/.test(value) ? JSON.parse(value) : value;
+    } catch {
+      // shown as the text it is
+    }
+    out[key] = isConfigSecret?.(full) ? "[secret]" : parsed;
+  }
+  return out;
+}
 
 export interface Secrets {
   sshPrivateKey: pulumi.Output<string>;
@@ -27,6 +48,12 @@ export function loadSettings(): LoadedSettings {
     // Plain reads only to check presence and form; the values themselves travel as secrets below.
     sshPrivateKey: config.get("sshPrivateKey"),
     proxyCredentials: config.get("proxyCredentials"),
+    projectConfig: projectConfig(),
+    plaintextSecrets: isConfigSecret ? [
+      ...SECRET_KEYS.filter((k) => config.get(k) !== undefined && !isConfigSecret(`${projectPrefix()}${k}`)),
+      ...FOREIGN_SECRET_KEYS.filter((k) => pulumi.runtime.getConfig(k) !== undefined && !isConfigSecret(k)),
+    ] : [],
+    otherKeys: Object.keys(pulumi.runtime.allConfig()).filter((k) => !k.startsWith(projectPrefix())),
   });
   const proxyCredentials = config.getSecret("proxyCredentials");
   return {

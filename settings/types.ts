@@ -3,6 +3,8 @@
 
 export type ComposeCommand = "auto" | "docker compose" | "docker-compose";
 export type CredentialsMode = "accessKey" | "instanceProfile";
+/** docker+machine: the runbook; docker-autoscaler: its successor (fleeting + an EC2 Auto Scaling group). */
+export type Executor = "docker+machine" | "docker-autoscaler";
 
 export interface SshEndpoint {
   host: string;
@@ -23,9 +25,10 @@ export interface CiServerSettings extends SshEndpoint {
   bastion?: SshEndpoint;
 }
 
+/** At least one of the two images is set: a GitLab patch alone, or a runner bump alone, is fine. */
 export interface UpgradeSettings {
-  gitlabImage: string;
-  runnerImage: string;
+  gitlabImage?: string;
+  runnerImage?: string;
   /** Bound on the wait for GitLab to be healthy after the upgrade (migrations). */
   readyTimeoutSeconds: number;
 }
@@ -92,8 +95,42 @@ export interface RunnerSettings {
   /** IAM role of the CI server's instance profile (instanceProfile mode gets the policy there). */
   managerRoleName?: string;
   autoscaling: AutoscalingPeriod[];
+  /**
+   * Bound on the wait for running jobs after SIGQUIT when this program recreates the runner
+   * (jobs still running then are aborted by the recreate); 0 = do not wait.
+   */
+  gracefulStopSeconds: number;
   /** How long destroy (or a change that orphans workers) waits for their running jobs before removing them. */
   drainTimeoutSeconds: number;
+  executor: Executor;
+  /** Present only when executor is docker-autoscaler. */
+  autoscaler?: AutoscalerSettings;
+}
+
+export interface AutoscalerSettings {
+  /** Jobs at once on one instance ([runners.autoscaler] capacity_per_instance). */
+  capacityPerInstance: number;
+  /** Most instances: [runners.autoscaler] max_instances and the Auto Scaling group's max size. */
+  maxInstances: number;
+  /** Fleeting plugin reference, pinned to an exact version by default. */
+  plugin: string;
+}
+
+export interface S3CacheSettings {
+  /** Days after which a cache object expires (lifecycle rule of a created bucket). */
+  expirationDays: number;
+  /** One cache for every runner of the stack (objects not under runner/<id>/). */
+  shared: boolean;
+  /** An existing bucket (in aws:region): then no bucket is created. */
+  bucketName?: string;
+  /** A gateway VPC endpoint for S3 on the workers' route table. */
+  vpcEndpoint: boolean;
+  /** Route tables for the endpoint; undefined = the table of the workers' subnet. */
+  routeTableIds?: string[];
+}
+
+export interface CacheSettings {
+  s3: S3CacheSettings;
 }
 
 export interface Settings {
@@ -104,4 +141,6 @@ export interface Settings {
   ami: AmiSettings;
   workers: WorkerSettings;
   runner: RunnerSettings;
+  /** The shared build cache; absent unless cache.s3.enabled. */
+  cache?: CacheSettings;
 }

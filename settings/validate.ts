@@ -1,11 +1,25 @@
 // Pure validation of the raw stack config into typed Settings. Every problem is collected and
 // reported at once (key path, offending value, expected form) before any resource exists.
 import { AWS_ID, isHostname, isIPv4, isIPv4Cidr, isInstanceType, isNoProxyEntry, isRegion, isZoneLetter, proxyUrlProblem } from "../core/validators";
+import { maskCredentialsInText } from "../core/proxyFiles";
 import { imageVersion } from "../core/upgradePath";
-import type { AutoscalingPeriod, ComposeCommand, CredentialsMode, Settings, SshEndpoint } from "./types";
+import { AUTOSCALER_MIN_RUNNER, DEFAULT_FLEETING_PLUGIN, convertMachinePeriod, isPluginReference } from "../core/autoscalerConvert";
+import { closest } from "./suggest";
+import type { AutoscalerSettings, AutoscalingPeriod, ComposeCommand, CredentialsMode, Executor, RunnerSettings, Settings, SshEndpoint } from "./types";
+import { cacheSettings } from "./cache";
 
 /** The project's structured (object) config keys. */
-export const STRUCTURED_KEYS = ["ciServer", "upgrade", "proxy", "ami", "workers", "runner"] as const;
+export const STRUCTURED_KEYS = ["ciServer", "upgrade", "proxy", "ami", "workers", "runner", "cache"] as const;
+/** The project's secret keys: set with `pulumi config set --secret`, never stored in plain text. */
+export const SECRET_KEYS = ["sshPrivateKey", "proxyCredentials"] as const;
+/**
+ * Every key the program reads in the project namespace, the one list of them: any other key there
+ * is a typo and is refused. A new top-level key goes into STRUCTURED_KEYS or SECRET_KEYS.
+ */
+export const PROJECT_KEYS: readonly string[] = [...STRUCTURED_KEYS, ...SECRET_KEYS];
+/** Keys of other namespaces that hold credentials: refused in plain text like the project's secrets. */
+export const FOREIGN_SECRET_KEYS = ["aws:secretKey", "aws:token"] as const;
+const PROJECT = "gitlab-runner-autoscaling";
 
 /** Raw values as read from pulumi.Config (structured keys already JSON-parsed). */
 export interface RawConfig {
@@ -16,9 +30,19 @@ export interface RawConfig {
   ami?: unknown;
   workers?: unknown;
   runner?: unknown;
+  cache?: unknown;
   /** Only checked for presence and form; never echoed. */
   sshPrivateKey?: string;
   proxyCredentials?: string;
+  /**
+   * Every key set in the project namespace (without the prefix) with its value, secrets as
+   * "[secret]"; when given, keys outside PROJECT_KEYS are refused.
+   */
+  projectConfig?: Record<string, unknown>;
+  /** Secret keys (SECRET_KEYS, FOREIGN_SECRET_KEYS) whose value the stack holds in plain text. */
+  plaintextSecrets?: string[];
+  /** Full keys set outside the project namespace (aws:region, …): checked for a misspelt namespace. */
+  otherKeys?: string[];
 }
 
 export interface Problem {
@@ -40,10 +64,15 @@ export function formatProblems(problems: Problem[]): string {
     `Fix them with \`pulumi config set --path <key> <value>\` (secrets with --secret).`;
 }
 
-const show = (v: unknown) => (v === undefined ? "(not set)" : JSON.stringify(v));
+// A value as a message shows it: JSON, with the password of any URL in it masked.
+const show = (v: unknown) => (v === undefined ? "(not set)" : maskCredentialsInText(JSON.stringify(v)));
+
+/** Known keys per object, as the validation met them: for "did you mean" on a misplaced top-level key. */
+const knownKeysOf = new WeakMap<Problem[], Map<string, string[]>>();
+const knownKeys = (problems: Problem[]) => knownKeysOf.get(problems) ?? knownKeysOf.set(problems, new Map()).get(problems)!;
 
 /** Reads one object of the config, recording problems instead of throwing. */
-class Reader {
+export class Reader {
   constructor(readonly problems: Problem[], readonly prefix: string, readonly obj: Record<string, unknown>) {}
 
   static of(problems: Problem[], key: string, raw: unknown, required: boolean): Reader | undefined {
@@ -134,8 +163,11 @@ class Reader {
   }
 
   unknownKeys(known: string[]) {
+    knownKeys(this.problems).set(this.prefix, known);
     for (const k of Object.keys(this.obj)) {
-      if (!known.includes(k)) this.fail(k, this.obj[k], `no such key; known keys here: ${known.join(", ")}`);
+      if (known.includes(k)) continue;
+      const near = closest(k, known);
+      this.fail(k, this.obj[k], `no such key; ${near ? `did you mean ${this.key(near)}? ` : ""}known keys here: ${known.join(", ")}`);
     }
   }
 }
@@ -155,12 +187,11 @@ function endpoint(r: Reader, defaults: { user: string }): SshEndpoint {
   };
 }
 
-function gitlabImage(r: Reader, name: string, repo: RegExp, example: string): string {
+function gitlabImage(r: Reader, name: string, repo: RegExp, example: string): string | undefined {
   return r.str(name, {
-    required: true,
     check: (s) => repo.test(s) && imageVersion(s) !== undefined,
     expected: `an image with a version tag, e.g. ${example}`,
-  }) ?? "";
+  });
 }
 
 /** Cron with 7 fields as gorhill/cronexpr reads docker+machine's Periods. */
@@ -229,6 +260,9 @@ export function validateSettings(raw: RawConfig): Settings {
     readyTimeoutSeconds: u.int("readyTimeoutSeconds", { def: 1800, min: 1, max: 86400 })!,
   };
   u?.unknownKeys(["gitlabImage", "runnerImage", "readyTimeoutSeconds"]);
+  if (u && u.obj.gitlabImage === undefined && u.obj.runnerImage === undefined) {
+    problems.push({ key: "upgrade", value: show(u.obj), expected: "upgrade.gitlabImage, upgrade.runnerImage or both (e.g. gitlab/gitlab-ce:12.6.8-ce.0), or no upgrade block at all" });
+  }
 
   // proxy
   const p = Reader.of(problems, "proxy", raw.proxy, false);
@@ -284,8 +318,9 @@ export function validateSettings(raw: RawConfig): Settings {
   w?.unknownKeys(["vpcId", "subnetId", "subnetCidr", "zone", "securityGroupId", "instanceType", "spot", "privateAddressOnly", "iamInstanceProfile", "tags", "rootSize", "imdsV2"]);
   // The metadata-token flags exist only in GitLab's docker-machine fork from v0.16.2-gitlab.11 (2021);
   // a runner image from before bundles a docker-machine that fails every create on an unknown flag.
-  const runnerVersion = upgrade && imageVersion(upgrade.runnerImage);
-  if (workers?.imdsV2 && runnerVersion && runnerVersion.major < IMDSV2_MIN_RUNNER_MAJOR) {
+  const runnerVersion = upgrade?.runnerImage && imageVersion(upgrade.runnerImage);
+  const executorRaw = (raw.runner as Record<string, unknown> | undefined)?.executor;
+  if (executorRaw !== "docker-autoscaler" && workers?.imdsV2 && runnerVersion && runnerVersion.major < IMDSV2_MIN_RUNNER_MAJOR) {
     problems.push({
       key: "workers.imdsV2",
       value: "true (the default)",
@@ -310,7 +345,7 @@ export function validateSettings(raw: RawConfig): Settings {
 
   // runner
   const r = Reader.of(problems, "runner", raw.runner ?? {}, false);
-  const runner = r && {
+  const runner: RunnerSettings | undefined = r && {
     name: r.str("name", { check: (s) => s.length > 0 && !/[\n"]/.test(s), expected: "the name = \"…\" of a [[runners]] entry" }),
     concurrent: r.int("concurrent", { def: 3, min: 2, max: 1000, expected: "a whole number ≥ 2 (the runbook: 同時に実行するジョブ数, 2以上)" })!,
     limit: r.int("limit", { min: 1, expected: "a whole number ≥ 1 (the most machines this runner may run)" }),
@@ -326,9 +361,21 @@ export function validateSettings(raw: RawConfig): Settings {
     keyGeneration: r.int("keyGeneration", { def: 1, min: 1 })!,
     managerRoleName: r.str("managerRoleName", { check: (s) => /^[\w+=,.@-]{1,64}$/.test(s), expected: "an IAM role NAME (not an ARN)" }),
     autoscaling: autoscalingPeriods(r),
+    gracefulStopSeconds: r.int("gracefulStopSeconds", {
+      def: 600, min: 0, max: 7200,
+      expected: "seconds a runner restart waits for running jobs to finish, a whole number from 0 to 7200 (pulumi up waits that long)",
+    })!,
     drainTimeoutSeconds: r.int("drainTimeoutSeconds", { def: 600, min: 1, max: 86400, expected: "seconds, a whole number from 1 to 86400" })!,
+
+    executor: r.oneOf<Executor>("executor", ["docker+machine", "docker-autoscaler"], "docker+machine"),
   };
-  r?.unknownKeys(["name", "concurrent", "limit", "idleCount", "idleTime", "maxBuilds", "machineName", "credentials", "keyGeneration", "managerRoleName", "autoscaling", "drainTimeoutSeconds"]);
+  const autoscaler = r && runner && autoscalerSettings(r, runner.executor);
+  if (runner && autoscaler) {
+    runner.autoscaler = autoscaler;
+    // GitLab: set concurrent to max_instances × capacity_per_instance (docs, executors/docker_autoscaler).
+    if (r!.obj.concurrent === undefined || r!.obj.concurrent === null) runner.concurrent = Math.max(2, autoscaler.maxInstances * autoscaler.capacityPerInstance);
+  }
+  r?.unknownKeys(["name", "concurrent", "limit", "idleCount", "idleTime", "maxBuilds", "machineName", "credentials", "keyGeneration", "managerRoleName", "autoscaling", "gracefulStopSeconds", "drainTimeoutSeconds", "executor", ...AUTOSCALER_KEYS]);
   if (runner) {
     if (runner.credentials === "instanceProfile" && !runner.managerRoleName) {
       problems.push({ key: "runner.managerRoleName", value: "(not set)", expected: "the IAM role of the CI server's instance profile when runner.credentials is instanceProfile" });
@@ -338,6 +385,138 @@ export function validateSettings(raw: RawConfig): Settings {
     }
   }
 
+  if (runner?.autoscaler) autoscalerProblems(problems, runner as RunnerWithAutoscaler, upgrade);
+
+  const cache = cacheSettings(Reader.of(problems, "cache", raw.cache, false), { proxy: !!proxy });
+
+  problems.push(
+    ...plaintextSecretProblems(raw.plaintextSecrets ?? []),
+    ...unknownProjectKeys(raw.projectConfig ?? {}, knownKeys(problems)),
+    ...misspeltNamespaces(raw.otherKeys ?? [], !region),
+  );
+
   if (problems.length) throw new SettingsError(problems);
-  return { region, ciServer: ciServer!, upgrade, proxy, ami: ami!, workers: workers!, runner: runner! };
+  return { region, ciServer: ciServer!, upgrade, proxy, ami: ami!, workers: workers!, runner: runner!, ...(cache && { cache }) };
+}
+
+const SET_SECRET: Record<string, string> = {
+  sshPrivateKey: "pulumi config set --secret sshPrivateKey < ~/.ssh/ci-server.pem",
+  proxyCredentials: "pulumi config set --secret proxyCredentials (then type user:password at the prompt, not on the command line)",
+};
+
+/** The Pulumi CLI refuses a plain value for a key Pulumi.yaml declares secret; this program refuses it for every secret key. */
+function plaintextSecretProblems(keys: string[]): Problem[] {
+  return keys.map((key) => ({
+    key,
+    value: "[secret] (stored in plain text in the stack file)",
+    expected: `an encrypted value: replace it with ${SET_SECRET[key] ?? `pulumi config set --secret ${key}`}`,
+  }));
+}
+
+/** A key in a namespace one typo from the project's (gitlab-runner-autoscale:runner), or aws:regoin. */
+function misspeltNamespaces(keys: string[], regionMissing: boolean): Problem[] {
+  return keys.flatMap((full) => {
+    const i = full.indexOf(":");
+    const [ns, name] = [full.slice(0, i), full.slice(i + 1)];
+    if (ns !== PROJECT && closest(ns, [PROJECT])) {
+      return [{ key: full, value: "(not shown)", expected: `a key of the ${PROJECT}: namespace: did you mean ${PROJECT}:${name}? Run \`pulumi config rm ${full}\` and set it again under ${PROJECT}: (it would be ignored)` }];
+    }
+    if (ns === "aws" && regionMissing && name !== "region" && closest(name, ["region"])) {
+      return [{ key: full, value: "(not shown)", expected: `aws:region (did you mean it?): run \`pulumi config rm ${full}\`, then \`pulumi config set aws:region <region>\`` }];
+    }
+    return [];
+  });
+}
+
+/** The commands that set a misplaced object's values under the right key (its scalar leaves, else the general form). */
+function setUnder(top: string, value: unknown): string {
+  const leaves = value && typeof value === "object" && !Array.isArray(value) ? Object.entries(value) : [];
+  const plain = leaves.length > 0 && leaves.every(([k, v]) => /^[A-Za-z0-9_]+$/.test(k) && (typeof v === "number" || typeof v === "boolean" || (typeof v === "string" && /^[\w.:/@%-]+$/.test(v))));
+  return plain
+    ? leaves.map(([k, v]) => `\`pulumi config set --path ${top}.${k} ${maskCredentialsInText(String(v))}\``).join(" and ")
+    : `set each value under it: \`pulumi config set --path ${top}.<key> <value>\``;
+}
+
+/** A key of the project namespace the program does not read: a typo that would otherwise be ignored. */
+function unknownProjectKeys(config: Record<string, unknown>, nested: Map<string, string[]>): Problem[] {
+  return Object.entries(config).filter(([key]) => !PROJECT_KEYS.includes(key)).map(([key, value]) => {
+    const top = key === "region" ? "aws:region" : closest(key, PROJECT_KEYS);
+    // A key that belongs inside an object: a top-level idleTime is runner.idleTime.
+    const paths = [...nested].flatMap(([prefix, keys]) => keys.map((k) => [k, `${prefix}.${k}`]));
+    const leaf = closest(key, paths.map(([k]) => k));
+    const inside = leaf === undefined ? undefined : paths.find(([k]) => k === leaf)![1];
+    const secret = (top !== undefined && (SECRET_KEYS as readonly string[]).includes(top)) || (typeof value === "string" && /PRIVATE KEY/.test(value));
+    const scalar = typeof value === "number" || typeof value === "boolean" || (typeof value === "string" && !secret && !/\s/.test(value));
+    const shown = scalar ? maskCredentialsInText(String(value)) : "<value>";
+    const rm = `\`pulumi config rm ${key}\``;
+    const fix =
+      top === "aws:region" ? `did you mean aws:region? Run ${rm}, then \`pulumi config set aws:region ${shown}\`; `
+      : top !== undefined && secret ? `did you mean ${top}? Run ${rm}, then ${SET_SECRET[top] ?? `pulumi config set --secret ${top}`}; `
+      : top !== undefined ? `did you mean ${top}? Run ${rm}, then ${setUnder(top, value)}; `
+      : inside !== undefined ? `did you mean ${inside}? Run ${rm}, then \`pulumi config set --path ${inside} ${shown}\`; `
+      : `remove it with ${rm}; `;
+    return {
+      key,
+      value: secret ? "[secret]" : show(value),
+      expected: `no such key in the gitlab-runner-autoscaling: namespace (it would be ignored); ${fix}known keys: ${PROJECT_KEYS.join(", ")} (and aws:region)`,
+    };
+  });
+}
+
+// ---- runner.executor: docker-autoscaler ---------------------------------------------------------
+
+const AUTOSCALER_KEYS = ["capacityPerInstance", "maxInstances", "plugin"];
+
+type RunnerWithAutoscaler = RunnerSettings & { autoscaler: AutoscalerSettings };
+
+/** The autoscaler's knobs; refused in docker+machine mode, where they would silently do nothing. */
+function autoscalerSettings(r: Reader, executor: Executor): AutoscalerSettings | undefined {
+  if (executor !== "docker-autoscaler") {
+    for (const k of AUTOSCALER_KEYS) {
+      if (r.obj[k] !== undefined && r.obj[k] !== null) r.fail(k, r.obj[k], "unset unless runner.executor is docker-autoscaler");
+    }
+    return undefined;
+  }
+  return {
+    capacityPerInstance: r.int("capacityPerInstance", { def: 1, min: 1, max: 100, expected: "a whole number of jobs per instance, 1–100" })!,
+    maxInstances: r.int("maxInstances", { required: true, min: 1, max: 1000, expected: "the most worker instances, 1–1000 (also the Auto Scaling group's max size); required with runner.executor docker-autoscaler" }) ?? 1,
+    plugin: r.str("plugin", {
+      def: DEFAULT_FLEETING_PLUGIN,
+      check: isPluginReference,
+      expected: `a fleeting plugin reference pinned to a version, e.g. ${DEFAULT_FLEETING_PLUGIN}`,
+    })!,
+  };
+}
+
+function autoscalerProblems(problems: Problem[], runner: RunnerWithAutoscaler, upgrade: Settings["upgrade"]): void {
+  const a = runner.autoscaler;
+  const atMost = (key: string, value: number) => {
+    if (value > a.maxInstances) problems.push({ key, value: show(value), expected: `at most runner.maxInstances (${a.maxInstances}): idle machines become idle instances` });
+  };
+  // GitLab Runner's config schema gives idle_time a minimum of 1s.
+  const idleTime = (key: string, value: number) => {
+    if (value < 1) problems.push({ key, value: show(value), expected: "at least 1 second with runner.executor docker-autoscaler (idle_time has a minimum of 1s)" });
+  };
+  atMost("runner.idleCount", runner.idleCount);
+  idleTime("runner.idleTime", runner.idleTime);
+  runner.autoscaling.forEach((p, i) => {
+    atMost(`runner.autoscaling[${i}].idleCount`, p.idleCount);
+    idleTime(`runner.autoscaling[${i}].idleTime`, p.idleTime);
+    p.periods.forEach((period, j) => {
+      const c = convertMachinePeriod(period);
+      if (c.problem) {
+        problems.push({ key: `runner.autoscaling[${i}].periods[${j}]`, value: show(period), expected: `a period the docker-autoscaler can express (5-field cron after dropping second and year): it ${c.problem}` });
+      }
+    });
+  });
+  // With an upgrade the target image is known now; without one, the program checks the image in
+  // the server's docker-compose.yml before anything else (core/runnerImageCheck.ts).
+  const v = upgrade?.runnerImage && imageVersion(upgrade.runnerImage);
+  if (v && (v.major < AUTOSCALER_MIN_RUNNER.major || (v.major === AUTOSCALER_MIN_RUNNER.major && v.minor < AUTOSCALER_MIN_RUNNER.minor))) {
+    problems.push({
+      key: "upgrade.runnerImage",
+      value: show(upgrade!.runnerImage),
+      expected: `a runner image ${AUTOSCALER_MIN_RUNNER.major}.${AUTOSCALER_MIN_RUNNER.minor} or later with runner.executor docker-autoscaler (the executor's first generally available release)`,
+    });
+  }
 }

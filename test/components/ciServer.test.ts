@@ -4,6 +4,7 @@ import { setEnvVars } from "../../core/commonEnv";
 import { editCompose } from "../../core/composeFile";
 import { mergeRunnerConfig } from "../../core/configToml";
 import { dockerdProxyDropIn } from "../../core/proxyFiles";
+import { formatReverse, reverseHunks, type LineFormat } from "../../core/reverseEdit";
 import { guardedWriteStdin, readFileScript } from "../../core/scripts";
 import type { OfflineRun } from "../../offline/runOffline";
 import {
@@ -16,6 +17,7 @@ const NO_PROXY = "localhost,127.0.0.1,192.0.2.3,192.0.2.0/24,169.254.169.254";
 const EDITS = [
   { step: "common-env", key: "common-env", path: PATHS.commonEnv },
   { step: "compose-proxy", key: "compose-proxy", path: PATHS.compose },
+  { step: "docker-daemon-json", key: "docker-daemon-json", path: PATHS.daemonJson },
   { step: "docker-dropin", key: "docker-dropin", path: PATHS.dockerDropIn },
   { step: "config-toml", key: "config-toml", path: PATHS.configToml },
 ];
@@ -32,7 +34,7 @@ describe("CiServer on the dev stack", () => {
     run = await cachedRun(devStack());
   });
 
-  it("edits common.env → docker-compose.yml → the docker drop-in → config.toml, one RemoteFileEdit child each", () => {
+  it("edits common.env → docker-compose.yml → daemon.json → the docker drop-in → config.toml, one RemoteFileEdit child each", () => {
     assert.equal(get(run, T.ciServer, "ci-server").parent, undefined);
     assert.deepEqual(childrenOf(run, T.ciServer, "ci-server").map(keyOf), EDITS.map((e) => edit(e.step)));
     assert.deepEqual(run.outputs.ciServerFiles, EDITS.map((e) => e.path));
@@ -109,15 +111,19 @@ describe("CiServer on the dev stack", () => {
   });
 
   describe("the writes' stdin is the read file merged by the pure core", () => {
+    // An edit destroy undoes also carries the reverse edit, from the new text back to the read one.
+    const stdinOf = (format: LineFormat, read: string, merged: string) =>
+      guardedWriteStdin(sha256(read), merged, formatReverse(sha256(merged), reverseHunks(format, merged, read)));
+
     it("common.env: its sha256, then NO_PROXY/no_proxy set", () => {
       assert.equal(revealed(run, "ci-server-common-env-write", "stdin"),
-        guardedWriteStdin(sha256(FIXTURE_TEXT.commonEnv), setEnvVars(FIXTURE_TEXT.commonEnv, { NO_PROXY, no_proxy: NO_PROXY })));
+        stdinOf("env", FIXTURE_TEXT.commonEnv, setEnvVars(FIXTURE_TEXT.commonEnv, { NO_PROXY, no_proxy: NO_PROXY })));
     });
 
     it("docker-compose.yml: its sha256, then env_file added to gitlab-runner", () => {
       const merged = editCompose(FIXTURE_TEXT.compose, { envFile: { service: "gitlab-runner", file: "./common.env" } }).text;
       assert.notEqual(merged, FIXTURE_TEXT.compose);
-      assert.equal(revealed(run, "ci-server-compose-proxy-write", "stdin"), guardedWriteStdin(sha256(FIXTURE_TEXT.compose), merged));
+      assert.equal(revealed(run, "ci-server-compose-proxy-write", "stdin"), stdinOf("yaml", FIXTURE_TEXT.compose, merged));
     });
 
     it("docker drop-in: absent, then the whole drop-in", () => {
@@ -136,7 +142,7 @@ describe("CiServer on the dev stack", () => {
         stack: "dev",
       });
       assert.equal(revealed(run, "ci-server-config-toml-write", "stdin"),
-        guardedWriteStdin(sha256(FIXTURE_TEXT.configToml), mergeRunnerConfig(FIXTURE_TEXT.configToml, machineEdit)));
+        stdinOf("toml", FIXTURE_TEXT.configToml, mergeRunnerConfig(FIXTURE_TEXT.configToml, machineEdit)));
       assert.deepEqual(summaryOf(write(run, "config-toml").create), runnerSummary(machineEdit));
     });
   });

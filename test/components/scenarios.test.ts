@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { formatReverse, reverseHunks } from "../../core/reverseEdit";
 import { guardedWriteStdin } from "../../core/scripts";
 import * as pulumi from "@pulumi/pulumi";
 import { runnerMachineEdit } from "../../core/ciServerEdits";
@@ -29,7 +30,7 @@ const DEV_INVENTORY = [
   ...["wait-ssh", "apt-proxy", "profile-proxy", "docker", "docker-proxy", "check"].map((s) => cmd(`worker-ami-${s}`)),
   `${T.amiFromInstance}::worker-ami-ami`, `${T.instanceState}::worker-ami-builder-stopped`,
   `${T.ciServer}::ci-server`,
-  ...edit("common-env"), ...edit("compose-proxy"), ...edit("docker-dropin"), ...edit("config-toml"),
+  ...edit("common-env"), ...edit("compose-proxy"), ...edit("docker-daemon-json"), ...edit("docker-dropin"), ...edit("config-toml"),
   `${T.workerCleanup}::workers`, cmd("workers-cleanup"),
 ].sort();
 
@@ -84,7 +85,7 @@ describe("Whole program, scenario by scenario", () => {
       assert.deepEqual(Object.keys(run.outputs).sort(), ["accessKeyId", "amiId", "ciServerFiles", "ciServerResults", "iamUserName", "securityGroupRuleIds", "summary"]);
       assert.match(String(run.outputs.summary), /^Workers boot ami-\w+ \(t2\.micro, spot\) in ap-northeast-1a, subnet subnet-0123456789abcdef0\.$/m);
       assert.match(String(run.outputs.summary), /removed after 1800 s idle/);
-      assert.deepEqual(Object.keys(run.outputs.ciServerResults as object), ["common-env", "compose-proxy", "docker-dropin", "config-toml"]);
+      assert.deepEqual(Object.keys(run.outputs.ciServerResults as object), ["common-env", "compose-proxy", "docker-daemon-json", "docker-dropin", "config-toml"]);
     });
   });
 
@@ -94,9 +95,9 @@ describe("Whole program, scenario by scenario", () => {
       run = await cachedRun(variant((c) => { delete c.proxy; }));
     });
 
-    it("skips the three proxy edits and the builder's three proxy steps; nothing else changes in the inventory", () => {
+    it("skips the four proxy edits and the builder's three proxy steps; nothing else changes in the inventory", () => {
       assert.deepEqual(inventory(run), without(DEV_INVENTORY, [
-        ...edit("common-env"), ...edit("compose-proxy"), ...edit("docker-dropin"),
+        ...edit("common-env"), ...edit("compose-proxy"), ...edit("docker-daemon-json"), ...edit("docker-dropin"),
         cmd("worker-ami-apt-proxy"), cmd("worker-ami-profile-proxy"), cmd("worker-ami-docker-proxy"),
       ]));
       assert.deepEqual(run.outputs.ciServerFiles, [PATHS.configToml]);
@@ -132,7 +133,8 @@ describe("Whole program, scenario by scenario", () => {
         accessKey: { id: String(run.outputs.accessKeyId), secret: TEST_PROVIDER_SECRET },
         stack: "dev",
       }));
-      assert.equal(revealed(run, "ci-server-config-toml-write", "stdin"), guardedWriteStdin(sha256(FIXTURE_TEXT.configToml), expected));
+      assert.equal(revealed(run, "ci-server-config-toml-write", "stdin"), guardedWriteStdin(sha256(FIXTURE_TEXT.configToml), expected,
+        formatReverse(sha256(expected), reverseHunks("toml", expected, FIXTURE_TEXT.configToml))));
     });
   });
 
@@ -171,7 +173,7 @@ describe("Whole program, scenario by scenario", () => {
         assert.match(error.message, message);
         assert.match(error.message, /error serializing property "stdin"/, "surfaced by the SDK while sending the write's stdin");
         assert.ok(registered.includes(cmd("gitlab-upgrade-read")), "the server was read");
-        assert.deepEqual(registered.filter((k) => k.includes("-write") || /ci-server-(common-env|compose-proxy|docker-dropin|config-toml)/.test(k)), [],
+        assert.deepEqual(registered.filter((k) => k.includes("-write") || /ci-server-(common-env|compose-proxy|docker-daemon-json|docker-dropin|config-toml)/.test(k)), [],
           "no write, and no later CI-server step, was registered");
         assert.deepEqual(registered.filter((k) => k.startsWith("aws:") && !k.includes("/get")), [], "no AWS resource was registered");
       });

@@ -189,7 +189,7 @@ describe("Secrets", () => {
 
     it("every command script (create and delete): zero hits", () => {
       const scripts = commands(run).flatMap((c) => [c.inputs.create, c.inputs.delete]).filter((s) => s !== undefined);
-      assert.equal(scripts.length, 6 + 4 * 3 + 2, "6 builder steps; 4 reads; 4 writes with create and delete; the worker cleanup's create and delete");
+      assert.equal(scripts.length, 6 + 5 * 3 + 2, "6 builder steps; 5 reads; 5 writes with create and delete; the worker cleanup's create and delete");
       for (const s of scripts) {
         assert.equal(typeof s, "string");
         assert.deepEqual(hits(s), []);

@@ -346,24 +346,25 @@ describe("core/configToml mergeRunnerConfig", () => {
       assert.equal(mergeRunnerConfig(out, { ...RUNBOOK_EDIT, runnerName: "alpha" }), out);
     });
 
-    it("refuses to guess without runnerName and lists the names", () => {
-      assert.throws(
-        () => mergeRunnerConfig(input, RUNBOOK_EDIT),
-        (e: Error) => e instanceof ConfigTomlError && /runnerName/.test(e.message) && /"alpha", "beta"/.test(e.message),
-      );
+    it("refuses to guess without runner.name: names the stack key, lists the names, gives the command", () => {
+      assert.throws(() => mergeRunnerConfig(input, RUNBOOK_EDIT), (e: Error) => e instanceof ConfigTomlError && e.message ===
+        `config.toml has 2 [[runners]] ("alpha", "beta"); set runner.name to the one to convert, e.g. pulumi config set --path runner.name 'alpha'`);
     });
 
-    it("reports an unknown runnerName with the names it found", () => {
-      assert.throws(
-        () => mergeRunnerConfig(input, { ...RUNBOOK_EDIT, runnerName: "gamma" }),
-        (e: Error) => e instanceof ConfigTomlError && /"gamma"/.test(e.message) && /"alpha", "beta"/.test(e.message),
-      );
+    it("reports a runner.name that matches no runner, with the names found and the command", () => {
+      assert.throws(() => mergeRunnerConfig(input, { ...RUNBOOK_EDIT, runnerName: "gamma" }), (e: Error) => e instanceof ConfigTomlError && e.message ===
+        `runner.name is "gamma", but config.toml has no [[runners]] of that name; found: "alpha", "beta". Pick one, e.g. pulumi config set --path runner.name 'alpha'`);
+    });
+
+    it("quotes a runner name for the shell in the suggested command", () => {
+      const odd = HEAD + ALPHA.replace('name = "alpha"', `name = "it's"`) + BETA;
+      assert.throws(() => mergeRunnerConfig(odd, RUNBOOK_EDIT), (e: Error) => e.message.endsWith(`pulumi config set --path runner.name 'it'\\''s'`));
     });
 
     it("reports two runners with the same name as ambiguous", () => {
       assert.throws(
         () => mergeRunnerConfig(HEAD + ALPHA + ALPHA, { ...RUNBOOK_EDIT, runnerName: "alpha" }),
-        (e: Error) => e instanceof ConfigTomlError && /several/.test(e.message),
+        (e: Error) => e instanceof ConfigTomlError && /^runner\.name "alpha" names 2 \[\[runners\]\] in config\.toml/.test(e.message),
       );
     });
 
@@ -371,6 +372,9 @@ describe("core/configToml mergeRunnerConfig", () => {
       assert.throws(() => mergeRunnerConfig("concurrent = 1\n", RUNBOOK_EDIT), /no \[\[runners\]\]/);
       assert.throws(() => mergeRunnerConfig("concurrent = 1\n", RUNBOOK_EDIT), ConfigTomlError);
       assert.throws(() => mergeRunnerConfig("concurrent = \n[[runners]]\n", RUNBOOK_EDIT), /not valid TOML/);
+      // The parser quotes the lines around the error; they may hold the runner's token or a proxy password.
+      assert.throws(() => mergeRunnerConfig('[[runners]]\n  token = "glrt-CANARY-token"\n  url = "http://u:CANARY-pw@h"\n  x = = 1\n', RUNBOOK_EDIT),
+        (e: Error) => /^config\.toml is not valid TOML: .* at row 4, col \d+, pos \d+:$/.test(e.message) && !/CANARY/.test(e.message));
       assert.throws(() => mergeRunnerConfig("concurrent = \n[[runners]]\n", RUNBOOK_EDIT), ConfigTomlError);
     });
 

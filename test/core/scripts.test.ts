@@ -9,6 +9,7 @@ import {
   guardedWriteStdin, installFileScript, readFileScript, restoreScript, STATE_DIR,
   type AfterAction, type GuardedWrite, type ScriptOptions,
 } from "../../core/scripts";
+import { formatReverse, reverseHunks, type LineFormat } from "../../core/reverseEdit";
 import { shComment, shQuote, shQuoteScript } from "../../core/shell";
 
 // ---- sandbox: the scripts run for real under /bin/sh with stand-ins for docker and systemctl ----
@@ -18,14 +19,23 @@ const STUBS: Record<string, string> = {
 printf '%s\\n' "docker $*" >> "$STUB_LOG"
 case "$1" in
   --version) echo "Docker version 0.0-stub"; exit 0 ;;
-  info) printf '%s\\n' "\${STUB_INFO- HTTP Proxy: http://xxxxx:xxxxx@proxy:3128}"; exit 0 ;;
+  info)
+    case "$*" in
+      *LiveRestoreEnabled*) cat "$STUB_DIR/live" 2>/dev/null || echo "\${STUB_LIVE_RESTORE-true}" ;;
+      *LocalNodeState*) echo "\${STUB_SWARM-inactive}" ;;
+      *) printf '%s\\n' "\${STUB_INFO- HTTP Proxy: http://xxxxx:xxxxx@proxy:3128}" ;;
+    esac
+    exit 0 ;;
   inspect)
+    case "$*" in *State.Running*) cat "$STUB_DIR/running" 2>/dev/null || echo "\${STUB_RUNNING-true}"; exit 0 ;; esac
     # One status per call from $STUB_DIR/health; the last line repeats.
     f="$STUB_DIR/health"
     [ -s "$f" ] || { echo healthy; exit 0; }
     head -n 1 "$f"
     if [ "$(wc -l < "$f")" -gt 1 ]; then tail -n +2 "$f" > "$f.next"; mv "$f.next" "$f"; fi
     exit 0 ;;
+  kill) echo false > "$STUB_DIR/running"; exit 0 ;;
+  logs) printf '%s\n' "\${STUB_LOGS-}" >&2; exit "\${STUB_LOGS_RC:-0}" ;;
   compose)
     [ "$2" = version ] && { [ "\${STUB_COMPOSE_V2:-1}" = 1 ] && echo "Docker Compose version v2-stub" && exit 0; exit 1; }
     shift; exec "$STUB_DIR/compose-impl" "$@" ;;
@@ -51,6 +61,7 @@ exec "$STUB_DIR/compose-impl" "$@"
   systemctl: `#!/bin/sh
 printf '%s\\n' "systemctl $*" >> "$STUB_LOG"
 [ "$1" = restart ] && exit "\${STUB_RESTART_RC:-0}"
+[ "$1" = reload ] && [ -n "\${STUB_RELOAD_SETS-}" ] && echo "$STUB_RELOAD_SETS" > "$STUB_DIR/live"
 exit 0
 `,
   sleep: `#!/bin/sh
@@ -128,6 +139,13 @@ function readThenWrite(sb: Sandbox, w: GuardedWrite, content: string, env: NodeJ
   return run(sb, guardedWriteScript(w, sb.opts), guardedWriteStdin(read.sha256 ?? "absent", content), env);
 }
 
+/** As the component writes: the new content and the reverse edit back to what was read. */
+function editWrite(sb: Sandbox, w: GuardedWrite, content: string, env: NodeJS.ProcessEnv = {}, format: LineFormat = "yaml"): RunResult {
+  const read = parseReadResult(run(sb, readFileScript(w.path, sb.opts)).stdout);
+  const rev = read.exists && read.content !== content ? formatReverse(sha(content), reverseHunks(format, content, read.content)) : undefined;
+  return run(sb, guardedWriteScript(w, sb.opts), guardedWriteStdin(read.sha256 ?? "absent", content, rev), env);
+}
+
 // ---- pure ----------------------------------------------------------------------------------------
 
 describe("core/shell quoting", () => {
@@ -184,16 +202,36 @@ describe("core/scripts builders", () => {
       "  fi",
       "}",
       "put() { printf \"%s\\n\" \"$2\" > \"$1.tmp\" && mv -f \"$1.tmp\" \"$1\"; }",
+      "added=",
+      "keep_reverse() {",
+      "  i=1",
+      "  while [ -e \"$sd/reverse-$i\" ]; do i=$((i + 1)); done",
+      "  mv -f \"$sd/reverse.tmp\" \"$sd/reverse-$i\"",
+      "  added=\"$sd/reverse-$i\"",
+      "}",
+      "stamp() {",
+      "  ts=$(date -u +%Y%m%dT%H%M%SZ)",
+      "  stamped=\"$sd/$1-$ts\"",
+      "  n=1",
+      "  while [ -e \"$stamped\" ]; do stamped=\"$sd/$1-$ts-$n\"; n=$((n + 1)); done",
+      "}",
+      "prune() {",
+      "  names=$(for f in \"$sd/$1\"-*; do if [ -e \"$f\" ]; then printf \"%s\\n\" \"${f#\"$sd/$1\"-}\"; fi; done | LC_ALL=C sort -t - -k 1,1 -k 2,2n)",
+      "  count=$(printf \"%s\" \"$names\" | grep -c '') || true",
+      "  [ \"$count\" -gt \"$2\" ] || return 0",
+      "  printf \"%s\\n\" \"$names\" | head -n \"$((count - $2))\" | while IFS= read -r s; do rm -f \"$sd/$1-$s\"; done",
+      "}",
       "# shellcheck disable=SC2016",
       "hint='Run \"pulumi refresh\" and then \"pulumi up\" again so that the file is read again and merged anew.'",
       "[ ! -L \"$target\" ] || die 2 \"$target is a symbolic link; replace it by the file it points to (a rename would replace the link).\"",
       "[ ! -e \"$target\" ] || [ -f \"$target\" ] || die 2 \"$target is not a regular file.\"",
-      "IFS=' ' read -r expected newsum || die 2 'stdin must start with a line: the state that was read (absent or its sha256) and the sha256 of the new content.'",
+      "IFS=' ' read -r expected newsum rev || die 2 'stdin must start with a line: the state that was read (absent or its sha256) and the sha256 of the new content.'",
       "case $expected in",
       "  absent) ;;",
       "  *) printf \"%s\\n\" \"$expected\" | grep -Eqx \"[0-9a-f]{64}\" || die 2 \"first stdin line is neither absent nor a sha256.\" ;;",
       "esac",
       "printf \"%s\\n\" \"$newsum\" | grep -Eqx \"[0-9a-f]{64}\" || die 2 \"first stdin line lacks the sha256 of the new content.\"",
+      "case $rev in *[!A-Za-z0-9+/=]*) die 2 \"the third field of the first stdin line (the reverse edit) is not base64.\" ;; esac",
       "[ -d \"$dir\" ] || (umask 022 && mkdir -p \"$dir\")",
       "umask 077",
       "tmp=",
@@ -207,9 +245,13 @@ describe("core/scripts builders", () => {
       "[ \"$(state_of \"$tmp\")\" = \"$newsum\" ] || die 2 \"the new content for $target arrived incomplete (connection dropped?); nothing was written.\"",
       "cur=$(state_of \"$target\")",
       "new=$(state_of \"$tmp\")",
-      "owner=$({ printf \"%s %s\\n\" \"$expected\" \"$newsum\"; cat \"$tmp\"; } | sha256sum)",
+      "owner=$({ printf \"%s %s%s\\n\" \"$expected\" \"$newsum\" \"${rev:+ $rev}\"; cat \"$tmp\"; } | sha256sum)",
       "owner=${owner%% *}",
       "if [ \"$cur\" = \"$new\" ]; then",
+      "  if [ -e \"$sd/reverse.tmp\" ] && [ \"$(head -n 1 \"$sd/reverse.tmp\")\" = \"gra-reverse v1 $new\" ]; then",
+      "    keep_reverse",
+      "    put \"$sd/written\" \"$new\"",
+      "  fi",
       "  if [ -e \"$sd/written\" ]; then",
       "    put \"$sd/owner\" \"$owner\"",
       "  elif [ -e \"$sd/original\" ] || [ -e \"$sd/original.absent\" ]; then",
@@ -232,9 +274,15 @@ describe("core/scripts builders", () => {
       "  die 4 \"the new content of $target failed 'compose config -q' (output above); the file was left untouched.\"",
       "mkdir -p \"$sd\"",
       "chmod 0700 \"$root\" \"$sd\"",
+      "rm -f \"$sd/reverse.tmp\"",
+      "if [ -n \"$rev\" ] && [ \"$cur\" != absent ]; then",
+      "  printf \"%s\" \"$rev\" | base64 -d > \"$sd/reverse.tmp\" || die 2 \"the reverse edit on stdin is not valid base64; nothing was written.\"",
+      "  [ \"$(head -n 1 \"$sd/reverse.tmp\")\" = \"gra-reverse v1 $new\" ] || die 2 \"the reverse edit on stdin is not for the new content of $target; nothing was written.\"",
+      "fi",
       "fresh=0",
       "if [ ! -e \"$sd/original\" ] && [ ! -e \"$sd/original.absent\" ]; then",
       "  fresh=1",
+      "  rm -f \"$sd\"/reverse-*",
       "  if [ \"$cur\" = absent ]; then",
       "    : > \"$sd/original.absent\"",
       "  else",
@@ -244,16 +292,16 @@ describe("core/scripts builders", () => {
       "fi",
       "backup=",
       "if [ \"$cur\" != absent ]; then",
-      "  ts=$(date -u +%Y%m%dT%H%M%SZ)",
-      "  backup=\"$sd/backup-$ts\"",
-      "  n=1",
-      "  while [ -e \"$backup\" ]; do backup=\"$sd/backup-$ts-$n\"; n=$((n + 1)); done",
+      "  stamp backup",
+      "  backup=$stamped",
       "  cp -p \"$target\" \"$backup\"",
+      "  prune backup 5",
       "fi",
       "[ \"$(state_of \"$target\")\" = \"$cur\" ] || die 3 \"$target changed on the server while it was being replaced; nothing was written.\" \"$hint\"",
       "prev_owner=",
       "[ ! -e \"$sd/owner\" ] || prev_owner=$(cat \"$sd/owner\")",
       "mv -f \"$tmp\" \"$target\"",
+      "[ ! -e \"$sd/reverse.tmp\" ] || keep_reverse",
       "put \"$sd/written\" \"$new\"",
       "put \"$sd/owner\" \"$owner\"",
       "echo \"wrote: $target (backup: ${backup:-none, the file is new})\"",
@@ -292,6 +340,7 @@ describe("core/scripts builders", () => {
       "    put \"$sd/written\" \"$cur\"",
       "    if [ -n \"$prev_owner\" ]; then put \"$sd/owner\" \"$prev_owner\"; else rm -f \"$sd/owner\"; fi",
       "  fi",
+      "  [ -z \"$added\" ] || rm -f \"$added\"",
       "  after_again || true",
       "  die 5 \"$why; restored $target and $after_done; $after_check.\"",
       "fi",
@@ -602,11 +651,76 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
     it("dockerd-restart: daemon-reload and restart; a failed restart restores and exits 5", () => {
       const w: GuardedWrite = { ...base(), after: { kind: "dockerd-restart" } };
       assert.equal(readThenWrite(sb, w, "[Service]\n").status, 0);
-      assert.deepEqual(sb.log(), ["systemctl daemon-reload", "systemctl restart docker"]);
+      assert.deepEqual(sb.log(), ["docker info --format {{.LiveRestoreEnabled}}", "systemctl daemon-reload", "systemctl restart docker"]);
       const r = readThenWrite(sb, w, "[Service]\nbroken\n", { STUB_RESTART_RC: "1" });
       assert.equal(r.status, 5);
       assert.match(r.stderr, /docker did not restart with the new .*; restored .* and restarted docker/);
       assert.equal(fs.readFileSync(target, "utf8"), "[Service]\n");
+    });
+
+    it("dockerd-restart without live-restore: refuses before any restart, removes the new drop-in, exits 5", () => {
+      fs.rmSync(target);
+      const w: GuardedWrite = { ...base(), after: { kind: "dockerd-restart" } };
+      const r = readThenWrite(sb, w, "[Service]\n", { STUB_LIVE_RESTORE: "false" });
+      assert.equal(r.status, 5);
+      assert.match(r.stderr, /live-restore is not on in dockerd \(false\), so a restart would stop every container .*; docker was not restarted; restored .* and left docker running as it was/);
+      assert.deepEqual(sb.log(), ["docker info --format {{.LiveRestoreEnabled}}"]);
+      assert.ok(!fs.existsSync(target));
+    });
+
+    it("dockerd-reload: swarm refused, a live-restore flag refused, reload checked with docker info", () => {
+      const w: GuardedWrite = { ...base(), after: { kind: "dockerd-reload", timeoutSeconds: 2 } };
+      const swarm = readThenWrite(sb, w, "{\"live-restore\": true}\n", { STUB_SWARM: "active", STUB_LIVE_RESTORE: "false" });
+      assert.equal(swarm.status, 5);
+      assert.match(swarm.stderr, /swarm mode, which live-restore does not support; nothing was reloaded or restarted/);
+      assert.equal(fs.readFileSync(target, "utf8"), "old: 1\n");
+      assert.ok(!sb.log().includes("systemctl reload docker") || sb.log().filter((l) => l === "systemctl reload docker").length === 1, "only after_again reloads");
+      const flag = readThenWrite(sb, w, "{\"live-restore\": true}\n", { STUB_LIVE_RESTORE: "true" });
+      assert.equal(flag.status, 5);
+      assert.match(flag.stderr, /already runs with live-restore on .* \(a --live-restore flag\?\)/);
+      const never = readThenWrite(sb, w, "{\"live-restore\": true}\n", { STUB_LIVE_RESTORE: "false" });
+      assert.equal(never.status, 5);
+      assert.match(never.stderr, /docker info reports live-restore false 2 s after systemctl reload docker/);
+      fs.writeFileSync(path.join(sb.dir, "stub", "live"), "false\n");
+      const ok = readThenWrite(sb, w, "{\"live-restore\": true}\n", { STUB_RELOAD_SETS: "true" });
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.match(ok.stdout, /dockerd reloaded: live-restore is on, no container was restarted/);
+      assert.ok(!sb.log().some((l) => /systemctl (restart|stop)/.test(l)), "dockerd is never restarted for daemon.json");
+      assert.equal(fs.readFileSync(target, "utf8"), "{\"live-restore\": true}\n");
+    });
+
+    it("runner-reload: a load error restores the file and exits 5 with the masked log; a loaded line passes", () => {
+      const w: GuardedWrite = { ...base(), after: { kind: "runner-reload", container: "gitlab-runner", timeoutSeconds: 2 } };
+      const bad = readThenWrite(sb, w, "broken = \n", {
+        STUB_LOGS: "Configuration loaded   builds=0\nERROR: Failed to load config toml: line 3 (last key \"runners.token\"): token = \"glrt-CANARY123\" amazonec2-secret-key=CANARY456 near glrt-CANARY789  builds=0",
+      });
+      // The earlier "Configuration loaded" line is not taken for this file's: the error wins.
+      assert.equal(bad.status, 5);
+      assert.match(bad.stderr, /gitlab-runner did not load the new .* and keeps its previous configuration; its log says: ERROR: Failed to load config toml: line 3/);
+      assert.ok(!/CANARY/.test(bad.stderr + bad.stdout), bad.stderr);
+      assert.match(bad.stderr, /token = "\[masked\]" amazonec2-secret-key=\[masked\] near glrt-\[masked\]/);
+      assert.equal(fs.readFileSync(target, "utf8"), "old: 1\n");
+      assert.ok(sb.log().some((l) => /^docker logs --since \d+\.\d{9} gitlab-runner$/.test(l)), sb.log().join("\n"));
+      const silent = readThenWrite(sb, w, "x = 1\n", { STUB_LOGS: "" });
+      assert.equal(silent.status, 5);
+      assert.match(silent.stderr, /logged no "Configuration loaded" within 2 s/);
+      const ok = readThenWrite(sb, w, "x = 1\n", { STUB_LOGS: "{\"builds\":0,\"level\":\"info\",\"msg\":\"Configuration loaded\"}" });
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.match(ok.stdout, /gitlab-runner reloaded /);
+      const stopped = readThenWrite(sb, w, "x = 2\n", { STUB_RUNNING: "false", STUB_LOGS: "" });
+      assert.equal(stopped.status, 0, stopped.stderr);
+      assert.match(stopped.stderr, /container gitlab-runner is not running \(false\): it loads .* when it starts/);
+    });
+
+    it("compose-up with gracefulStop: SIGQUIT to the runner and a wait before compose recreates it", () => {
+      const w: GuardedWrite = { ...base(), after: upAfter({ gracefulStop: { container: "gitlab-runner", timeoutSeconds: 5 } }) };
+      const r = readThenWrite(sb, w, "new: 2\n");
+      assert.equal(r.status, 0, r.stderr);
+      const log = sb.log();
+      const kill = log.indexOf("docker kill --signal=QUIT gitlab-runner");
+      assert.ok(kill >= 0, log.join("\n"));
+      assert.ok(kill < log.indexOf("docker compose up -d --no-deps gitlab-runner"));
+      assert.match(r.stdout, /gitlab-runner stopped after its jobs finished \(0 s\)/);
     });
 
     it("restore after a write gives back the original bytes, mode and runs the after-action", () => {
@@ -627,7 +741,7 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       assert.match(run(sb, restoreScript(w, sb.opts)).stdout, /nothing to restore/);
     });
 
-    it("restore refuses (exit 7) when the file changed after the write", () => {
+    it("restore refuses (exit 7) when the file changed after a write without a reverse edit (an older version's)", () => {
       assert.equal(readThenWrite(sb, base(), "new\n").status, 0);
       fs.writeFileSync(target, "hand edit\n");
       const d = run(sb, restoreScript(base(), sb.opts));
@@ -638,6 +752,121 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       assert.equal(fs.readFileSync(target, "utf8"), "hand edit\n");
       assert.ok(fs.existsSync(stateFile(sb, key, "written")));
       assert.ok(fs.existsSync(stateFile(sb, key, "original")));
+    });
+
+    it("restore after a hand edit elsewhere undoes only pulumi's edit, keeping owner, mode and the hand edit", () => {
+      fs.writeFileSync(target, "a: 1\nb: 2\nc: 3\n");
+      const w = { ...base(), after: upAfter() };
+      assert.equal(editWrite(sb, w, "a: 1\nb: 2\nmanaged: x\nc: 3\n").status, 0);
+      assert.deepEqual(fs.readdirSync(path.join(sb.stateDir, key)).filter((f) => f.startsWith("reverse")), ["reverse-1"]);
+      assert.equal(mode(stateFile(sb, key, "reverse-1")), "0600");
+      fs.writeFileSync(target, "a: 9\nb: 2\nmanaged: x\nc: 3\n# note\n");
+      const d = run(sb, restoreScript(w, sb.opts));
+      assert.equal(d.status, 0, d.stderr);
+      assert.match(d.stdout, /^undid pulumi's edit of .*, keeping the changes made after it/m);
+      assert.equal(fs.readFileSync(target, "utf8"), "a: 9\nb: 2\nc: 3\n# note\n");
+      assert.equal(mode(target), "0600");
+      assert.deepEqual(sb.log().slice(-1), ["docker compose up -d --no-deps gitlab-runner"], "the after-action runs as for a full restore");
+      const names = fs.readdirSync(path.join(sb.stateDir, key));
+      assert.deepEqual(names.filter((f) => !/^(backup|before-restore)-/.test(f)), [], "markers, reverse edits and temp files are gone");
+      const [kept] = names.filter((f) => f.startsWith("before-restore-"));
+      assert.equal(fs.readFileSync(path.join(sb.stateDir, key, kept), "utf8"), "a: 9\nb: 2\nmanaged: x\nc: 3\n# note\n");
+      assert.deepEqual(leftovers(app), []);
+    });
+
+    it("restore refuses (exit 7) naming the key when pulumi's value was changed by hand; nothing changes", () => {
+      fs.writeFileSync(target, "a: 1\nb: 2\n");
+      assert.equal(editWrite(sb, base(), "a: 1\nmanaged: x\nb: 2\n").status, 0);
+      fs.writeFileSync(target, "a: 1\nmanaged: y\nb: 2\n");
+      const d = run(sb, restoreScript(base(), sb.opts));
+      assert.equal(d.status, 7, d.stderr);
+      assert.match(d.stderr, /changed after pulumi wrote it, and pulumi's edit cannot be undone on the file as it is now; nothing was changed: managed: changed since pulumi wrote it\./);
+      assert.match(d.stderr, /token rotation/);
+      assert.ok(d.stderr.includes(stateFile(sb, key, "original")));
+      assert.match(d.stderr, /pulumi state delete/);
+      assert.equal(fs.readFileSync(target, "utf8"), "a: 1\nmanaged: y\nb: 2\n");
+      for (const f of ["written", "original", "reverse-1"]) assert.ok(fs.existsSync(stateFile(sb, key, f)), f);
+      assert.deepEqual(fs.readdirSync(path.join(sb.stateDir, key)).filter((f) => f.startsWith(".") || f.startsWith("before-restore")), []);
+      assert.deepEqual(leftovers(app), []);
+    });
+
+    it("two writes with hand edits between and after: destroy undoes both, newest first, and keeps the hand edits", () => {
+      fs.writeFileSync(target, "a: 1\nb: 2\n");
+      assert.equal(editWrite(sb, base(), "a: 1\nm: 1\nb: 2\n").status, 0);
+      fs.appendFileSync(target, "z: 0\n");
+      assert.equal(editWrite(sb, base(), "a: 1\nm: 2\nn: 1\nb: 2\nz: 0\n").status, 0);
+      fs.writeFileSync(target, "# top\na: 1\nm: 2\nn: 1\nb: 2\nz: 0\n");
+      const d = run(sb, restoreScript(base(), sb.opts));
+      assert.equal(d.status, 0, d.stderr);
+      assert.equal(fs.readFileSync(target, "utf8"), "# top\na: 1\nb: 2\nz: 0\n");
+    });
+
+    it("a failed after-action takes back the reverse edit it filed", () => {
+      const w = { ...base(), after: upAfter() };
+      assert.equal(editWrite(sb, w, "old: 1\nnew: 1\n").status, 0);
+      assert.equal(editWrite(sb, w, "old: 1\nnew: 2\n", { STUB_UP_RC: "1" }).status, 5);
+      assert.deepEqual(fs.readdirSync(path.join(sb.stateDir, key)).filter((f) => f.startsWith("reverse")), ["reverse-1"]);
+      fs.appendFileSync(target, "hand: 1\n");
+      const d = run(sb, restoreScript(w, sb.opts));
+      assert.equal(d.status, 0, d.stderr);
+      assert.equal(fs.readFileSync(target, "utf8"), "old: 1\nhand: 1\n");
+    });
+
+    it("a write killed after its rename files its reverse edit on the next run", () => {
+      assert.equal(editWrite(sb, base(), "old: 1\nm: 1\n").status, 0);
+      const stdin2 = guardedWriteStdin(sha("old: 1\nm: 1\n"), "old: 1\nm: 2\n", formatReverse(sha("old: 1\nm: 2\n"), reverseHunks("yaml", "old: 1\nm: 2\n", "old: 1\nm: 1\n")));
+      assert.equal(run(sb, guardedWriteScript(base(), sb.opts), stdin2).status, 0);
+      // The state such a kill leaves: new content in place, its reverse edit not filed, the old marker.
+      fs.renameSync(stateFile(sb, key, "reverse-2"), stateFile(sb, key, "reverse.tmp"));
+      fs.writeFileSync(stateFile(sb, key, "written"), `${sha("old: 1\nm: 1\n")}\n`);
+      const again = run(sb, guardedWriteScript(base(), sb.opts), stdin2);
+      assert.equal(again.stdout, `unchanged: ${target}\n`);
+      assert.ok(fs.existsSync(stateFile(sb, key, "reverse-2")) && !fs.existsSync(stateFile(sb, key, "reverse.tmp")));
+      assert.equal(fs.readFileSync(stateFile(sb, key, "written"), "utf8"), `${sha("old: 1\nm: 2\n")}\n`);
+      fs.appendFileSync(target, "z: 1\n");
+      assert.equal(run(sb, restoreScript(base(), sb.opts), stdin2).status, 0);
+      assert.equal(fs.readFileSync(target, "utf8"), "old: 1\nz: 1\n");
+    });
+
+    it("refuses a reverse edit that is not base64 or not for the new content (exit 2, nothing written)", () => {
+      const good = guardedWriteStdin(sha("old: 1\n"), "new\n");
+      const bad = good.replace("\n", " a!b\n");
+      const r = run(sb, guardedWriteScript(base(), sb.opts), bad);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /not base64/);
+      const other = guardedWriteStdin(sha("old: 1\n"), "new\n", formatReverse(sha("other\n"), reverseHunks("yaml", "other\n", "old: 1\n")));
+      const r2 = run(sb, guardedWriteScript(base(), sb.opts), other);
+      assert.equal(r2.status, 2);
+      assert.match(r2.stderr, /reverse edit on stdin is not for the new content/);
+      assert.equal(fs.readFileSync(target, "utf8"), "old: 1\n");
+      assert.ok(!fs.existsSync(stateFile(sb, key, "written")));
+    });
+
+    it("keeps the original and the newest 5 backups (7 writes); -10 sorts after -9", () => {
+      for (let i = 1; i <= 7; i++) assert.equal(readThenWrite(sb, base(), `v${i}\n`).status, 0);
+      const b = backups(sb, key).sort();
+      assert.equal(b.length, 5, b.join(" "));
+      assert.deepEqual(b.map((f) => fs.readFileSync(path.join(sb.stateDir, key, f), "utf8")).sort(), ["v2\n", "v3\n", "v4\n", "v5\n", "v6\n"]);
+      assert.equal(fs.readFileSync(stateFile(sb, key, "original"), "utf8"), "old: 1\n");
+      // Same-second suffixes: numeric order, not text order.
+      for (const f of b) fs.rmSync(path.join(sb.stateDir, key, f));
+      const old = ["", "-1", "-2", "-9", "-10", "-11"].map((n) => `backup-20200101T000000Z${n}`);
+      for (const f of old) fs.writeFileSync(path.join(sb.stateDir, key, f), f);
+      assert.equal(readThenWrite(sb, { ...base(), keepBackups: 4 }, "v8\n").status, 0);
+      const left = backups(sb, key);
+      assert.deepEqual(left.filter((f) => f.startsWith("backup-2020")).sort(), ["backup-20200101T000000Z-10", "backup-20200101T000000Z-11", "backup-20200101T000000Z-9"]);
+      assert.equal(left.length, 4);
+    });
+
+    it("keeps the newest 5 before-restore copies over up/destroy cycles", () => {
+      for (let i = 1; i <= 7; i++) {
+        assert.equal(readThenWrite(sb, base(), `v${i}\n`).status, 0);
+        assert.equal(run(sb, restoreScript(base(), sb.opts)).status, 0);
+      }
+      const names = fs.readdirSync(path.join(sb.stateDir, key));
+      assert.equal(names.filter((f) => f.startsWith("before-restore-")).length, 5, names.join(" "));
+      assert.ok(names.every((f) => /^(backup|before-restore)-\d{8}T\d{6}Z(-\d+)?$/.test(f)), names.join(" "));
+      assert.throws(() => guardedWriteScript({ ...base(), keepBackups: 0 }), /keepBackups must be a whole number >= 1/);
     });
 
     it("restore retried after a failed after-action finishes the job", () => {

@@ -28,13 +28,16 @@ const BAD_INPUTS: [string, Mutation, RegExp][] = [
   ["machineName with upper case", (r) => (r.runner.machineName = "Runner-%s"), /^runner\.machineName: got "Runner-%s"; expected \[a-z0-9-\]/],
   ["machineName too long", (r) => (r.runner.machineName = "a-very-long-machine-name-prefix-%s"), /^runner\.machineName: .*at most 29/],
   ["negative idle time", (r) => (r.runner.idleTime = -1), /^runner\.idleTime: got -1; expected seconds, a whole number ≥ 0/],
+  ["graceful stop longer than two hours", (r) => (r.runner.gracefulStopSeconds = 7201), /^runner\.gracefulStopSeconds: got 7201; expected seconds a runner restart waits for running jobs to finish, a whole number from 0 to 7200/],
+  ["graceful stop not a number", (r) => (r.runner.gracefulStopSeconds = "10m"), /^runner\.gracefulStopSeconds: got "10m"; expected seconds/],
   ["concurrent 0", (r) => (r.runner.concurrent = 0), /^runner\.concurrent: got 0; expected a whole number ≥ 2/],
   ["concurrent 1 (runbook asks for 2 or more)", (r) => (r.runner.concurrent = 1), /^runner\.concurrent: got 1/],
   ["idleCount not a number", (r) => (r.runner.idleCount = "two"), /^runner\.idleCount: got "two"; expected a whole number ≥ 0/],
   ["idleCount above limit", (r) => ((r.runner.limit = 2), (r.runner.idleCount = 5)), /^runner\.idleCount: got 5; expected at most runner\.limit \(2\)/],
   ["proxy URL without scheme", (r) => (r.proxy.httpProxy = "192.0.2.1:3128"), /^proxy\.httpProxy: got "192\.0\.2\.1:3128"; expected a URL with (a scheme|scheme http)/],
   ["proxy URL without port", (r) => (r.proxy.httpProxy = "http://192.0.2.1"), /^proxy\.httpProxy: .*explicit port/],
-  ["proxy URL with credentials", (r) => (r.proxy.httpProxy = "http://u:p@192.0.2.1:3128"), /^proxy\.httpProxy: .*proxyCredentials/],
+  ["proxy URL with credentials (password masked)", (r) => (r.proxy.httpProxy = "http://u:CANARY-pw@192.0.2.1:3128"),
+    /^proxy\.httpProxy: got "http:\/\/u:\*\*\*\*@192\.0\.2\.1:3128"; expected a URL without credentials \(put user:password in the secret key proxyCredentials\)/],
   ["bad CIDR in noProxy", (r) => (r.proxy.noProxy = ["10.0.0.0/33"]), /^proxy\.noProxy\[0\]: got "10\.0\.0\.0\/33"; expected .*CIDR/],
   ["bad worker subnet CIDR", (r) => (r.workers.subnetCidr = "192.0.2.0"), /^workers\.subnetCidr: got "192\.0\.2\.0"; expected an IPv4 CIDR block/],
   ["malformed AMI id", (r) => (r.ami.baseAmi = "ami-XYZ"), /^ami\.baseAmi: got "ami-XYZ"; expected an AMI id/],
@@ -56,7 +59,24 @@ const BAD_INPUTS: [string, Mutation, RegExp][] = [
   ["autoscaling bad timezone", (r) => (r.runner.autoscaling = [{ periods: ["* * 9-17 * * mon-fri *"], idleCount: 1, idleTime: 600, timezone: "JST" }]), /^runner\.autoscaling\[0\]\.timezone: got "JST"/],
   ["upgrade image without a version tag", (r) => (r.upgrade = { gitlabImage: "gitlab/gitlab-ce:latest", runnerImage: "gitlab/gitlab-runner:ubuntu-v12.6.0" }), /^upgrade\.gitlabImage: got "gitlab\/gitlab-ce:latest"; expected an image with a version tag/],
   ["upgrade of the wrong image", (r) => (r.upgrade = { gitlabImage: "gitlab/gitlab-ce:12.6.8-ce.0", runnerImage: "nginx:1.25.0" }), /^upgrade\.runnerImage: got "nginx:1\.25\.0"/],
-  ["unknown key (typo)", (r) => (r.runner.idletime = 900), /^runner\.idletime: got 900; expected no such key; known keys here: .*idleTime/],
+  ["unknown key (typo), with the key it means", (r) => (r.runner.idletime = 900), /^runner\.idletime: got 900; expected no such key; did you mean runner\.idleTime\? known keys here: .*idleTime/],
+  ["unknown nested key far from any known one: no guess", (r) => (r.workers.colour = "blue"), /^workers\.colour: got "blue"; expected no such key; known keys here: vpcId/],
+  ["misspelt top-level key (pulumi config set --path runer.idleTime 60)", (r) => (r.projectConfig = { runer: { idleTime: 60 } }),
+    /^runer: got \{"idleTime":60\}; expected no such key in the gitlab-runner-autoscaling: namespace \(it would be ignored\); did you mean runner\? Run `pulumi config rm runer`, then `pulumi config set --path runner\.idleTime 60`; known keys: ciServer, upgrade, proxy, ami, workers, runner, sshPrivateKey, proxyCredentials/],
+  ["nested key set at the top level (pulumi config set idleTime 60)", (r) => (r.projectConfig = { idleTime: "60" }),
+    /^idleTime: got "60"; expected .*did you mean runner\.idleTime\? Run `pulumi config rm idleTime`, then `pulumi config set --path runner\.idleTime 60`/],
+  ["region in the project namespace instead of aws:", (r) => (r.projectConfig = { region: "ap-northeast-1" }),
+    /^region: got "ap-northeast-1"; expected .*did you mean aws:region\? Run `pulumi config rm region`, then `pulumi config set aws:region ap-northeast-1`/],
+  ["unknown top-level key with no near one", (r) => (r.projectConfig = { colour: "blue" }), /^colour: got "blue"; expected no such key .*; remove it with `pulumi config rm colour`; known keys/],
+  ["plaintext sshPrivateKey (the CLI refuses it: declared secret)", (r) => (r.plaintextSecrets = ["sshPrivateKey"]),
+    /^sshPrivateKey: got \[secret\] \(stored in plain text in the stack file\); expected an encrypted value: replace it with pulumi config set --secret sshPrivateKey < /],
+  ["plaintext proxyCredentials", (r) => ((r.proxyCredentials = "u:CANARY-plain"), (r.plaintextSecrets = ["proxyCredentials"])),
+    /^proxyCredentials: got \[secret\] .*pulumi config set --secret proxyCredentials \(then type user:password at the prompt, not on the command line\)/],
+  ["a misspelt project namespace (its keys would be ignored)", (r) => (r.otherKeys = ["aws:region", "gitlab-runner-autoscale:runner"]),
+    /^gitlab-runner-autoscale:runner: got \(not shown\); expected a key of the gitlab-runner-autoscaling: namespace: did you mean gitlab-runner-autoscaling:runner\?/],
+  ["aws:regoin with no aws:region", (r) => (delete r.region, (r.otherKeys = ["aws:regoin"])), /^aws:regoin: got \(not shown\); expected aws:region \(did you mean it\?\)/],
+  ["plaintext aws:secretKey", (r) => (r.plaintextSecrets = ["aws:secretKey"]), /^aws:secretKey: got \[secret\] \(stored in plain text in the stack file\); expected an encrypted value: replace it with pulumi config set --secret aws:secretKey$/],
+  ["upgrade block with neither image", (r) => (r.upgrade = { readyTimeoutSeconds: 600 }), /^upgrade: got \{"readyTimeoutSeconds":600\}; expected upgrade\.gitlabImage, upgrade\.runnerImage or both/],
   ["worker group equals CI group", (r) => (r.workers.securityGroupId = r.ciServer.securityGroupId), /^workers\.securityGroupId: .*other than ciServer\.securityGroupId/],
   ["ssh key missing", (r) => delete r.sshPrivateKey, /^sshPrivateKey: got \(not set\)/],
   ["ssh key not a key (masked)", (r) => (r.sshPrivateKey = "hunter2-canary"), /^sshPrivateKey: got \[secret\]; expected a PEM or OpenSSH private key/],
@@ -79,7 +99,7 @@ describe("settings validation", () => {
     assert.equal(s.ami.subnetId, s.workers.subnetId, "the builder defaults to the workers' subnet");
     assert.deepEqual(
       { ...s.runner, autoscaling: undefined },
-      { name: undefined, concurrent: 3, limit: undefined, idleCount: 0, idleTime: 1800, maxBuilds: 100, machineName: "gitlab-docker-machine-%s", credentials: "accessKey", keyGeneration: 1, managerRoleName: undefined, autoscaling: undefined, drainTimeoutSeconds: 600 },
+      { name: undefined, concurrent: 3, limit: undefined, idleCount: 0, idleTime: 1800, maxBuilds: 100, machineName: "gitlab-docker-machine-%s", credentials: "accessKey", keyGeneration: 1, managerRoleName: undefined, autoscaling: undefined, gracefulStopSeconds: 600, drainTimeoutSeconds: 600, executor: "docker+machine" },
     );
     assert.equal(s.upgrade, undefined);
   });
@@ -115,6 +135,39 @@ describe("settings validation", () => {
     }
     assert.match(message, /sshPrivateKey/);
     assert.doesNotMatch(message, /CANARY/);
+  });
+
+  it("never prints a URL's password, wherever the URL was put", () => {
+    let message = "";
+    const raw = devRaw() as any;
+    raw.proxy.httpProxy = "http://alice:CANARY-1@192.0.2.1:3128";
+    raw.proxy.httpsProxy = "https://alice:CANARY-2@192.0.2.1:3128";
+    raw.proxy.noProxy = ["http://bob:CANARY-3@example.com"];
+    raw.ciServer.host = "http://carol:CANARY-4@192.0.2.3";
+    raw.runner.colour = "http://dave:CANARY-5@x:1";
+    raw.projectConfig = { mirror: "http://erin:CANARY-6@mirror:8080" };
+    try {
+      validateSettings(raw);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assert.match(message, /http:\/\/alice:\*\*\*\*@192\.0\.2\.1:3128/);
+    assert.match(message, /6 problem\(s\)/);
+    assert.doesNotMatch(message, /CANARY/);
+  });
+
+  it("accepts the stack's own project keys, and keys the user set with the SDK's names", () => {
+    const raw = devRaw() as any;
+    raw.projectConfig = { ciServer: raw.ciServer, workers: raw.workers, runner: raw.runner, proxy: raw.proxy, ami: raw.ami, sshPrivateKey: "[secret]", proxyCredentials: "[secret]", upgrade: {} };
+    delete raw.projectConfig.upgrade;
+    assert.doesNotThrow(() => validateSettings(raw));
+  });
+
+  it("upgrades one image alone: GitLab only, or the runner only", () => {
+    const gitlab = validateSettings(((r: any) => ((r.upgrade = { gitlabImage: "gitlab/gitlab-ce:16.0.8-ce.0" }), r))(devRaw()));
+    assert.deepEqual(gitlab.upgrade, { gitlabImage: "gitlab/gitlab-ce:16.0.8-ce.0", runnerImage: undefined, readyTimeoutSeconds: 1800 });
+    const runner = validateSettings(((r: any) => ((r.upgrade = { runnerImage: "gitlab/gitlab-runner:ubuntu-v16.11.0" }), r))(devRaw()));
+    assert.deepEqual(runner.upgrade, { gitlabImage: undefined, runnerImage: "gitlab/gitlab-runner:ubuntu-v16.11.0", readyTimeoutSeconds: 1800 });
   });
 
   it("accepts numbers given as strings (plain `pulumi config set`) and booleans as strings", () => {

@@ -28,6 +28,9 @@ function afters(command: ComposeCommand): (AfterAction | undefined)[] {
     { kind: "dockerd-restart" },
     { kind: "compose-up", compose, services: ["gitlab-runner"] },
     { kind: "compose-up", compose, services: ["gitlab", "gitlab-runner"], waitHealthy: { container: "gitlab", timeoutSeconds: 900, pollSeconds: 10 } },
+    { kind: "compose-up", compose, services: ["gitlab-runner"], gracefulStop: { container: "gitlab-runner", timeoutSeconds: 600 } },
+    { kind: "dockerd-reload" },
+    { kind: "runner-reload", container: "gitlab-runner", timeoutSeconds: 15 },
   ];
 }
 

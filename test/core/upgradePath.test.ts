@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { formatVersion, imageVersion, skippedStops, upgradeProblems, parseVersion } from "../../core/upgradePath";
+import { formatVersion, imageVersion, runnerSkewWarning, skippedStops, upgradeProblems, parseVersion } from "../../core/upgradePath";
 
 const stops = (from: string, to: string) => skippedStops(parseVersion(from), parseVersion(to)).map(formatVersion);
 
@@ -38,5 +38,14 @@ describe("GitLab upgrade stops", () => {
   it("explains a skipped stop with the stops to go through", () => {
     const [problem] = upgradeProblems("GitLab", "gitlab/gitlab-ce:12.4.2-ce.0", "gitlab/gitlab-ce:13.12.15-ce.0");
     assert.match(problem, /skips required upgrade stops; upgrade through 12\.10\.14 → 13\.0\.14 → 13\.1\.11 → 13\.8\.8 first/);
+  });
+});
+
+describe("runner and GitLab versions", () => {
+  it("warns only when the runner's major is newer than GitLab's", () => {
+    assert.match(runnerSkewWarning("gitlab/gitlab-ce:16.0.6-ce.0", "gitlab/gitlab-runner:ubuntu-v17.0.0") ?? "", /^upgrade\.runnerImage gitlab\/gitlab-runner:ubuntu-v17\.0\.0 is a newer major than GitLab gitlab\/gitlab-ce:16\.0\.6-ce\.0: /);
+    assert.equal(runnerSkewWarning("gitlab/gitlab-ce:16.0.6-ce.0", "gitlab/gitlab-runner:ubuntu-v16.11.0"), undefined);
+    assert.equal(runnerSkewWarning("gitlab/gitlab-ce:17.0.1-ce.0", "gitlab/gitlab-runner:ubuntu-v16.1.0"), undefined, "an older runner is GitLab's supported case");
+    assert.equal(runnerSkewWarning("gitlab/gitlab-ce:latest", "gitlab/gitlab-runner:ubuntu-v17.0.0"), undefined, "no version: nothing to compare");
   });
 });

@@ -7,7 +7,7 @@
  * every env_file (default content: the fixture common.env) and every build
  * context directory (with a dummy Dockerfile).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -41,12 +41,75 @@ function notInstalled(detail: string): Error {
   );
 }
 
-/** Version line of the oracle; throws (never skips) when it is missing. */
+let version: string | undefined;
+
+/** Version line of the oracle; throws (never skips) when it is missing. Checked once per process. */
 export function oracleVersion(): string {
+  if (version !== undefined) return version;
   const r = spawnSync(BIN, ["version", "--short"], { encoding: "utf8" });
   if (r.error) throw notInstalled((r.error as NodeJS.ErrnoException).code ?? r.error.message);
   if (r.status !== 0) throw notInstalled(`exit ${r.status}: ${r.stderr}`);
-  return r.stdout.trim();
+  version = r.stdout.trim();
+  return version;
+}
+
+// ---- the fork server: docker-compose imported once (see composeOracleServer.py) ----------------
+
+// Debian's docker-compose runs under Debian's python3, whatever python3 comes first on PATH.
+const PYTHON = "/usr/bin/python3";
+const SERVER = path.join(__dirname, "composeOracleServer.py");
+// The client is tiny: it pays Python's start-up (~40 ms), not docker-compose's import (~700 ms).
+const CLIENT = [
+  "import socket, sys",
+  "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
+  "s.connect(sys.argv[1])",
+  "s.sendall(sys.stdin.buffer.read())",
+  "s.shutdown(socket.SHUT_WR)",
+  "out = b''",
+  "while True:",
+  "    b = s.recv(65536)",
+  "    if not b: break",
+  "    out += b",
+  "sys.stdout.buffer.write(out)",
+].join("\n");
+
+let server: { proc: ChildProcess; dir: string; sock: string } | undefined;
+
+function startServer(): { dir: string; sock: string } {
+  if (server && server.proc.exitCode === null) return server;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compose-oracle-server-"));
+  const sock = path.join(dir, "sock");
+  const log = path.join(dir, "log");
+  const fd = fs.openSync(log, "w");
+  const proc = spawn(PYTHON, [SERVER, sock], { stdio: ["ignore", fd, fd] });
+  fs.closeSync(fd);
+  // Never keeps mocha alive; killed when the test process exits.
+  proc.unref();
+  process.once("exit", () => {
+    proc.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const deadline = Date.now() + 30_000;
+  const tick = new Int32Array(new SharedArrayBuffer(4));
+  while (!fs.existsSync(sock)) {
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`the compose oracle server did not start: ${fs.readFileSync(log, "utf8")}`);
+    }
+    Atomics.wait(tick, 0, 0, 20);
+  }
+  server = { proc, dir, sock };
+  return server;
+}
+
+function runCompose(args: string[], cwd: string, env: NodeJS.ProcessEnv): { status: number; stdout: string; stderr: string } {
+  const { sock } = startServer();
+  const out = path.join(cwd, ".oracle-stdout");
+  const err = path.join(cwd, ".oracle-stderr");
+  const req = JSON.stringify({ cwd, env, args, stdout: out, stderr: err });
+  const r = spawnSync(PYTHON, ["-I", "-S", "-c", CLIENT, sock], { input: req, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`the compose oracle client failed (exit ${r.status}): ${r.stderr}`);
+  const { status } = JSON.parse(r.stdout) as { status: number };
+  return { status, stdout: fs.readFileSync(out, "utf8"), stderr: fs.readFileSync(err, "utf8") };
 }
 
 const fixtureEnv = path.resolve(__dirname, "../fixtures/collaborage/common.env");
@@ -110,8 +173,7 @@ function runOracle(text: string, opts: OracleOptions, args: string[]): OracleRes
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith("COMPOSE_")) delete env[k];
   try {
-    const r = spawnSync(BIN, ["-f", file, ...args], { cwd: dir, env, encoding: "utf8" });
-    if (r.error) throw notInstalled((r.error as NodeJS.ErrnoException).code ?? r.error.message);
+    const r = runCompose(["-f", file, ...args], dir, env);
     return { ok: r.status === 0, status: r.status, output: `${r.stdout}${r.stderr}`, stdout: r.stdout, stderr: r.stderr };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -22,12 +22,16 @@ export const PATHS = {
   commonEnv: `${APP_DIR}/common.env`,
   configToml: "/data/gitlab-runner/config/config.toml",
   dockerDropIn: CI_DOCKER_DROPIN_PATH,
+  daemonJson: "/etc/docker/daemon.json",
+  fleetingAwsConfig: "/data/gitlab-runner/config/fleeting-aws-config",
+  fleetingAwsCredentials: "/data/gitlab-runner/config/fleeting-aws-credentials",
 } as const;
 
 export const FIXTURE_TEXT = {
   compose: fixture("collaborage/ci-docker-compose.yml"),
   commonEnv: fixture("collaborage/common.env"),
   configToml: fixture("collaborage/config.toml"),
+  daemonJson: fixture("collaborage/ci-daemon.json"),
 } as const;
 
 export const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
@@ -65,6 +69,9 @@ export function fixtureWorld(overrides: Partial<OfflineWorld> = {}): OfflineWorl
       [PATHS.commonEnv]: FIXTURE_TEXT.commonEnv,
       [PATHS.configToml]: FIXTURE_TEXT.configToml,
       [PATHS.dockerDropIn]: null,
+      [PATHS.daemonJson]: FIXTURE_TEXT.daemonJson,
+      [PATHS.fleetingAwsConfig]: null,
+      [PATHS.fleetingAwsCredentials]: null,
     },
     providerSecret: TEST_PROVIDER_SECRET,
     account: ACCOUNT,

@@ -39,6 +39,8 @@ export interface LayoutSpec {
     readonly composeVersion: string;
     readonly dockerVersion: string;
     readonly containers: readonly string[];
+    /** Containers' stop signals (the image's STOPSIGNAL); others get SIGTERM. */
+    readonly stopSignals: Readonly<Record<string, string>>;
     /** Private /etc/apt (apt hosts); absent for the Amazon Linux CI server. */
     readonly etcApt: boolean;
     readonly osRelease: string;
@@ -147,12 +149,15 @@ function ciLayout(composeFixture: string, v2: boolean): LayoutSpec {
             { path: `${CI_APP_DIR}/httpd.conf`, content: "# sandbox stand-in for the proxy's httpd.conf\n", owner: u, mode: 0o664 },
             { path: RUNNER_CONFIG, content: { fixture: "config.toml" }, owner: "root", mode: 0o600 },
             { path: "/usr/lib/systemd/system/docker.service", content: DOCKER_UNIT_AL2023, owner: "root", mode: 0o644 },
+            { path: "/etc/docker/daemon.json", content: { fixture: "ci-daemon.json" }, owner: "root", mode: 0o644 },
         ],
         standins: v2 ? ["docker", "systemctl", "curl", "gpg"] : ["docker", "docker-compose", "systemctl", "curl", "gpg"],
         composePlugin: v2,
         composeVersion: v2 ? "2.18.1" : "1.14.0",
         dockerVersion: v2 ? "24.0.5" : "19.03.5",
         containers: ["proxy", "gitlab", "gitlab-db", "gitlab-runner", "nexus.repository"],
+        // gitlab-runner images 12.x-17.10 declare STOPSIGNAL SIGQUIT (dockerfiles/runner/*/Dockerfile).
+        stopSignals: { "gitlab-runner": "SIGQUIT" },
         etcApt: false,
         osRelease: OS_RELEASE_AL2023,
         packageUnits: {},
@@ -179,6 +184,7 @@ export const LAYOUTS: Record<Layout, LayoutSpec> = {
         composeVersion: "2.21.0",
         dockerVersion: "24.0.7",
         containers: [],
+        stopSignals: {},
         etcApt: true,
         osRelease: OS_RELEASE_FOCAL,
         lsb: { id: "Ubuntu", description: "Ubuntu 20.04.6 LTS", release: "20.04", codename: "focal" },

@@ -24,6 +24,7 @@ export const CI_PATHS = {
   commonEnv: `${CI_APP_DIR}/common.env`,
   configToml: RUNNER_CONFIG,
   dockerDropIn: "/etc/systemd/system/docker.service.d/gitlab-runner-autoscaling-proxy.conf",
+  daemonJson: "/etc/docker/daemon.json",
 } as const;
 export const STATE_DIR = "/var/lib/gitlab-runner-autoscaling";
 

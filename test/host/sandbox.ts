@@ -46,6 +46,33 @@ export interface CallRecord {
     cwd: string;
 }
 
+/** One line of /.sandbox/events.log (standin.py's dockerd model). */
+export interface DockerdEvent {
+    event: string;
+    name?: string;
+    by?: string;
+    signal?: string;
+    liveRestore?: boolean;
+    ok?: boolean;
+    abortedJobs?: number;
+    [k: string]: unknown;
+}
+
+export interface DockerdKnobs {
+    /** Jobs the runner is running; each `docker inspect` poll after SIGQUIT finishes one. */
+    runnerJobs?: number;
+    /** The runner's jobs never finish (a graceful stop times out). */
+    runnerNeverStops?: boolean;
+    /** `docker logs` calls after a config.toml change before the runner reloads it (default 1). */
+    runnerReloadPolls?: number;
+    logFormat?: "runner" | "json";
+    swarm?: "inactive" | "active";
+    /** dockerd runs with --live-restore on its command line. */
+    liveRestoreFlag?: boolean;
+    /** dockerd was started with live-restore on in daemon.json (default: off, as Collaborage ships it). */
+    liveRestore?: boolean;
+}
+
 export interface SandboxUser {
     uid: number;
     gid: number;
@@ -90,6 +117,11 @@ export interface Sandbox {
     clearCalls(): void;
     /** Statuses `docker inspect -f '{{.State.Health.Status}}'` returns, one per call; the last repeats. */
     setHealth(lines: string[]): void;
+    /** The dockerd model's events (stop, start, signal, recreate, dockerd-*; see standin.py), in order. */
+    events(): DockerdEvent[];
+    clearEvents(): void;
+    /** Resets the dockerd model; it starts again from these knobs and the files as they are now. */
+    setDockerd(knobs: DockerdKnobs): void;
     /** `ps -eo args` inside the namespace. */
     processSnapshot(): string;
     /** sshd's log so far (stderr, -e). */
@@ -401,6 +433,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
             ["home", 0o755], ["tmp", 0o1777], ["root", 0o700], ["run", 0o755], ["run/sshd", 0o755],
             ["run/lock", 0o1777], ["opt", 0o755], ["srv", 0o755], ["mnt", 0o755], ["media", 0o755],
             [".sandbox", 0o755], [".sandbox/real", 0o755], [".sandbox/state", 0o755],
+            // Container state (standin_container.py): written by whoever runs compose up (root or group docker).
+            [".sandbox/state/containers", 0o777],
         ];
         for (const [rel, mode] of plain) {
             fs.mkdirSync(path.join(root, rel));
@@ -523,6 +557,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
             }
         }
         fs.copyFileSync(path.join(__dirname, "standin.py"), path.join(ctl, "standin.py"));
+        fs.copyFileSync(path.join(__dirname, "standin_container.py"), path.join(ctl, "standin_container.py"));
         fs.copyFileSync("/usr/bin/docker-compose", path.join(ctl, "real/docker-compose"));
         fs.chmodSync(path.join(ctl, "real/docker-compose"), 0o755);
         fs.writeFileSync(
@@ -533,12 +568,13 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
                 composeVersion: spec.composeVersion,
                 dockerVersion: spec.dockerVersion,
                 containers: spec.containers,
+                stopSignals: spec.stopSignals,
                 lsb: spec.lsb ?? null,
                 packageUnits: spec.packageUnits,
                 requiresPackage: spec.requiresPackage,
             }),
         );
-        for (const f of ["calls.log", "health"]) {
+        for (const f of ["calls.log", "health", "events.log", "dockerd.json", "knobs.json"]) {
             fs.writeFileSync(path.join(ctl, f), "");
             fs.chmodSync(path.join(ctl, f), 0o666);
         }
@@ -747,6 +783,12 @@ function makeSandbox(p: Parts): Sandbox {
         },
         clearCalls: () => fs.writeFileSync(path.join(ctl, "calls.log"), ""),
         setHealth: (lines) => fs.writeFileSync(path.join(ctl, "health"), lines.map((l) => l + "\n").join("")),
+        events: () => fs.readFileSync(path.join(ctl, "events.log"), "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as DockerdEvent),
+        clearEvents: () => fs.writeFileSync(path.join(ctl, "events.log"), ""),
+        setDockerd(knobs) {
+            fs.writeFileSync(path.join(ctl, "knobs.json"), JSON.stringify(knobs));
+            fs.writeFileSync(path.join(ctl, "dockerd.json"), "");
+        },
         processSnapshot() {
             if (stopped) throw new Error("sandbox is stopped");
             return execFileSync(

@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 
 SANDBOX = "/.sandbox"
 CALLS = SANDBOX + "/calls.log"
@@ -160,6 +161,13 @@ def unit_environment(unit):
 CONTAINERS = CONFIG.get("containers", [])
 
 
+def container_module():
+    """standin_container.py (next to this file): container state for compose up and docker exec."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import standin_container
+    return standin_container
+
+
 def docker_denied():
     if is_root():
         return False
@@ -215,6 +223,9 @@ def docker_info(args):
         "NoProxy": env.get("NO_PROXY", env.get("no_proxy", "")),
         "ServerVersion": CONFIG["dockerVersion"],
     }
+    with Daemon() as d:
+        fields["LiveRestoreEnabled"] = "true" if d.s["liveRestore"] else "false"
+    fields["Swarm.LocalNodeState"] = knobs().get("swarm", "inactive")
     if fmt is not None:
         text = fmt
         for k, v in fields.items():
@@ -239,7 +250,7 @@ def docker_info(args):
     if fields["NoProxy"]:
         out(" No Proxy: %s" % fields["NoProxy"])
     out(" Registry: https://index.docker.io/v1/")
-    out(" Live Restore Enabled: false")
+    out(" Live Restore Enabled: %s" % fields["LiveRestoreEnabled"])
     return 0
 
 
@@ -284,10 +295,15 @@ def docker_inspect(args):
         elif ".State.Health.Status" in fmt:
             health = next_health()
             out(fmt.replace("{{.State.Health.Status}}", health).replace("{{ .State.Health.Status }}", health))
-        elif ".State.Status" in fmt:
-            out("exited" if name in stopped_containers() else "running")
-        elif ".State.Running" in fmt:
-            out("false" if name in stopped_containers() else "true")
+        elif ".State.Status" in fmt or ".State.Running" in fmt:
+            with Daemon() as d:
+                d.poll_drain(name)
+                # A test may also mark a container stopped by hand (stopped-containers).
+                running = d.c(name)["running"] and name not in stopped_containers()
+            if ".State.Running" in fmt:
+                out("true" if running else "false")
+            else:
+                out("running" if running else "exited")
         else:
             out("<no value>")
     return code
@@ -306,6 +322,292 @@ def docker_ps(args):
     out("CONTAINER ID   IMAGE   COMMAND   CREATED   STATUS   PORTS   NAMES")
     for i, name in enumerate(CONTAINERS):
         out("%012x   stand-in   \"\"   2 hours ago   Up 2 hours      %s" % (0xC0FFEE000 + i, name))
+    return 0
+
+
+
+# ---------------------------------------------------------------- dockerd and its containers
+#
+# A model of what matters for downtime, kept in /.sandbox/dockerd.json (created on first use from
+# the knobs a test set with setDockerd() and the files on the "server"): which containers run,
+# whether dockerd has live-restore loaded, the runner's loaded config.toml and its log. Every
+# stop, start, signal, recreate, reload and restart is appended to /.sandbox/events.log, which
+# the restart counts (npm run bench) are taken from.
+#
+# - dockerd stop (systemctl restart/stop docker) stops every container unless live-restore is
+#   loaded; dockerd start loads daemon.json (invalid JSON: it fails) and the restart policy
+#   (restart: always) starts again what the daemon stopped. `systemctl reload docker` loads
+#   daemon.json's live-restore without stopping anything; a --live-restore flag (knob) makes a
+#   reload with the key also in daemon.json fail, as dockerd does.
+# - docker stop / compose recreate / dockerd shutdown send the container's stop signal (the
+#   runner image's STOPSIGNAL is SIGQUIT) and SIGKILL after the grace period: a runner with
+#   running jobs then has them aborted. `docker kill -s QUIT` lets them finish: each later
+#   `docker inspect` poll finishes one job, and the runner exits after the last.
+# - The runner re-reads config.toml when its mtime is newer than the loaded one, seen at the
+#   second `docker logs` after the change (it polls every 3 s), parsing it with tomllib and logging
+#   "Configuration loaded" or "Failed to load config <error>" (runner or JSON format) on stderr.
+
+DOCKERD = SANDBOX + "/dockerd.json"
+KNOBS = SANDBOX + "/knobs.json"
+EVENTS = SANDBOX + "/events.log"
+DAEMON_JSON = "/etc/docker/daemon.json"
+RUNNER = "gitlab-runner"
+RUNNER_CONFIG = "/data/gitlab-runner/config/config.toml"
+GRACE_SECONDS = 10
+
+
+def event(**fields):
+    fd = os.open(EVENTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, (json.dumps(fields) + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def knobs():
+    try:
+        with open(KNOBS) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def mtime(path):
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0
+
+
+def daemon_json():
+    """(live-restore value, error): the file as dockerd would load it."""
+    try:
+        with open(DAEMON_JSON) as f:
+            text = f.read()
+    except OSError:
+        return False, None
+    try:
+        obj = json.loads(text)
+    except ValueError as e:
+        return None, "invalid daemon.json: %s" % e
+    if not isinstance(obj, dict):
+        return None, "daemon.json is not an object"
+    return bool(obj.get("live-restore", False)), None
+
+
+def initial_state():
+    # dockerd was started before the test, with the layout's daemon.json (no live-restore) unless
+    # a knob says otherwise; the model may be created later than that, so it does not read the file.
+    k = knobs()
+    signals = CONFIG.get("stopSignals", {})
+    return {
+        "liveRestore": bool(k.get("liveRestoreFlag")) or bool(k.get("liveRestore")),
+        "containers": {n: {"running": True, "jobs": k.get("runnerJobs", 0) if n == RUNNER else 0,
+                           "draining": False, "byDaemon": False, "stopSignal": signals.get(n, "SIGTERM")}
+                       for n in CONTAINERS},
+        "runner": {"loaded": mtime(RUNNER_CONFIG), "pending": None},
+        "log": [],
+    }
+
+
+class Daemon:
+    """The model, locked for the duration of one stand-in call."""
+
+    def __enter__(self):
+        self.fd = os.open(DOCKERD, os.O_RDWR | os.O_CREAT, 0o666)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        data = b""
+        while True:
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                break
+            data += chunk
+        self.s = json.loads(data) if data.strip() else initial_state()
+        return self
+
+    def __exit__(self, *exc):
+        data = json.dumps(self.s).encode()
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, data)
+        os.close(self.fd)
+
+    def c(self, name):
+        return self.s["containers"].get(name)
+
+    def log(self, line, level="info"):
+        self.s["log"].append([time.time(), level, line])
+
+    def stop(self, name, signal, grace, by):
+        """A stop with a grace period (None = a bare signal, docker kill)."""
+        c = self.c(name)
+        if not c or not c["running"]:
+            return
+        event(event="signal", name=name, signal=signal, by=by)
+        graceful = name == RUNNER and signal == "SIGQUIT"
+        if graceful and c["jobs"] > 0 and grace is None:
+            c["draining"] = True
+            self.log("Starting graceful shutdown, waiting for builds to finish", "warning")
+            return
+        if c["jobs"] > 0:
+            if graceful:
+                # SIGQUIT, then SIGKILL when the grace period ends with jobs still running.
+                event(event="signal", name=name, signal="SIGKILL", by=by, abortedJobs=c["jobs"])
+            else:
+                event(event="jobs-aborted", name=name, signal=signal, by=by, abortedJobs=c["jobs"])
+            c["jobs"] = 0
+        c["running"] = False
+        c["draining"] = False
+        event(event="stop", name=name, by=by)
+
+    def start(self, name, by):
+        c = self.c(name)
+        if not c or c["running"]:
+            return
+        c["running"] = True
+        c["byDaemon"] = False
+        c["jobs"] = 0
+        event(event="start", name=name, by=by)
+        if name == RUNNER:
+            self.s["runner"] = {"loaded": mtime(RUNNER_CONFIG), "pending": None}
+            self.log("Configuration loaded")
+
+    def poll_drain(self, name):
+        c = self.c(name)
+        if c and c["running"] and c["draining"]:
+            if not knobs().get("runnerNeverStops"):
+                c["jobs"] = max(0, c["jobs"] - 1)
+            if c["jobs"] == 0:
+                c["running"] = False
+                c["draining"] = False
+                event(event="stop", name=name, by="graceful-exit")
+
+    def runner_poll(self):
+        c = self.c(RUNNER)
+        if not c or not c["running"]:
+            return
+        r = self.s["runner"]
+        m = mtime(RUNNER_CONFIG)
+        if m <= r["loaded"]:
+            return
+        if r.get("pending") is None:
+            r["pending"] = knobs().get("runnerReloadPolls", 1)
+        if r["pending"] > 0:
+            r["pending"] -= 1
+            return
+        r["pending"] = None
+        r["loaded"] = m
+        try:
+            with open(RUNNER_CONFIG, "rb") as f:
+                import tomllib
+                cfg = tomllib.load(f)
+            if not isinstance(cfg.get("runners", []), list):
+                raise ValueError("runners must be an array of tables")
+        except Exception as e:  # noqa: BLE001 - any load error is what the runner logs
+            event(event="runner-reload", ok=False)
+            self.log("Failed to load config %s" % e, "error")
+            return
+        event(event="runner-reload", ok=True)
+        self.log("Configuration loaded")
+
+    def dockerd_stop(self, by):
+        lr = self.s["liveRestore"]
+        event(event="dockerd-stop", liveRestore=lr, by=by)
+        if lr:
+            return
+        for name, c in self.s["containers"].items():
+            if c["running"]:
+                self.stop(name, c["stopSignal"], GRACE_SECONDS, "dockerd-shutdown")
+                c["byDaemon"] = True
+
+    def dockerd_start(self, by):
+        lr, error = daemon_json()
+        if error:
+            event(event="dockerd-start-failed", error=error)
+            return False
+        self.s["liveRestore"] = bool(knobs().get("liveRestoreFlag")) or lr
+        event(event="dockerd-start", liveRestore=self.s["liveRestore"], by=by)
+        for name, c in self.s["containers"].items():
+            if c["byDaemon"]:
+                self.start(name, "restart-policy")
+        return True
+
+    def dockerd_reload(self):
+        lr, error = daemon_json()
+        if error is None and knobs().get("liveRestoreFlag") and lr:
+            error = "the following directives are specified both as a flag and in the configuration file: live-restore"
+        if error:
+            event(event="dockerd-reload", ok=False, error=error)
+            return
+        self.s["liveRestore"] = bool(knobs().get("liveRestoreFlag")) or lr
+        event(event="dockerd-reload", ok=True, liveRestore=self.s["liveRestore"])
+
+
+def signal_name(value):
+    v = value.upper()
+    if v.isdigit():
+        return {"1": "SIGHUP", "2": "SIGINT", "3": "SIGQUIT", "9": "SIGKILL", "15": "SIGTERM"}.get(v, v)
+    return v if v.startswith("SIG") else "SIG" + v
+
+
+def docker_containers_cmd(sub, rest):
+    """docker kill/stop/restart/start NAME..."""
+    sig = option_value(rest, ("-s", "--signal"))
+    t = option_value(rest, ("-t", "--time", "--timeout"))
+    skip = {sig, t}
+    names = [a for a in rest if not a.startswith("-") and a not in skip]
+    code = 0
+    with Daemon() as d:
+        for name in names:
+            c = d.c(name)
+            if not c:
+                err("Error response from daemon: No such container: %s" % name)
+                code = 1
+                continue
+            if sub == "kill":
+                if not c["running"]:
+                    err("Error response from daemon: cannot kill container: %s: container is not running" % name)
+                    code = 1
+                    continue
+                d.stop(name, signal_name(sig or "KILL"), None, "docker-kill")
+            elif sub in ("stop", "restart"):
+                d.stop(name, signal_name(sig) if sig else c["stopSignal"], int(t) if t else GRACE_SECONDS, "docker-" + sub)
+                if sub == "restart":
+                    d.start(name, "docker-restart")
+            elif sub == "start":
+                d.start(name, "docker-start")
+            out(name)
+    return code
+
+
+def docker_logs(args):
+    since = option_value(args, ("--since",))
+    names = [a for a in args if not a.startswith("-") and a != since]
+    if len(names) != 1:
+        err("\"docker logs\" requires exactly 1 argument.")
+        return 1
+    name = names[0]
+    try:
+        since_t = float(since) if since else 0.0
+    except ValueError:
+        err("invalid value for \"since\": failed to parse value as time or duration: %r" % since)
+        return 1
+    with Daemon() as d:
+        if not d.c(name):
+            err("Error response from daemon: No such container: %s" % name)
+            return 1
+        if name == RUNNER:
+            d.runner_poll()
+        lines = [l for l in d.s["log"] if l[0] >= since_t] if name == RUNNER else []
+    fmt = knobs().get("logFormat", "runner")
+    for t, level, msg in lines:
+        if fmt == "json":
+            err(json.dumps({"builds": 0, "level": level, "msg": msg,
+                            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))}))
+        else:
+            prefix = {"error": "ERROR: ", "warning": "WARNING: "}.get(level, "")
+            err("%s%-50s builds=0" % (prefix, msg))
     return 0
 
 
@@ -352,7 +654,11 @@ def docker(args):
         return 0
     if sub == "exec":
         return docker_exec(rest)
-    if sub in ("restart", "start", "stop", "rm", "kill"):
+    if sub in ("restart", "start", "stop", "kill"):
+        return docker_containers_cmd(sub, rest)
+    if sub == "logs":
+        return docker_logs(rest)
+    if sub == "rm":
         for name in [a for a in rest if not a.startswith("-")]:
             out(name)
         return 0
@@ -391,8 +697,8 @@ def docker_exec(args):
         return 1
     if cmd[:1] == ["docker-machine"]:
         return docker_machine(cmd[1:])
-    err("stand-in: docker exec runs only docker-machine: %s" % " ".join(cmd))
-    return 126
+    # Everything else runs against the record of what compose created (standin_container.py).
+    return container_module().docker_exec(args, CONTAINERS)
 
 
 def machine_dir(name):
@@ -549,6 +855,19 @@ def compose(args, flavor):
         return check.returncode
     if sub == "ps":
         out("NAME      IMAGE     COMMAND   SERVICE   CREATED   STATUS    PORTS")
+    if sub == "up":
+        # Collaborage names each container after its service (container_name). The program runs
+        # `up` only after a change, so every named service counts as recreated.
+        with Daemon() as d:
+            for svc in [a for a in sub_args if not a.startswith("-")]:
+                c = d.c(svc)
+                if not c:
+                    continue
+                if c["running"]:
+                    d.stop(svc, c["stopSignal"], GRACE_SECONDS, "compose-recreate")
+                event(event="recreate", name=svc)
+                d.start(svc, "compose-up")
+        container_module().compose_up(forwarded, sub_args)
     return 0
 
 
@@ -567,6 +886,17 @@ def systemctl(args):
         err("Failed to %s %s: Interactive authentication required." % (verb, " ".join(units) or "daemon"))
         err("See system logs and 'systemctl status %s' for details." % (" ".join(units) or ""))
         return 1
+    if any(u in ("docker", "docker.service") for u in units) and verb in ("restart", "stop", "start", "reload", "try-restart", "reload-or-restart"):
+        with Daemon() as d:
+            if verb == "reload":
+                d.dockerd_reload()
+                return 0
+            if verb in ("restart", "stop", "try-restart", "reload-or-restart"):
+                d.dockerd_stop("systemctl-" + verb)
+            if verb != "stop" and not d.dockerd_start("systemctl-" + verb):
+                err("Job for docker.service failed because the control process exited with error code.")
+                return 1
+        return 0
     if verb == "is-active":
         for _ in units:
             out("active")

@@ -51,6 +51,7 @@ describe("npm run plan", function () {
     assert.deepEqual(walk(out).sort(), [
       "diffs/common.env.diff",
       "diffs/config.toml.diff",
+      "diffs/daemon.json.diff",
       "diffs/docker-compose.yml.diff",
       "diffs/docker.service.d_gitlab-runner-autoscaling-proxy.conf.diff",
       "files/ami/apt-proxy.txt",
@@ -64,6 +65,7 @@ describe("npm run plan", function () {
       "files/ami/scripts/wait-ssh.sh",
       "files/ci-server/common.env",
       "files/ci-server/config.toml",
+      "files/ci-server/daemon.json",
       "files/ci-server/docker-compose.yml",
       "files/ci-server/docker.service.d/gitlab-runner-autoscaling-proxy.conf",
       "files/iam/runner-policy.json",

@@ -15,15 +15,17 @@ import { contentOf, expectedCiFiles, fixtureBytes } from "./expected";
 const WRITE_ORDER = [
   "ci-server-common-env-read", "ci-server-common-env-write",
   "ci-server-compose-proxy-read", "ci-server-compose-proxy-write",
+  "ci-server-docker-daemon-json-read", "ci-server-docker-daemon-json-write",
   "ci-server-docker-dropin-read", "ci-server-docker-dropin-write",
   "workers-cleanup",
   "ci-server-config-toml-read", "ci-server-config-toml-write",
 ];
 // The worker notice's look at the runner container (read-only; host scenario workers.test.ts).
 const isWorkerQuery = (c: string) => c === "docker inspect -f '{{.State.Running}}' gitlab-runner" || c === "docker exec gitlab-runner docker-machine ls -q";
-const KEYS = { commonEnv: "common-env", compose: "compose-proxy", dropIn: "docker-dropin", configToml: "config-toml" } as const;
+const KEYS = { commonEnv: "common-env", compose: "compose-proxy", daemonJson: "docker-daemon-json", dropIn: "docker-dropin", configToml: "config-toml" } as const;
 const PATH_OF_KEY: Record<string, string> = {
-  [KEYS.commonEnv]: CI_PATHS.commonEnv, [KEYS.compose]: CI_PATHS.compose, [KEYS.dropIn]: CI_PATHS.dockerDropIn, [KEYS.configToml]: CI_PATHS.configToml,
+  [KEYS.commonEnv]: CI_PATHS.commonEnv, [KEYS.compose]: CI_PATHS.compose, [KEYS.daemonJson]: CI_PATHS.daemonJson,
+  [KEYS.dropIn]: CI_PATHS.dockerDropIn, [KEYS.configToml]: CI_PATHS.configToml,
 };
 const TIMESTAMPED = /^backup-\d{8}T\d{6}Z(-\d+)?$/;
 
@@ -43,7 +45,7 @@ describe("host scenarios 1, 3, 7: apply, re-apply and destroy on Collaborage 2.1
     const sb = ci();
     config = hostStackConfig(sb);
     original = readFiles(sb, Object.values(CI_PATHS));
-    originalStats = Object.fromEntries([CI_PATHS.compose, CI_PATHS.commonEnv, CI_PATHS.configToml].map((p) => [p, sb.stat(p)]));
+    originalStats = Object.fromEntries([CI_PATHS.compose, CI_PATHS.commonEnv, CI_PATHS.configToml, CI_PATHS.daemonJson].map((p) => [p, sb.stat(p)]));
     sb.clearCalls();
     first = await apply(config, { routes: routes() });
     firstCalls = sb.calls();
@@ -105,9 +107,9 @@ describe("host scenarios 1, 3, 7: apply, re-apply and destroy on Collaborage 2.1
       assert.equal(sb.stat(CI_PATHS.dockerDropIn).owner, "root");
     });
 
-    it("restarts dockerd exactly once: systemctl daemon-reload, then restart docker", () => {
+    it("reloads dockerd for live-restore, then restarts it exactly once for the drop-in", () => {
       const systemctl = firstCalls.filter((c) => c.startsWith("systemctl "));
-      assert.deepEqual(systemctl, ["systemctl daemon-reload", "systemctl restart docker"]);
+      assert.deepEqual(systemctl, ["systemctl reload docker", "systemctl daemon-reload", "systemctl restart docker"]);
       const recs = ci().callRecords().filter((r) => r.cmd === "systemctl");
       assert.ok(recs.every((r) => r.user === "root"), "systemctl ran as root");
     });
@@ -116,7 +118,8 @@ describe("host scenarios 1, 3, 7: apply, re-apply and destroy on Collaborage 2.1
       const ups = composeUps(firstCalls);
       assert.ok(ups.length >= 1, `no compose up at all: ${firstCalls.join("\n")}`);
       for (const u of ups) assert.equal(u, "docker compose up -d --no-deps gitlab-runner");
-      assert.deepEqual(firstCalls.filter((c) => /\b(down|restart|stop|rm|kill)\b/.test(c) && !c.startsWith("systemctl ")), []);
+      // The only kill: SIGQUIT to the runner before each recreate, so that its jobs can finish.
+      assert.deepEqual(firstCalls.filter((c) => /\b(down|restart|stop|rm|kill)\b/.test(c) && !c.startsWith("systemctl ") && c !== "docker kill --signal=QUIT gitlab-runner"), []);
       assert.deepEqual(firstCalls.filter((c) => /\bgitlab\b(?!-)/.test(c.replace(/--project-directory \S+/, ""))), [], "GitLab was touched");
     });
 
@@ -219,7 +222,7 @@ describe("host scenarios 1, 3, 7: apply, re-apply and destroy on Collaborage 2.1
         assert.deepEqual(deleted.map((d) => d.name), [...WRITE_ORDER].reverse().filter((n) => n.endsWith("-write") || n === "workers-cleanup"));
         assert.match(deleted.find((d) => d.name === "workers-cleanup")!.stdout, /: 0 found, 0 still managed with the current settings\nno worker to remove\n$/);
         const now = readFiles(sb, Object.values(CI_PATHS));
-        for (const p of [CI_PATHS.compose, CI_PATHS.commonEnv, CI_PATHS.configToml]) {
+        for (const p of [CI_PATHS.compose, CI_PATHS.commonEnv, CI_PATHS.configToml, CI_PATHS.daemonJson]) {
           assert.ok(now[p]?.equals(original[p]!), `${p} is not back to its original bytes (sha ${now[p] && sha256Hex(now[p]!)})`);
           const st = sb.stat(p);
           assert.deepEqual([st.owner, st.mode.toString(8)], [originalStats[p].owner, originalStats[p].mode.toString(8)], p);
@@ -229,9 +232,9 @@ describe("host scenarios 1, 3, 7: apply, re-apply and destroy on Collaborage 2.1
         assert.ok(original[CI_PATHS.compose]!.equals(fixtureBytes("ci-docker-compose.yml")));
       });
 
-      it("restarts dockerd once (daemon-reload, restart docker) and recreates gitlab-runner to drop env_file", () => {
+      it("restarts dockerd once (live-restore still on), then reloads it without live-restore, and recreates gitlab-runner to drop env_file", () => {
         const calls = ci().calls();
-        assert.deepEqual(calls.filter((c) => c.startsWith("systemctl ")), ["systemctl daemon-reload", "systemctl restart docker"]);
+        assert.deepEqual(calls.filter((c) => c.startsWith("systemctl ")), ["systemctl daemon-reload", "systemctl restart docker", "systemctl reload docker"]);
         const ups = composeUps(calls);
         assert.ok(ups.length >= 1);
         for (const u of ups) assert.equal(u, "docker compose up -d --no-deps gitlab-runner");

@@ -6,6 +6,7 @@ import { setEnvVars } from "../../../core/commonEnv";
 import { runnerMachineEdit } from "../../../core/ciServerEdits";
 import { editCompose } from "../../../core/composeFile";
 import { mergeRunnerConfig } from "../../../core/configToml";
+import { withLiveRestore } from "../../../core/daemonJson";
 import { dockerdProxyDropIn } from "../../../core/proxyFiles";
 import type { OfflineRun } from "../../../offline/runOffline";
 import { validateSettings } from "../../../settings/validate";
@@ -27,7 +28,7 @@ export function accessKeyIdOf(run: OfflineRun): string {
   return String(k.state.id);
 }
 
-/** The four CI-server files after an apply, from the fixtures the sandbox started with. */
+/** The five CI-server files after an apply, from the fixtures the sandbox started with. */
 export function expectedCiFiles(config: StackConfig, run: OfflineRun, composeFixture = "ci-docker-compose.yml"): Record<string, string> {
   const { "aws:region": region, sshPrivateKey, proxyCredentials, ...rest } = config;
   const settings = validateSettings({ ...rest, region, sshPrivateKey, proxyCredentials });
@@ -46,6 +47,7 @@ export function expectedCiFiles(config: StackConfig, run: OfflineRun, composeFix
     [CI_PATHS.commonEnv]: setEnvVars(fixtureBytes("common.env").toString("utf8"), { NO_PROXY: EXPECTED_NO_PROXY, no_proxy: EXPECTED_NO_PROXY }),
     [CI_PATHS.configToml]: mergeRunnerConfig(fixtureBytes("config.toml").toString("utf8"), edit),
     [CI_PATHS.dockerDropIn]: dockerdProxyDropIn(urls),
+    [CI_PATHS.daemonJson]: withLiveRestore(fixtureBytes("ci-daemon.json").toString("utf8")),
   };
 }
 

@@ -144,14 +144,15 @@ describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v
 
 // An upgrade in a later `pulumi up` than the proxy edit: the real engine runs only the new upgrade
 // edit (every other command's inputs are unchanged). Destroy must then not put the pre-proxy bytes
-// back, which would also bring back the old image tags over migrated data.
+// back, which would also bring back the old image tags over migrated data: it undoes only the
+// proxy edit (the env_file line) on the upgraded file.
 describe("host scenario 2b: an upgrade after the proxy edits, then destroy", function () {
   this.timeout(180_000);
   const ci = useSandbox("ci-1.1.0");
   const routes = () => [{ host: "127.0.0.1", port: ci().port, sandbox: ci() }];
   const noImds = (c: StackConfig) => { c.workers.imdsV2 = false; };
 
-  it("stops at docker-compose.yml (exit 7) and leaves the upgraded file as it is", async () => {
+  it("destroy keeps the later upgrade and removes our env_file", async () => {
     const sb = ci();
     sb.setHealth(["healthy"]);
     const first = await apply(hostStackConfig(sb, noImds), { routes: routes() });
@@ -175,7 +176,19 @@ describe("host scenario 2b: an upgrade after the proxy edits, then destroy", fun
     assert.match(upgraded, /image: gitlab\/gitlab-ce:12\.6\.8-ce\.0/);
     assert.match(upgraded, /env_file: \.\/common\.env/);
 
-    await assert.rejects(destroy(second, routes()), /ci-server-compose-proxy-write failed with exit code 7: .*changed after pulumi wrote it/s);
-    assert.equal(sb.readFile(CI_PATHS.compose).toString("utf8"), upgraded, "no old image tags came back");
+    const before = sb.stat(CI_PATHS.compose);
+    sb.clearCalls();
+    const done = await destroy(second, routes());
+    assert.match(done.find((d) => d.name === "ci-server-compose-proxy-write")!.stdout, /undid pulumi's edit of .*docker-compose\.yml, keeping the changes made after it/);
+    assert.match(done.find((d) => /upgrade-write$/.test(d.name))!.stdout, /kept on destroy/);
+    assert.equal(sb.readFile(CI_PATHS.compose).toString("utf8"), upgradedOnly(), "the upgrade stays, env_file is gone, nothing else changed");
+    const after = sb.stat(CI_PATHS.compose);
+    assert.deepEqual([after.owner, after.mode], [before.owner, before.mode]);
+    assert.ok(sb.readFile(CI_PATHS.commonEnv).equals(fixtureBytes("common.env")));
+    assert.ok(sb.readFile(CI_PATHS.configToml).equals(fixtureBytes("config.toml")));
+    assert.equal(sb.exists(CI_PATHS.dockerDropIn), false);
+    assert.ok(composeUps(sb.calls()).includes("docker-compose up -d --no-deps gitlab-runner"), "the runner is recreated without env_file");
+    const state = await listDir(sb, `${STATE_DIR}/compose-proxy`);
+    assert.deepEqual(state.filter((n) => !/^(backup|before-restore)-/.test(n)), [], "markers and reverse edits are cleared");
   });
 });

@@ -1,0 +1,278 @@
+"""Containers for the stand-in `docker`: what `compose up` created and what `docker exec` sees.
+
+Loaded by standin.py (same directory in the sandbox). A container's state is taken when
+`compose up` recreates its service: image, environment (env_file read in) and volumes, from the
+real docker-compose's resolved `config`. So a compose edit reaches the container only after an
+`up`, as with Docker. `docker exec NAME CMD` emulates the few commands the program runs inside
+the runner container:
+
+  printenv [VAR]                        from the recorded environment
+  gitlab-runner --version               the version in the recorded image tag (…:ubuntu-v17.5.0)
+  gitlab-runner fleeting -c F list|install [--upgrade]
+                                        as commands/fleeting/fleeting.go does: F read through the
+                                        container's volumes; plugins under FLEETING_PLUGIN_PATH
+                                        (else /root/.config/fleeting/plugins, which is on no volume);
+                                        install skips a plugin that is present, else "downloads" it
+                                        from the fake registry in /.sandbox/state/fleeting-registry.json
+                                        ({"versions": {"<registry>/<repo>": ["1.0.0", …]},
+                                          "reachable": true, "requireProxy": "<HTTPS_PROXY value>"})
+                                        and appends one line per download to fleeting-downloads.log.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+SANDBOX = "/.sandbox"
+STATE = SANDBOX + "/state/containers"
+REAL_COMPOSE = SANDBOX + "/real/docker-compose"
+REGISTRY = SANDBOX + "/state/fleeting-registry.json"
+DOWNLOADS = SANDBOX + "/state/fleeting-downloads.log"
+RUNNER_FLEETING_SINCE = (16, 11)
+
+
+def out(text=""):
+    sys.stdout.write(text + "\n")
+
+
+def err(text):
+    sys.stderr.write(text + "\n")
+
+
+def _state_file(name):
+    return os.path.join(STATE, name + ".json")
+
+
+def load(name):
+    try:
+        with open(_state_file(name)) as f:
+            return json.load(f)
+    except OSError:
+        return None
+
+
+def _resolved_config(forwarded):
+    p = subprocess.run([REAL_COMPOSE] + forwarded + ["config"], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        return None
+    # The sandbox's python runs isolated (-I -S); docker-compose's own python has PyYAML.
+    j = subprocess.run(["/usr/bin/python3", "-c",
+                        "import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"],
+                       input=p.stdout, stdout=subprocess.PIPE)
+    return json.loads(j.stdout.decode())
+
+
+def _volumes(svc):
+    pairs = []
+    for v in svc.get("volumes") or []:
+        if isinstance(v, dict):
+            src, dst = v.get("source"), v.get("target")
+        else:
+            parts = str(v).split(":")
+            src, dst = (parts[0], parts[1]) if len(parts) >= 2 else (None, parts[0])
+        if src and dst and src.startswith("/"):
+            pairs.append([src.rstrip("/") or "/", dst.rstrip("/") or "/"])
+    return pairs
+
+
+def compose_up(forwarded, sub_args):
+    """Record the services `up` (re)creates: the named ones, or all."""
+    names = [a for a in sub_args if not a.startswith("-")]
+    cfg = _resolved_config(forwarded)
+    if not cfg:
+        return
+    for svc_name, svc in (cfg.get("services") or {}).items():
+        if names and svc_name not in names:
+            continue
+        env = svc.get("environment") or {}
+        if isinstance(env, list):
+            env = dict(e.split("=", 1) if "=" in e else (e, "") for e in env)
+        name = svc.get("container_name") or svc_name
+        # A new file renamed into place: the previous one may belong to another user (root or group docker).
+        tmp = "%s.%d.tmp" % (_state_file(name), os.getpid())
+        with open(tmp, "w") as f:
+            json.dump({"image": svc.get("image", ""), "env": {k: "" if v is None else str(v) for k, v in env.items()},
+                       "volumes": _volumes(svc)}, f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, _state_file(name))
+
+
+def host_path(state, name, path):
+    """Where a container path lives in the sandbox: through a volume, else the container's own root."""
+    for src, dst in sorted(state["volumes"], key=lambda p: -len(p[1])):
+        if path == dst or path.startswith(dst.rstrip("/") + "/"):
+            return src + path[len(dst.rstrip("/")):]
+    return os.path.join(STATE, name + ".root") + path
+
+
+def _runner_version(state):
+    m = re.search(r":(?:[a-z]+-)?v?(\d+)\.(\d+)\.(\d+)$", state.get("image", ""))
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def _split_ref(ref):
+    slash, colon = ref.rfind("/"), ref.rfind(":")
+    path, constraint = (ref[:colon], ref[colon + 1:]) if colon > slash else (ref, "latest")
+    parts = path.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0]):
+        registry, rest = parts[0], parts[1:]
+    else:
+        registry, rest = "registry.gitlab.com", parts
+    repo = "/".join(rest) if len(rest) > 1 else "gitlab-org/fleeting/plugins/" + rest[0]
+    return registry + "/" + repo, constraint
+
+
+def _vkey(v):
+    return tuple(int(x) for x in v.split("."))
+
+
+def _matches(version, constraint):
+    if constraint == "latest":
+        return True
+    want = constraint.split(".")
+    return version.split(".")[:len(want)] == want
+
+
+def _look_path(plugin_dir, ref):
+    artifact, constraint = _split_ref(ref)
+    base = os.path.join(plugin_dir, artifact)
+    try:
+        versions = [v for v in os.listdir(base) if re.match(r"^\d+\.\d+\.\d+$", v) and os.path.isfile(os.path.join(base, v, "plugin"))]
+    except OSError:
+        versions = []
+    versions = sorted((v for v in versions if _matches(v, constraint)), key=_vkey)
+    return os.path.join(base, versions[-1], "plugin") if versions else None
+
+
+def _fleeting(state, name, env, args):
+    config = env.get("CONFIG_FILE", "/etc/gitlab-runner/config.toml")
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        if args[i] in ("-c", "--config") and i + 1 < len(args):
+            config = args[i + 1]
+            i += 2
+            continue
+        i += 1
+    sub = args[i] if i < len(args) else ""
+    upgrade = "--upgrade" in args[i + 1:]
+    try:
+        with open(host_path(state, name, config)) as f:
+            text = f.read()
+    except OSError as e:
+        err("FATAL: %s" % e)
+        return 1
+    runner = (re.findall(r'^\s*name\s*=\s*"([^"]*)"', text, re.M) or [""])[0]
+    plugins = re.findall(r'^\s*plugin\s*=\s*"([^"]*)"', text, re.M)
+    container_dir = env.get("FLEETING_PLUGIN_PATH") or "/root/.config/fleeting/plugins"
+    plugin_dir = host_path(state, name, container_dir)
+    to_container = lambda p: container_dir.rstrip("/") + p[len(plugin_dir.rstrip("/")):]
+    code = 0
+    for ref in plugins:
+        found = _look_path(plugin_dir, ref)
+        if sub == "list":
+            if found:
+                out("runner: %s, plugin: %s, path: %s" % (runner, ref, to_container(found)))
+            else:
+                err("runner: %s, plugin: %s, error: plugin not found" % (runner, ref))
+                code = 1
+            continue
+        if sub != "install":
+            err("stand-in: unknown fleeting subcommand %r" % sub)
+            return 1
+        if found and not upgrade:
+            continue
+        problem = _download(plugin_dir, ref, env)
+        if problem:
+            err("runner: %s, plugin: %s, install/update error:: %s" % (runner, ref, problem))
+            code = 1
+            continue
+        out("runner: %s, plugin: %s, path: %s" % (runner, ref, to_container(_look_path(plugin_dir, ref))))
+    return code
+
+
+def _download(plugin_dir, ref, env):
+    try:
+        with open(REGISTRY) as f:
+            reg = json.load(f)
+    except OSError:
+        reg = {"reachable": False}
+    proxy = env.get("HTTPS_PROXY") or env.get("https_proxy") or ""
+    host = _split_ref(ref)[0].split("/")[0]
+    if not reg.get("reachable", False) or (reg.get("requireProxy") and proxy != reg["requireProxy"]):
+        # Worst case for the caller: the error carries the proxy URL, credentials and all.
+        if proxy:
+            return 'Get "https://%s/v2/": proxyconnect tcp: via %s: dial tcp: connect: connection refused' % (host, proxy)
+        return 'Get "https://%s/v2/": dial tcp: lookup %s: i/o timeout' % (host, host)
+    artifact, constraint = _split_ref(ref)
+    versions = sorted((v for v in reg.get("versions", {}).get(artifact, []) if _matches(v, constraint)), key=_vkey)
+    if not versions:
+        return "no version of %s matches %s" % (artifact, constraint)
+    target = os.path.join(plugin_dir, artifact, versions[-1])
+    os.makedirs(target, exist_ok=True)
+    with open(os.path.join(target, "plugin"), "w") as f:
+        f.write("#!/bin/sh\n# stand-in fleeting plugin %s %s\n" % (artifact, versions[-1]))
+    os.chmod(os.path.join(target, "plugin"), 0o755)
+    with open(DOWNLOADS, "a") as f:
+        f.write("%s:%s\n" % (artifact, versions[-1]))
+    return None
+
+
+def docker_exec(args, containers):
+    env_extra, i = {}, 0
+    while i < len(args) and args[i].startswith("-"):
+        a = args[i]
+        if a in ("-e", "--env") and i + 1 < len(args):
+            k, _, v = args[i + 1].partition("=")
+            env_extra[k] = v
+            i += 2
+        elif a in ("-u", "--user", "-w", "--workdir"):
+            i += 2
+        else:
+            i += 1
+    if i >= len(args):
+        err('"docker exec" requires at least 2 arguments.')
+        return 1
+    name, cmd = args[i], args[i + 1:]
+    if name not in containers:
+        err("Error response from daemon: No such container: %s" % name)
+        return 1
+    state = load(name)
+    if state is None:
+        err("stand-in: container %s has no recorded state; the test must run compose up for it first" % name)
+        return 125
+    env = dict(state["env"], **env_extra)
+    if not cmd:
+        err('"docker exec" requires at least 2 arguments.')
+        return 1
+    if cmd[0] == "printenv":
+        if len(cmd) == 1:
+            for k, v in env.items():
+                out("%s=%s" % (k, v))
+            return 0
+        code = 0
+        for k in cmd[1:]:
+            if k in env:
+                out(env[k])
+            else:
+                code = 1
+        return code
+    if cmd[0] == "gitlab-runner":
+        version = _runner_version(state)
+        if version is None:
+            err('OCI runtime exec failed: exec: "gitlab-runner": executable file not found in $PATH')
+            return 126
+        if cmd[1:2] in (["--version"], ["-v"]):
+            out("Version:      %d.%d.%d" % version)
+            out("Git revision: standin")
+            out("OS/Arch:      linux/amd64")
+            return 0
+        if cmd[1:2] == ["fleeting"]:
+            if version[:2] < RUNNER_FLEETING_SINCE:
+                err("Command fleeting not found.")
+                return 1
+            return _fleeting(state, name, env, cmd[2:])
+    err("stand-in: docker exec does not emulate %r" % cmd)
+    return 127
