@@ -69,7 +69,7 @@ describe("WorkerCleanup on the dev stack", () => {
     })));
     assert.equal(revealed(run, "workers-cleanup", "delete"), workerCleanupScript({ ...scope, drainTimeoutSeconds: s.runner.drainTimeoutSeconds, pollSeconds: 10 }));
     assert.deepEqual(unwrapSecrets(get(run, T.command, "workers-cleanup").inputs.triggers),
-      [RUNNER_CONTAINER, "/data/gitlab-runner/config/config.toml", "", "gitlab-docker-machine-%s", keyId]);
+      [RUNNER_CONTAINER, "/data/gitlab-runner/config/config.toml", "", "gitlab-docker-machine-%s", keyId, "docker+machine"]);
     assert.equal(s.runner.drainTimeoutSeconds, 600);
   });
 
@@ -92,13 +92,14 @@ describe("WorkerCleanup on the dev stack", () => {
     for (const after of [
       `${T.accessKey}::runner-key-1`, `${T.userPolicy}::runner-policy`, `${T.user}::runner-user`,
       ...["nexus-from-workers", "docker-from-ci", "ssh-from-ci"].map((n) => `${T.ingress}::network-${n}`),
-      `${T.command}::ci-server-docker-dropin-write`, `${T.command}::ci-server-compose-proxy-write`, `${T.command}::ci-server-common-env-write`,
+      `${T.command}::ci-server-docker-dropin-write`, `${T.command}::ci-server-docker-daemon-json-write`,
+      `${T.command}::ci-server-compose-proxy-write`, `${T.command}::ci-server-common-env-write`,
     ]) assert.ok(cleanup < at(after), `the workers are removed before ${after} goes`);
     // The commands with a delete, in the order destroy runs them.
     const withDelete = order.filter((k) => k.startsWith(`${T.command}::ci-server`) && k.endsWith("-write") || k === CLEANUP);
     assert.deepEqual(withDelete, [
       `${T.command}::ci-server-config-toml-write`, CLEANUP, `${T.command}::ci-server-docker-dropin-write`,
-      `${T.command}::ci-server-compose-proxy-write`, `${T.command}::ci-server-common-env-write`,
+      `${T.command}::ci-server-docker-daemon-json-write`, `${T.command}::ci-server-compose-proxy-write`, `${T.command}::ci-server-common-env-write`,
     ]);
   });
 

@@ -149,7 +149,8 @@ describe("host scenario: docker-machine workers never outlive their configuratio
 
     it("restores config.toml first, then removes every worker of this runner, then undoes the proxy edits", () => {
       assert.deepEqual(deleted.map((d) => d.name), [
-        "ci-server-config-toml-write", "workers-cleanup", "ci-server-docker-dropin-write", "ci-server-compose-proxy-write", "ci-server-common-env-write",
+        "ci-server-config-toml-write", "workers-cleanup", "ci-server-docker-dropin-write", "ci-server-docker-daemon-json-write",
+        "ci-server-compose-proxy-write", "ci-server-common-env-write",
       ]);
       assert.ok(ci().readFile(RUNNER_CONFIG).toString("utf8").includes('executor = "docker"\n'), "config.toml is back to its original executor");
       const calls = ci().calls();
