@@ -191,8 +191,9 @@ export function workerCleanupBody(c: WorkerCleanup): string {
       "  echo 'no worker to remove'",
       "  exit 0",
       "fi",
+      // The remote command as one argument, the form docker-machine's docs show.
       "busy() {",
-      `  ids=$(timeout 60 docker exec "$container" docker-machine ssh "$1" sudo docker ps -q --filter label=${JOB_LABEL} 2>/dev/null) || return 1`,
+      `  ids=$(timeout 60 docker exec "$container" docker-machine ssh "$1" 'sudo docker ps -q --filter label=${JOB_LABEL}' 2>/dev/null) || return 1`,
       "  [ -n \"$ids\" ]",
       "}",
       "removed=",
@@ -327,7 +328,7 @@ export function retirementNote(r: { maxBuilds: number; idleTime: number; drainTi
   const retire = r.maxBuilds > 0 ? `after ${r.maxBuilds} jobs (MaxBuilds) or ${r.idleTime} s idle (IdleTime)` : `after ${r.idleTime} s idle (IdleTime)`;
   const keys = (e: WorkerChangeEffect) => Object.keys(WORKER_SETTING_EFFECTS).filter((k) => WORKER_SETTING_EFFECTS[k] === e).join(", ");
   return [
-    `Running workers keep the settings they were created with: after a change of ${keys("retire")} they retire ${retire}; the up output counts them.`,
+    `Running workers keep the settings they were created with: after a change of ${keys("retire")}, they retire ${retire}; the up output counts them.`,
     `A change of ${keys("remove")}, and pulumi destroy, remove this runner's workers of the old ${r.machineName} in the same run, after their jobs end (at most ${r.drainTimeoutSeconds} s).`,
   ];
 }

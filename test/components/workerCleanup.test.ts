@@ -92,7 +92,8 @@ describe("WorkerCleanup on the dev stack", () => {
     for (const after of [
       `${T.accessKey}::runner-key-1`, `${T.userPolicy}::runner-policy`, `${T.user}::runner-user`,
       ...["nexus-from-workers", "docker-from-ci", "ssh-from-ci"].map((n) => `${T.ingress}::network-${n}`),
-      `${T.command}::ci-server-docker-dropin-write`, `${T.command}::ci-server-compose-proxy-write`, `${T.command}::ci-server-common-env-write`,
+      `${T.command}::ci-server-docker-dropin-write`, `${T.command}::ci-server-docker-daemon-json-write`,
+      `${T.command}::ci-server-compose-proxy-write`, `${T.command}::ci-server-common-env-write`,
     ]) assert.ok(cleanup < at(after), `the workers are removed before ${after} goes`);
     // The commands with a delete, in the order destroy runs them.
     const withDelete = order.filter((k) => k.startsWith(`${T.command}::ci-server`) && k.endsWith("-write") || k === CLEANUP);

@@ -242,7 +242,7 @@ describe("which settings changes reach running workers", () => {
 
   it("retirementNote and workerSettingsLines: exact text", () => {
     assert.deepEqual(retirementNote({ maxBuilds: 100, idleTime: 1800, drainTimeoutSeconds: 600, machineName: "gitlab-docker-machine-%s" }), [
-      "Running workers keep the settings they were created with: after a change of ami (ami.* or the rebuilt AMI), workers.instanceType, workers.subnetId, workers.zone, workers.securityGroupId, workers.spot, workers.privateAddressOnly, workers.iamInstanceProfile, workers.tags, workers.rootSize, workers.imdsV2, proxy.* they retire after 100 jobs (MaxBuilds) or 1800 s idle (IdleTime); the up output counts them.",
+      "Running workers keep the settings they were created with: after a change of ami (ami.* or the rebuilt AMI), workers.instanceType, workers.subnetId, workers.zone, workers.securityGroupId, workers.spot, workers.privateAddressOnly, workers.iamInstanceProfile, workers.tags, workers.rootSize, workers.imdsV2, proxy.*, they retire after 100 jobs (MaxBuilds) or 1800 s idle (IdleTime); the up output counts them.",
       "A change of runner.machineName, runner.keyGeneration, runner.credentials, and pulumi destroy, remove this runner's workers of the old gitlab-docker-machine-%s in the same run, after their jobs end (at most 600 s).",
     ]);
     assert.match(retirementNote({ maxBuilds: 0, idleTime: 60, drainTimeoutSeconds: 1, machineName: "m-%s" })[0], /they retire after 60 s idle \(IdleTime\);/);

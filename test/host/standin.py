@@ -765,7 +765,7 @@ def docker_machine(args):
         if os.path.exists(os.path.join(d, "standin-unreachable")):
             err("ssh: connect to host 10.0.1.20 port 22: Connection timed out")
             return 255
-        if "ps" in cmd:
+        if "docker ps" in " ".join(cmd):
             job = os.path.join(d, "standin-job")
             busy = False
             try:

@@ -13,6 +13,7 @@ import { apply, CANARIES, destroy, hostStackConfig, type ApplyResult, type Delet
 import { useSandbox, type Sandbox } from "../sandbox";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck } from "./checks";
 import { accessKeyIdOf, fixtureBytes } from "./expected";
+import { assertShellcheckClean, WRAPPED_EXCLUDES } from "../../helpers/shellcheck";
 
 const STORAGE = "/home/ec2-user/.docker/machine/machines";
 // A realistic glrt- token: the runner names workers after the 9 characters after the prefix.
@@ -148,7 +149,8 @@ describe("host scenario: docker-machine workers never outlive their configuratio
 
     it("restores config.toml first, then removes every worker of this runner, then undoes the proxy edits", () => {
       assert.deepEqual(deleted.map((d) => d.name), [
-        "ci-server-config-toml-write", "workers-cleanup", "ci-server-docker-dropin-write", "ci-server-docker-daemon-json-write", "ci-server-compose-proxy-write", "ci-server-common-env-write",
+        "ci-server-config-toml-write", "workers-cleanup", "ci-server-docker-dropin-write", "ci-server-docker-daemon-json-write",
+        "ci-server-compose-proxy-write", "ci-server-common-env-write",
       ]);
       assert.ok(ci().readFile(RUNNER_CONFIG).toString("utf8").includes('executor = "docker"\n'), "config.toml is back to its original executor");
       const calls = ci().calls();
@@ -178,7 +180,10 @@ describe("host scenario: docker-machine workers never outlive their configuratio
         for (const c of CANARIES) assert.ok(!t.includes(c));
       }
       assertNoCanaryLeaks(ci(), { commands: last.commands, executed: last.executed });
-      assert.ok(assertScriptsPassShellcheck(last.commands) >= 9);
+      // Throws on a finding (it skips scripts another test file already checked, so no count here).
+      assertScriptsPassShellcheck(last.commands);
+      const cleanup = cleanupOf(last);
+      for (const script of [cleanup.create, cleanup.delete!]) assertShellcheckClean(script, "workers-cleanup", WRAPPED_EXCLUDES);
     });
   });
 
