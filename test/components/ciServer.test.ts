@@ -89,9 +89,30 @@ describe("CiServer on the dev stack", () => {
     }
   });
 
+  it("after-actions: runner recreates stop it with SIGQUIT first; daemon.json reloads dockerd; config.toml waits for the reload", () => {
+    for (const step of ["common-env", "compose-proxy"]) {
+      const { create, delete: del } = write(run, step);
+      for (const script of [create, del]) {
+        assert.ok(script.indexOf("docker kill --signal=QUIT") < script.indexOf("compose up -d --no-deps"), step);
+        assert.match(script, /running jobs may finish \(up to 600 s\)/, step);
+      }
+    }
+    const daemon = write(run, "docker-daemon-json");
+    assert.match(daemon.create, /systemctl reload docker/);
+    assert.doesNotMatch(daemon.create + daemon.delete, /systemctl restart docker/);
+    assert.match(write(run, "docker-dropin").create, /LiveRestoreEnabled[\s\S]*systemctl restart docker/);
+    assert.match(write(run, "config-toml").create, /docker logs --since "\$since" \S*gitlab-runner/);
+  });
+
+  it("runner.gracefulStopSeconds bounds the wait (0: SIGQUIT and go on)", async () => {
+    const r = await cachedRun(variant((c) => { c.runner.gracefulStopSeconds = 0; }));
+    assert.match(inputsOf(r, T.command, "ci-server-common-env-write").create, /running jobs may finish \(up to 0 s\)/);
+  });
+
   it("the summaries show the managed values, secrets masked", () => {
     assert.deepEqual(summaryOf(write(run, "common-env").create), [`NO_PROXY=${NO_PROXY}`, `no_proxy=${NO_PROXY}`]);
     assert.deepEqual(summaryOf(write(run, "compose-proxy").create), ["services.gitlab-runner.env_file += ./common.env"]);
+    assert.deepEqual(summaryOf(write(run, "docker-daemon-json").create), ['"live-restore": true']);
     assert.deepEqual(summaryOf(write(run, "docker-dropin").create), [
       `Environment="HTTP_PROXY=${PROXY}"`, `Environment="HTTPS_PROXY=${PROXY}"`, `Environment="NO_PROXY=${NO_PROXY}"`,
     ]);

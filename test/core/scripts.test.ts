@@ -34,7 +34,7 @@ case "$1" in
     head -n 1 "$f"
     if [ "$(wc -l < "$f")" -gt 1 ]; then tail -n +2 "$f" > "$f.next"; mv "$f.next" "$f"; fi
     exit 0 ;;
-  kill) echo false > "$STUB_DIR/running"; exit 0 ;;
+  kill) [ -n "\${STUB_KILL_IGNORED-}" ] || echo false > "$STUB_DIR/running"; exit 0 ;;
   logs) printf '%s\n' "\${STUB_LOGS-}" >&2; exit "\${STUB_LOGS_RC:-0}" ;;
   compose)
     [ "$2" = version ] && { [ "\${STUB_COMPOSE_V2:-1}" = 1 ] && echo "Docker Compose version v2-stub" && exit 0; exit 1; }
@@ -721,6 +721,16 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       assert.ok(kill >= 0, log.join("\n"));
       assert.ok(kill < log.indexOf("docker compose up -d --no-deps gitlab-runner"));
       assert.match(r.stdout, /gitlab-runner stopped after its jobs finished \(0 s\)/);
+    });
+
+    it("compose-up with gracefulStop: jobs still running at the bound are left to the recreate, with a warning", () => {
+      const w: GuardedWrite = { ...base(), after: upAfter({ gracefulStop: { container: "gitlab-runner", timeoutSeconds: 2 } }) };
+      const r = readThenWrite(sb, w, "new: 2\n", { STUB_KILL_IGNORED: "1" });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /warning: gitlab-runner still has running jobs after 2 s; the recreate stops it now and aborts them/);
+      const log = sb.log();
+      assert.deepEqual(log.filter((l) => l.startsWith("sleep ")), ["sleep 1", "sleep 1"]);
+      assert.equal(log.at(-1), "docker compose up -d --no-deps gitlab-runner");
     });
 
     it("restore after a write gives back the original bytes, mode and runs the after-action", () => {
