@@ -2,7 +2,8 @@
 // what each waits on, the new contents of every file the program puts on a machine, and diffs.
 import * as path from "node:path";
 import { createTwoFilesPatch } from "diff";
-import { APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH, maskCredentialsInText } from "../core/proxyFiles";
+import { APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH } from "../core/proxyFiles";
+import { maskCredentialsInText } from "../core/proxyFiles";
 import { scriptBody, scriptHeader } from "../core/shell";
 import { MESSAGES, type Destroy, type Lang } from "./messages";
 import { revealPublic, unwrapSecrets, type RecordedResource } from "./mockEngine";
