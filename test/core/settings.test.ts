@@ -59,7 +59,7 @@ const BAD_INPUTS: [string, Mutation, RegExp][] = [
   ["unknown key (typo), with the key it means", (r) => (r.runner.idletime = 900), /^runner\.idletime: got 900; expected no such key; did you mean runner\.idleTime\? known keys here: .*idleTime/],
   ["unknown nested key far from any known one: no guess", (r) => (r.workers.colour = "blue"), /^workers\.colour: got "blue"; expected no such key; known keys here: vpcId/],
   ["misspelt top-level key (pulumi config set --path runer.idleTime 60)", (r) => (r.projectConfig = { runer: { idleTime: 60 } }),
-    /^runer: got \{"idleTime":60\}; expected no such key in the gitlab-runner-autoscaling: namespace \(it would be ignored\); did you mean runner\? Run `pulumi config rm runer`, then `pulumi config set --path runner\.idleTime 60`; known keys: ciServer, upgrade, proxy, ami, workers, runner, sshPrivateKey, proxyCredentials/],
+    /^runer: got \{"idleTime":60\}; expected no such key in the gitlab-runner-autoscaling: namespace \(it would be ignored\); did you mean runner\? Run `pulumi config rm runer`, then `pulumi config set --path runner\.idleTime 60`; known keys: ciServer, upgrade, proxy, ami, workers, runner, (\w+, )*sshPrivateKey, proxyCredentials \(and aws:region\)$/],
   ["nested key set at the top level (pulumi config set idleTime 60)", (r) => (r.projectConfig = { idleTime: "60" }),
     /^idleTime: got "60"; expected .*did you mean runner\.idleTime\? Run `pulumi config rm idleTime`, then `pulumi config set --path runner\.idleTime 60`/],
   ["a path set without --path (pulumi config set runner.idleTime 60 makes one key named so)", (r) => (r.projectConfig = { "runner.idleTime": "60" }),
