@@ -260,7 +260,8 @@ export function validateSettings(raw: RawConfig): Settings {
     readyTimeoutSeconds: u.int("readyTimeoutSeconds", { def: 1800, min: 1, max: 86400 })!,
   };
   u?.unknownKeys(["gitlabImage", "runnerImage", "readyTimeoutSeconds"]);
-  if (u && u.obj.gitlabImage === undefined && u.obj.runnerImage === undefined) {
+  const unset = (v: unknown) => v === undefined || v === null || v === "";
+  if (u && unset(u.obj.gitlabImage) && unset(u.obj.runnerImage)) {
     problems.push({ key: "upgrade", value: show(u.obj), expected: "upgrade.gitlabImage, upgrade.runnerImage or both (e.g. gitlab/gitlab-ce:12.6.8-ce.0), or no upgrade block at all" });
   }
 
@@ -449,8 +450,11 @@ function unknownProjectKeys(config: Record<string, unknown>, nested: Map<string,
     const scalar = typeof value === "number" || typeof value === "boolean" || (typeof value === "string" && !secret && !/\s/.test(value));
     const shown = scalar ? maskCredentialsInText(String(value)) : "<value>";
     const rm = `\`pulumi config rm ${key}\``;
+    // `pulumi config set runner.idleTime 60` without --path makes a key named "runner.idleTime".
+    const dotted = key.includes(".") && (PROJECT_KEYS as readonly string[]).includes(key.slice(0, key.indexOf(".")));
     const fix =
-      top === "aws:region" ? `did you mean aws:region? Run ${rm}, then \`pulumi config set aws:region ${shown}\`; `
+      dotted ? `set it with --path, which makes ${key} a value inside ${key.slice(0, key.indexOf("."))}: run \`pulumi config rm '${key}'\`, then \`pulumi config set --path ${key} ${shown}\`; `
+      : top === "aws:region" ? `did you mean aws:region? Run ${rm}, then \`pulumi config set aws:region ${shown}\`; `
       : top !== undefined && secret ? `did you mean ${top}? Run ${rm}, then ${SET_SECRET[top] ?? `pulumi config set --secret ${top}`}; `
       : top !== undefined ? `did you mean ${top}? Run ${rm}, then ${setUnder(top, value)}; `
       : inside !== undefined ? `did you mean ${inside}? Run ${rm}, then \`pulumi config set --path ${inside} ${shown}\`; `
