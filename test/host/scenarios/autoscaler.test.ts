@@ -63,15 +63,23 @@ describe("host scenario: docker-autoscaler on Collaborage 2.1.0 with a proxy", f
 
     it("checks the image, then writes the proxy files, the plugin's AWS files and config.toml, in that order", () => {
       assert.equal(run.error, undefined, String(run.error));
-      assert.deepEqual(run.executed.map((e) => e.name), [
+      const names = run.executed.map((e) => e.name);
+      // The CI server's edits one after another; the plugin, the worker key and the worker cleanup
+      // (independent of one another, so in any order) after them; config.toml last.
+      const chain = [
         "runner-image-check-read", "runner-image-check-verdict",
         "ci-server-common-env-read", "ci-server-common-env-write",
         "ci-server-compose-proxy-read", "ci-server-compose-proxy-write",
+        "ci-server-docker-daemon-json-read", "ci-server-docker-daemon-json-write",
         "ci-server-docker-dropin-read", "ci-server-docker-dropin-write",
         "ci-server-fleeting-aws-config-read", "ci-server-fleeting-aws-config-write",
         "ci-server-fleeting-aws-credentials-read", "ci-server-fleeting-aws-credentials-write",
-        "ci-server-config-toml-read", "ci-server-config-toml-write",
-      ]);
+      ];
+      const side = ["autoscaler-fleeting-compose-read", "autoscaler-fleeting-compose-write", "autoscaler-fleeting-install", "autoscaler-worker-key-generate", "workers-cleanup"];
+      assert.deepEqual(names.slice(0, chain.length), chain);
+      assert.deepEqual(names.slice(chain.length, -2).sort(), [...side].sort());
+      assert.ok(names.indexOf("autoscaler-fleeting-compose-write") < names.indexOf("autoscaler-fleeting-install"), "the plugin path before the install");
+      assert.deepEqual(names.slice(-2), ["ci-server-config-toml-read", "ci-server-config-toml-write"]);
       const verdict = run.executed.find((e) => e.name === "runner-image-check-verdict")!;
       assert.equal(verdict.stdout, "gitlab-runner image gitlab/gitlab-runner:ubuntu-v17.11.0: docker-autoscaler available (17.1 or later)\n");
     });
