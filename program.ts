@@ -205,7 +205,7 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     autoscaler
       ? `The runner on ${s.ciServer.host} (docker-autoscaler) runs up to ${s.runner.concurrent} jobs on at most ${autoscaler.maxInstances} instance(s) of Auto Scaling group ${group}, ` +
         `${autoscaler.capacityPerInstance} job(s) each; ${s.runner.idleCount * autoscaler.capacityPerInstance} idle job slot(s), removed after ${s.runner.idleTime} s idle. ` +
-        "Restart the runner for [runners.autoscaler] to take effect."
+        "The config.toml write restarts the runner gracefully ([runners.autoscaler] is not reloaded)."
       : `The runner on ${s.ciServer.host} runs up to ${s.runner.concurrent} jobs; ${s.runner.idleCount} idle machine(s), removed after ${s.runner.idleTime} s idle.`,
     s.runner.credentials === "accessKey" ? `It uses IAM access key ${keyId}.` : `It uses the CI server's role ${s.runner.managerRoleName}.`,
     // docker-machine's workers only: the autoscaler's instances belong to its Auto Scaling group.
