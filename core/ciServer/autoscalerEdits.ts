@@ -99,7 +99,7 @@ export function autoscalerSummary(edit: RunnerAutoscalerEdit, s: AutoscalerMode)
     `autoscaler.plugin_config: ${kv(a.plugin_config)}`,
     `autoscaler.connector_config: ${kv(a.connector_config)}`,
     ...a.policy.map((p, i) => `autoscaler.policy: ${kv(p)} ${idleNote(i === 0 ? s.runner.idleCount : s.runner.autoscaling[i - 1].idleCount)}`),
-    "needs a runner restart: [runners.autoscaler] is not reloaded",
+    "then a graceful runner restart: [runners.autoscaler] is not reloaded",
   ];
 }
 

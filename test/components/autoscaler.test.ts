@@ -164,7 +164,7 @@ describe("runner.executor docker-autoscaler (accessKey, spot, with the runner up
       { periods: ["* 9-17 * * mon-fri"], timezone: "Asia/Tokyo", idle_count: 1, idle_time: "1h0m0s" },
     ]);
     assert.ok(summaryOf(w.create).some((l) => /the autoscaler counts idle job slots/.test(l)));
-    assert.ok(summaryOf(w.create).includes("needs a runner restart: [runners.autoscaler] is not reloaded"));
+    assert.ok(summaryOf(w.create).includes("then a graceful runner restart: [runners.autoscaler] is not reloaded"));
     // The restart is graceful: SIGQUIT, a bounded wait for running jobs, then compose up starts it again.
     assert.match(w.create, /docker kill --signal=QUIT 'gitlab-runner'/);
     // config.toml waits for the plugin install and the worker key as well as the AWS side; the

@@ -26,7 +26,7 @@ describe("npm run plan -- --stack autoscaler", function () {
   });
 
   it("shows the launch template and the Auto Scaling group with their key properties", () => {
-    assert.match(r.stdout, /\+ workers-template {2}\(aws:ec2\/launchTemplate:LaunchTemplate\)\n\s+t3\.medium from ami-[0-9a-f]+; groups sg-0fedcba9876543210, public IP never; IMDSv2 required \(hop limit 1\); root gp3 encrypted=true\n/);
+    assert.match(r.stdout, /\+ workers-template {2}\(aws:ec2\/launchTemplate:LaunchTemplate\)\n\s+t3\.medium from ami-[0-9a-f]+; groups sg-0fedcba9876543210, public IP never; IMDSv2 required \(hop limit 1\); root gp3 encrypted=true; key pair autoscaler-worker-key-pair\n/);
     assert.match(r.stdout, /\+ workers-asg {2}\(aws:autoscaling\/group:Group\)\n\s+min 0 \/ desired 0 \(the plugin's from then on\) \/ max 3 in subnet-0123456789abcdef0; suspended AZRebalance; scale-in protection true; capacity rebalance false; force delete true; spot \(price-capacity-optimized\)\n/);
     assert.doesNotMatch(r.stdout, /tcp\/2376/);
   });
@@ -36,7 +36,7 @@ describe("npm run plan -- --stack autoscaler", function () {
     assert.match(files, /^ {6}executor = "docker-autoscaler" \(\[runners\.machine\] removed\)$/m);
     assert.match(files, /^ {6}autoscaler\.plugin_config: name="workers-asg-[0-9a-f]{7}" config_file="\/etc\/gitlab-runner\/fleeting-aws-config" credentials_file="\/etc\/gitlab-runner\/fleeting-aws-credentials"$/m);
     assert.match(files, /^ {6}autoscaler\.policy: periods=\["\* 9-17 \* \* mon-fri"\] timezone="Asia\/Tokyo" idle_count=1 idle_time="1h0m0s" \(idle machines 1 × 1 job slot\(s\) per instance: the autoscaler counts idle job slots\)$/m);
-    assert.match(files, /^ {2}\/data\/gitlab-runner\/config\/config\.toml: \+23 -2 lines$/m);
+    assert.match(files, /^ {2}\/data\/gitlab-runner\/config\/config\.toml: \+25 -2 lines$/m);
     const diff = read("diffs/config.toml.diff");
     assert.match(diff, /^-  executor = "docker"$/m);
     assert.match(diff, /^\+  executor = "docker-autoscaler"$/m);

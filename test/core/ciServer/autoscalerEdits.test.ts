@@ -41,7 +41,7 @@ describe("core/ciServer/autoscalerEdits", () => {
       `autoscaler.connector_config: username="ubuntu" use_external_addr=false`,
       `autoscaler.policy: idle_count=2 idle_time="30m0s" (idle machines 1 × 2 job slot(s) per instance: the autoscaler counts idle job slots)`,
       `autoscaler.policy: periods=["* 9-17 * * mon-fri"] timezone="Asia/Tokyo" idle_count=4 idle_time="1h0m0s" (idle machines 2 × 2 job slot(s) per instance: the autoscaler counts idle job slots)`,
-      "needs a runner restart: [runners.autoscaler] is not reloaded",
+      "then a graceful runner restart: [runners.autoscaler] is not reloaded",
     ]);
     const runner = tomllibParse(e.render(fixture("collaborage/config.toml"))).value.runners[0];
     assert.equal(runner.autoscaler.plugin_config.name, "workers-asg-4f3c2b1");
