@@ -37,7 +37,7 @@ describe("host scenario: the S3 build cache in config.toml (apply, fresh apply, 
     const accessKey = { id: accessKeyIdOf(first.run!), secret: CANARY_AWS_SECRET };
     const machine = runnerMachineEdit({
       settings, amiId: settings.ami.existingAmi!, securityGroupName: WORKER_SG_NAME, accessKey,
-      noProxy: NO_PROXY, proxyUrls: { http: EXPECTED_PROXY_URL, https: EXPECTED_PROXY_URL },
+      noProxy: NO_PROXY, proxyUrls: { http: EXPECTED_PROXY_URL, https: EXPECTED_PROXY_URL }, stack: "dev",
     });
     const bucketName = String(first.run!.engine.resources.find((r) => r.type === "aws:s3/bucket:Bucket")!.state.bucket);
     const cache = runnerCacheEdit({ s3: settings.cache!.s3, region: "ap-northeast-1", path: "dev", bucketName, credentials: "accessKey", accessKey });
