@@ -429,6 +429,38 @@ export function applyEdits(lines: Line[], edits: Edit[]): Line[] {
   return out;
 }
 
+/**
+ * The edited text: only the last line may lack a line ending, and only if the input's did; new
+ * lines take the file's own line ending.
+ */
+export function joinEdited(lines: Line[], edits: Edit[], eol: string, finalEol: string): string {
+  const merged = applyEdits(lines, edits);
+  merged.forEach((l, i) => {
+    if (i === merged.length - 1) l.eol = finalEol;
+    else if (l.eol === "") l.eol = eol;
+  });
+  return merged.map((l) => l.text + l.eol).join("");
+}
+
+/**
+ * A runner's executor table as edits: the block replaces the first of `runs` (the others go), or,
+ * when there is none, goes after the cache tables, else at the end of the runner.
+ */
+export function placeRunnerTable(lines: Line[], runner: RunnerSpan, runs: { start: number; end: number }[], block: Line[], eol: string, seq: number): Edit[] {
+  if (runs.length > 0) {
+    const [first, ...rest] = runs;
+    return [
+      { start: first.start, deleteCount: first.end - first.start, insert: block, seq },
+      ...rest.map((r, k) => ({ start: r.start, deleteCount: r.end - r.start, insert: [], seq: seq + 1 + k })),
+    ];
+  }
+  const cache = tableRuns(runner.items, ["runners", "cache"])[0];
+  const at = cache ? cache.end : lastLineOf(runner.items[runner.items.length - 1]) + 1;
+  // Files that put blank lines between tables get one before the new table too.
+  const spaced = at < lines.length && lines[at].text.trim() === "";
+  return [{ start: at, deleteCount: 0, insert: spaced ? [{ text: "", eol }, ...block] : block, seq }];
+}
+
 // ---------------------------------------------------------------------------
 // Rendering the managed [runners.machine] table
 // ---------------------------------------------------------------------------
@@ -617,26 +649,8 @@ export function mergeRunnerConfig(current: string, edit: RunnerMachineEdit): str
   // [runners.machine]: replace existing runs in place, else insert after the cache block
   // (including its sub-tables), else at the end of the runner.
   const block = renderMachine(edit.machine, detectIndents(runner), unmanagedMachineLines(lines, runner)).map((text) => ({ text, eol }));
-  const machineRuns = tableRuns(runner.items, ["runners", "machine"]);
-  if (machineRuns.length > 0) {
-    const [first, ...rest] = machineRuns;
-    edits.push({ start: first.start, deleteCount: first.end - first.start, insert: block, seq: seq++ });
-    for (const r of rest) edits.push({ start: r.start, deleteCount: r.end - r.start, insert: [], seq: seq++ });
-  } else {
-    const cache = tableRuns(runner.items, ["runners", "cache"])[0];
-    const at = cache ? cache.end : lastLineOf(runner.items[runner.items.length - 1]) + 1;
-    // Files that put blank lines between tables get one before the new table too.
-    const spaced = at < lines.length && lines[at].text.trim() === "";
-    edits.push({ start: at, deleteCount: 0, insert: spaced ? [{ text: "", eol }, ...block] : block, seq: seq++ });
-  }
-
-  const merged = applyEdits(lines, edits);
-  // Only the last line may lack a line ending, and only if the input's did.
-  merged.forEach((l, i) => {
-    if (i === merged.length - 1) l.eol = finalEol;
-    else if (l.eol === "") l.eol = eol;
-  });
-  const out = merged.map((l) => l.text + l.eol).join("");
+  edits.push(...placeRunnerTable(lines, runner, tableRuns(runner.items, ["runners", "machine"]), block, eol, seq));
+  const out = joinEdited(lines, edits, eol, finalEol);
   verify(out, edit);
   return out;
 }

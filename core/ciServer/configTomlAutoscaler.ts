@@ -7,7 +7,7 @@
 // replaced as a whole: they are the idle policy.
 import * as TOML from "@iarna/toml";
 import {
-  ConfigTomlError, Scanner, applyEdits, concurrentEdit, detectIndents, findRunners, formatTomlValue, lastLineOf, parseToml, replaceValue,
+  ConfigTomlError, Scanner, concurrentEdit, detectIndents, findRunners, formatTomlValue, joinEdited, parseToml, placeRunnerTable, replaceValue,
   samePath, selectRunner, splitLines, startsWithPath, tableRuns, type Edit, type Line, type RunnerSpan, type TomlValue,
 } from "../configToml";
 
@@ -160,23 +160,8 @@ export function mergeAutoscalerConfig(current: string, edit: RunnerAutoscalerEdi
   // them), else after the cache tables, else at the end of the runner; the other runs go.
   const block = renderAutoscaler(edit, detectIndents(runner), keptLines(lines, runner)).map((text) => ({ text, eol }));
   const runs = [...tableRuns(runner.items, MACHINE), ...tableRuns(runner.items, AUTOSCALER)].sort((x, y) => x.start - y.start);
-  if (runs.length > 0) {
-    const [first, ...rest] = runs;
-    edits.push({ start: first.start, deleteCount: first.end - first.start, insert: block, seq: seq++ });
-    for (const r of rest) edits.push({ start: r.start, deleteCount: r.end - r.start, insert: [], seq: seq++ });
-  } else {
-    const cache = tableRuns(runner.items, ["runners", "cache"])[0];
-    const at = cache ? cache.end : lastLineOf(runner.items[runner.items.length - 1]) + 1;
-    const spaced = at < lines.length && lines[at].text.trim() === "";
-    edits.push({ start: at, deleteCount: 0, insert: spaced ? [{ text: "", eol }, ...block] : block, seq: seq++ });
-  }
-
-  const merged = applyEdits(lines, edits);
-  merged.forEach((l, i) => {
-    if (i === merged.length - 1) l.eol = finalEol;
-    else if (l.eol === "") l.eol = eol;
-  });
-  const out = merged.map((l) => l.text + l.eol).join("");
+  edits.push(...placeRunnerTable(lines, runner, runs, block, eol, seq));
+  const out = joinEdited(lines, edits, eol, finalEol);
   verify(out, edit);
   return out;
 }

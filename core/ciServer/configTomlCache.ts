@@ -7,7 +7,7 @@
 // runners, comments, the operator's own keys in these tables (MaxUploadedArchiveSize, Insecure,
 // ServerSideEncryption, …) and the sibling tables [runners.cache.gcs]/[runners.cache.azure].
 import {
-  ConfigTomlError, applyEdits, findRunners, formatTomlValue, lastLineOf, parseToml, replaceValue, samePath, selectRunner, splitLines,
+  ConfigTomlError, findRunners, formatTomlValue, joinEdited, lastLineOf, parseToml, replaceValue, samePath, selectRunner, splitLines,
   Scanner, type Edit, type Header, type KeyVal, type Line, type RunnerSpan, type TomlValue,
 } from "../configToml";
 
@@ -150,12 +150,7 @@ export function mergeRunnerCache(current: string, edit: RunnerCacheEdit): string
     if (missing.length) edits.push({ start: afterKeys(s3), deleteCount: 0, insert: keyLines(missing, s3KeyIndent), seq: seq++ });
   }
 
-  const merged = applyEdits(lines, edits);
-  merged.forEach((l, i) => {
-    if (i === merged.length - 1) l.eol = finalEol;
-    else if (l.eol === "") l.eol = eol;
-  });
-  const out = merged.map((l) => l.text + l.eol).join("");
+  const out = joinEdited(lines, edits, eol, finalEol);
   verify(out, edit);
   return out;
 }
