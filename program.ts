@@ -15,6 +15,7 @@ import { autoscalerCiServer } from "./components/autoscalerCiServer";
 import { WorkerFleet } from "./components/workerFleet";
 import { cacheSummaryLine, s3NoProxyHosts } from "./core/buildCache";
 import { composePath, upgradeEdit } from "./core/ciServerEdits";
+import { runnerSkewWarning } from "./core/upgradePath";
 import { fleetingPolicyJson } from "./core/fleetingPolicy";
 import { NEXUS_DOCKER_PORT } from "./core/machineOptions";
 import { skewWarning } from "./core/runnerImageCheck";
@@ -107,7 +108,10 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
   const imageCheck = autoscaler && !s.upgrade?.runnerImage
     ? new RunnerImageCheck("runner-image-check", { connection, composePath: composePath(s) }, upgrade ? { dependsOn: [upgrade] } : undefined)
     : undefined;
-  const skew = autoscaler && s.upgrade?.runnerImage && skewWarning(s.upgrade.runnerImage, s.upgrade.gitlabImage);
+  // The upgrade edit already warns of a runner major ahead of GitLab's; this adds the minor.
+  const skew = autoscaler && s.upgrade?.runnerImage &&
+    !(s.upgrade.gitlabImage && runnerSkewWarning(s.upgrade.gitlabImage, s.upgrade.runnerImage)) &&
+    skewWarning(s.upgrade.runnerImage, s.upgrade.gitlabImage);
   if (skew) pulumi.log.warn(skew);
   const first = imageCheck ?? upgrade;
   const afterUpgrade: pulumi.ComponentResourceOptions = first ? { dependsOn: [first] } : {};
