@@ -613,38 +613,50 @@ export function concurrentEdit(lines: Line[], items: Item[], value: number, eol:
   return { start: at, deleteCount: 0, insert, seq };
 }
 
-export function mergeRunnerConfig(current: string, edit: RunnerMachineEdit): string {
-  checkEdit(edit);
+/** config.toml as lines, with its line endings, its scanned items and the selected [[runners]]. */
+export function openConfig(current: string, runnerName: string | undefined) {
   const parsed = parseToml(current, "config.toml");
   const lines = splitLines(current);
   const eol = lines.find((l) => l.eol !== "")?.eol ?? "\n";
   const finalEol = lines.length > 0 ? lines[lines.length - 1].eol : eol;
   const items = new Scanner(lines.map((l) => l.text).join("\n")).items();
-  const runner = selectRunner(findRunners(items), parsed, edit.runnerName);
-  const edits: Edit[] = [];
+  const runner = selectRunner(findRunners(items), parsed, runnerName);
+  return { parsed, lines, eol, finalEol, items, runner };
+}
+
+/**
+ * The global `concurrent` and the runner's `executor` and `limit` (its own keys, before its first
+ * sub-table): replaced in place, or added after its last own key (limit right after executor).
+ */
+export function runnerKeyEdits(lines: Line[], items: Item[], runner: RunnerSpan, keys: { concurrent: number; executor: string; limit?: number }, eol: string): Edit[] {
   let seq = 0;
-
-  edits.push(concurrentEdit(lines, items, edit.concurrent, eol, seq++));
-
-  // executor and limit live in the runner's own keys, before its first sub-table.
+  const edits: Edit[] = [concurrentEdit(lines, items, keys.concurrent, eol, seq++)];
   const keyIndent = runner.ownKeys[0]?.indent ?? runner.header.indent + "  ";
   const executor = runner.ownKeys.find((kv) => samePath(kv.path, ["executor"]));
   const limit = runner.ownKeys.find((kv) => samePath(kv.path, ["limit"]));
   const newKeys: Line[] = [];
-  if (executor) edits.push(replaceValue(lines, executor, formatTomlValue(edit.executor), seq++));
-  else newKeys.push({ text: `${keyIndent}executor = ${formatTomlValue(edit.executor)}`, eol });
-  if (edit.limit !== undefined) {
-    if (limit) edits.push(replaceValue(lines, limit, formatTomlValue(edit.limit), seq++));
+  if (executor) edits.push(replaceValue(lines, executor, formatTomlValue(keys.executor), seq++));
+  else newKeys.push({ text: `${keyIndent}executor = ${formatTomlValue(keys.executor)}`, eol });
+  if (keys.limit !== undefined) {
+    if (limit) edits.push(replaceValue(lines, limit, formatTomlValue(keys.limit), seq++));
     else if (executor) {
-      const text = `${keyIndent}limit = ${formatTomlValue(edit.limit)}`;
+      const text = `${keyIndent}limit = ${formatTomlValue(keys.limit)}`;
       edits.push({ start: executor.endLine + 1, deleteCount: 0, insert: [{ text, eol }], seq: seq++ });
-    } else newKeys.push({ text: `${keyIndent}limit = ${formatTomlValue(edit.limit)}`, eol });
+    } else newKeys.push({ text: `${keyIndent}limit = ${formatTomlValue(keys.limit)}`, eol });
   }
   if (newKeys.length > 0) {
     const lastOwn = runner.ownKeys[runner.ownKeys.length - 1];
     const at = lastOwn ? lastOwn.endLine + 1 : runner.header.line + 1;
     edits.push({ start: at, deleteCount: 0, insert: newKeys, seq: seq++ });
   }
+  return edits;
+}
+
+export function mergeRunnerConfig(current: string, edit: RunnerMachineEdit): string {
+  checkEdit(edit);
+  const { lines, eol, finalEol, items, runner } = openConfig(current, edit.runnerName);
+  const edits = runnerKeyEdits(lines, items, runner, edit, eol);
+  const seq = edits.length;
 
   // [runners.machine]: replace existing runs in place, else insert after the cache block
   // (including its sub-tables), else at the end of the runner.

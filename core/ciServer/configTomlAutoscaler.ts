@@ -7,8 +7,8 @@
 // replaced as a whole: they are the idle policy.
 import * as TOML from "@iarna/toml";
 import {
-  ConfigTomlError, Scanner, concurrentEdit, detectIndents, findRunners, formatTomlValue, joinEdited, parseToml, placeRunnerTable, replaceValue,
-  samePath, selectRunner, splitLines, startsWithPath, tableRuns, type Edit, type Line, type RunnerSpan, type TomlValue,
+  ConfigTomlError, detectIndents, formatTomlValue, joinEdited, openConfig, parseToml, placeRunnerTable, runnerKeyEdits,
+  samePath, startsWithPath, tableRuns, type Line, type RunnerSpan, type TomlValue,
 } from "../configToml";
 
 export interface AutoscalerPolicy {
@@ -130,31 +130,9 @@ function renderAutoscaler(edit: RunnerAutoscalerEdit, indents: { header: string;
 
 export function mergeAutoscalerConfig(current: string, edit: RunnerAutoscalerEdit): string {
   checkEdit(edit);
-  const parsed = parseToml(current, "config.toml");
-  const lines = splitLines(current);
-  const eol = lines.find((l) => l.eol !== "")?.eol ?? "\n";
-  const finalEol = lines.length > 0 ? lines[lines.length - 1].eol : eol;
-  const items = new Scanner(lines.map((l) => l.text).join("\n")).items();
-  const runner = selectRunner(findRunners(items), parsed, edit.runnerName);
-  const edits: Edit[] = [];
-  let seq = 0;
-
-  edits.push(concurrentEdit(lines, items, edit.concurrent, eol, seq++));
-
-  const keyIndent = runner.ownKeys[0]?.indent ?? runner.header.indent + "  ";
-  const executor = runner.ownKeys.find((kv) => samePath(kv.path, ["executor"]));
-  const limit = runner.ownKeys.find((kv) => samePath(kv.path, ["limit"]));
-  const newKeys: Line[] = [];
-  if (executor) edits.push(replaceValue(lines, executor, formatTomlValue(AUTOSCALER_EXECUTOR), seq++));
-  else newKeys.push({ text: `${keyIndent}executor = ${formatTomlValue(AUTOSCALER_EXECUTOR)}`, eol });
-  if (edit.limit !== undefined) {
-    if (limit) edits.push(replaceValue(lines, limit, formatTomlValue(edit.limit), seq++));
-    else newKeys.push({ text: `${keyIndent}limit = ${formatTomlValue(edit.limit)}`, eol });
-  }
-  if (newKeys.length > 0) {
-    const lastOwn = runner.ownKeys[runner.ownKeys.length - 1];
-    edits.push({ start: lastOwn ? lastOwn.endLine + 1 : runner.header.line + 1, deleteCount: 0, insert: newKeys, seq: seq++ });
-  }
+  const { lines, eol, finalEol, items, runner } = openConfig(current, edit.runnerName);
+  const edits = runnerKeyEdits(lines, items, runner, { concurrent: edit.concurrent, executor: AUTOSCALER_EXECUTOR, limit: edit.limit }, eol);
+  const seq = edits.length;
 
   // The block goes where [runners.machine] or an older [runners.autoscaler] was (the first of
   // them), else after the cache tables, else at the end of the runner; the other runs go.
