@@ -221,26 +221,37 @@ export function runnerSummary(edit: RunnerMachineEdit): string[] {
 }
 
 /**
- * The runbook's config.toml step (plus the S3 cache tables when given). No restart: the runner
- * reloads config.toml within ~3 s; the write waits for its log to say so, and puts the old file
- * back if the runner rejects the new one.
+ * config.toml's one edit, whichever executor: that executor's merge, then the S3 cache tables
+ * when given, with both sets of managed values in the summary.
  */
-export function configTomlEdit(input: MachineOptionsInput, cache?: RunnerCacheEdit): RemoteEdit {
-  const file = input.settings.ciServer.runnerConfigPath;
-  const edit = runnerMachineEdit(input);
+export function runnerConfigEdit(
+  s: Pick<Settings, "ciServer">,
+  executor: { after: AfterAction; summary: string[]; edit: unknown; merge: (text: string) => string },
+  cache?: RunnerCacheEdit,
+): RemoteEdit {
+  const file = s.ciServer.runnerConfigPath;
   return {
     restoreOnDestroy: true,
     format: "toml",
-    write: {
-      key: "config-toml",
-      path: file,
-      after: { kind: "runner-reload", container: RUNNER_CONTAINER, timeoutSeconds: RUNNER_RELOAD_TIMEOUT_SECONDS },
-      summary: [...runnerSummary(edit), ...(cache ? cacheSummary(cache) : [])],
-    },
-    fingerprint: JSON.stringify(cache ? [edit, cache] : edit),
+    write: { key: "config-toml", path: file, after: executor.after, summary: [...executor.summary, ...(cache ? cacheSummary(cache) : [])] },
+    fingerprint: JSON.stringify(cache ? [executor.edit, cache] : executor.edit),
     render: (current) => {
-      const merged = mergeRunnerConfig(need(current, file, "ciServer.runnerConfigPath"), edit);
+      const merged = executor.merge(need(current, file, "ciServer.runnerConfigPath"));
       return cache ? mergeRunnerCache(merged, cache) : merged;
     },
   };
+}
+
+/**
+ * The runbook's config.toml step. No restart: the runner reloads config.toml within ~3 s; the
+ * write waits for its log to say so, and puts the old file back if the runner rejects the new one.
+ */
+export function configTomlEdit(input: MachineOptionsInput, cache?: RunnerCacheEdit): RemoteEdit {
+  const edit = runnerMachineEdit(input);
+  return runnerConfigEdit(input.settings, {
+    after: { kind: "runner-reload", container: RUNNER_CONTAINER, timeoutSeconds: RUNNER_RELOAD_TIMEOUT_SECONDS },
+    summary: runnerSummary(edit),
+    edit,
+    merge: (text) => mergeRunnerConfig(text, edit),
+  }, cache);
 }

@@ -4,8 +4,8 @@
 import * as path from "node:path";
 import type { AutoscalerSettings, Settings } from "../../settings/types";
 import { convertMachinePeriod, goDuration, idleSlots } from "../autoscalerConvert";
-import { runnerRestart, type RemoteEdit } from "../ciServerEdits";
-import { cacheSummary, mergeRunnerCache, type RunnerCacheEdit } from "./configTomlCache";
+import { runnerConfigEdit, runnerRestart, type RemoteEdit } from "../ciServerEdits";
+import type { RunnerCacheEdit } from "./configTomlCache";
 import { formatTomlValue } from "../configToml";
 import { mergeAutoscalerConfig, type AutoscalerPolicy, type RunnerAutoscalerEdit } from "./configTomlAutoscaler";
 
@@ -104,28 +104,17 @@ export function autoscalerSummary(edit: RunnerAutoscalerEdit, s: AutoscalerMode)
 }
 
 /**
- * config.toml for the autoscaler (plus the S3 cache tables when given). [runners.autoscaler] is not
- * reloaded: the write ends with a graceful runner restart, and so does destroy's restore.
+ * config.toml for the autoscaler. [runners.autoscaler] is not reloaded: the write ends with a
+ * graceful runner restart, and so does destroy's restore.
  */
 export function configTomlAutoscalerEdit(input: AutoscalerTomlInput, cache?: RunnerCacheEdit): RemoteEdit {
-  const file = input.settings.ciServer.runnerConfigPath;
   const edit = runnerAutoscalerEdit(input);
-  return {
-    restoreOnDestroy: true,
-    format: "toml",
-    write: {
-      key: "config-toml",
-      path: file,
-      after: runnerRestart(input.settings),
-      summary: [...autoscalerSummary(edit, input.settings), ...(cache ? cacheSummary(cache) : [])],
-    },
-    fingerprint: JSON.stringify(cache ? [edit, cache] : edit),
-    render: (current) => {
-      if (current === null) throw new Error(`${file} does not exist on the CI server; check ciServer.runnerConfigPath`);
-      const merged = mergeAutoscalerConfig(current, edit);
-      return cache ? mergeRunnerCache(merged, cache) : merged;
-    },
-  };
+  return runnerConfigEdit(input.settings, {
+    after: runnerRestart(input.settings),
+    summary: autoscalerSummary(edit, input.settings),
+    edit,
+    merge: (text) => mergeAutoscalerConfig(text, edit),
+  }, cache);
 }
 
 /** AWS shared config for the plugin: the region (plugin_config has no region key in the plugin's documented keys). */
