@@ -102,7 +102,7 @@ export interface Sandbox {
     readonly mountNamespace: string;
     /** Wall time startSandbox() took, for keeping startup fast. */
     readonly startupMs: number;
-    /** Runs `script` as the remote command string over a fresh `ssh -T` session. */
+    /** Runs `script` as the remote command string in a fresh `ssh -T` session (over the sandbox's one master connection). */
     exec(script: string, opts?: ExecOptions): Promise<ExecResult>;
     /** ssh argv (without the remote command) for running other clients the same way. */
     sshArgs(): string[];
@@ -395,6 +395,26 @@ function holderScript(dir: string, root: string, spec: LayoutSpec, hideInUsrBin:
     return lines.join("\n");
 }
 
+/**
+ * What `ps -eo args` prints for the processes of one PID namespace, read from the host's /proc:
+ * the scenarios take a snapshot every 100 ms while a command runs (secrets must never be in an
+ * argv), and spawning nsenter, chroot and ps each time cost more CPU than the command itself.
+ */
+export function processArgs(pidNamespace: string): string {
+    const lines = ["COMMAND"];
+    for (const name of fs.readdirSync("/proc")) {
+        if (!/^[0-9]+$/.test(name)) continue;
+        try {
+            if (fs.readlinkSync(`/proc/${name}/ns/pid`) !== pidNamespace) continue;
+            const argv = fs.readFileSync(`/proc/${name}/cmdline`, "utf8").replace(/\0+$/, "");
+            lines.push(argv === "" ? `[${fs.readFileSync(`/proc/${name}/comm`, "utf8").trim()}]` : argv.split("\0").join(" "));
+        } catch {
+            /* exited meanwhile */
+        }
+    }
+    return lines.join("\n") + "\n";
+}
+
 function parseCalls(text: string): CallRecord[] {
     return text
         .split("\n")
@@ -603,9 +623,19 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
                 if (/Address already in use|Cannot bind/.test(lastError)) continue;
                 break;
             }
+            const user = spec.users[0].name;
+            let master: ChildProcess;
+            try {
+                master = await startMaster({ clientKey, port, dir, user });
+            } catch (e) {
+                result.child.stdin!.end();
+                result.child.kill("SIGKILL");
+                await waitExit(result.child, 3000);
+                throw e;
+            }
             return makeSandbox({
-                child: result.child, log: result.log, dir, root, port, layout: opts.layout,
-                user: spec.users[0].name, users, privateKey: fs.readFileSync(clientKey, "utf8"),
+                child: result.child, master, log: result.log, dir, root, port, layout: opts.layout,
+                user, users, privateKey: fs.readFileSync(clientKey, "utf8"),
                 clientKey, hostKey, startedMs: Date.now() - started,
             });
         }
@@ -686,6 +716,8 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
 
 interface Parts {
     child: ChildProcess;
+    /** The ssh master connection every session goes through. */
+    master: ChildProcess;
     log: Log;
     dir: string;
     root: string;
@@ -699,9 +731,51 @@ interface Parts {
     startedMs: number;
 }
 
+type SshTarget = Pick<Parts, "clientKey" | "port" | "dir" | "user">;
+
+const muxSocket = (dir: string) => path.join(dir, "mux");
+
+/**
+ * ssh's argv up to the remote command. Every session goes through one master connection per
+ * sandbox (OpenSSH multiplexing): each is still its own session channel with a fresh login
+ * shell, stdin and exit status, as remote.Command's are, but it skips a key exchange and sshd's
+ * re-exec, which cost ~300 ms per command on a 2-core machine. Should the master be gone, ssh
+ * connects directly.
+ */
+function sshClientArgs(p: SshTarget, role: "master" | "session"): string[] {
+    return [
+        "-T", "-F", "/dev/null", "-i", p.clientKey, "-p", String(p.port),
+        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+        "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${path.join(p.dir, "known_hosts")}`,
+        "-o", "GlobalKnownHostsFile=/dev/null", "-o", "HostKeyAlgorithms=ssh-ed25519",
+        "-o", `ControlMaster=${role === "master" ? "yes" : "no"}`, "-o", `ControlPath=${muxSocket(p.dir)}`,
+        "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+        ...(role === "master" ? ["-N"] : []),
+        "--", `${p.user}@127.0.0.1`,
+    ];
+}
+
+/** The master connection, once its control socket exists. */
+async function startMaster(p: SshTarget): Promise<ChildProcess> {
+    const master = spawn("/usr/bin/ssh", sshClientArgs(p, "master"), { stdio: ["ignore", "ignore", "pipe"] });
+    master.unref();
+    (master.stderr as unknown as net.Socket | null)?.unref?.();
+    let stderr = "";
+    master.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    for (let i = 0; i < 100; i++) {
+        if (master.exitCode !== null || master.signalCode !== null) break;
+        if (fs.existsSync(muxSocket(p.dir))) return master;
+        await new Promise((r) => setTimeout(r, 20));
+    }
+    master.kill("SIGKILL");
+    throw new Error(`sandbox ssh master connection did not start: ${stderr.trim() || "no control socket within 2 s"}`);
+}
+
 function makeSandbox(p: Parts): Sandbox {
     const entry = { child: p.child, dir: p.dir };
     live.add(entry);
+    const masterEntry = { child: p.master, dir: p.dir };
+    live.add(masterEntry);
     const pid = p.child.pid!;
     const ctl = path.join(p.root, ".sandbox");
     let stopped = false;
@@ -711,15 +785,10 @@ function makeSandbox(p: Parts): Sandbox {
         if (stopped) throw new Error("sandbox is stopped");
         return `/proc/${pid}/root${p.root}${sp}`;
     };
+    // The namespace's processes are the host's processes in this PID namespace (unshare itself is not).
+    const pidNamespace = fs.readlinkSync(`/proc/${pid}/ns/pid_for_children`);
     const nameOf = (uid: number) => Object.entries(p.users).find(([, u]) => u.uid === uid)?.[0] ?? String(uid);
-    const sshArgs = () => [
-        "-T", "-F", "/dev/null", "-i", p.clientKey, "-p", String(p.port),
-        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-        "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${path.join(p.dir, "known_hosts")}`,
-        "-o", "GlobalKnownHostsFile=/dev/null", "-o", "HostKeyAlgorithms=ssh-ed25519",
-        "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
-        "--", `${p.user}@127.0.0.1`,
-    ];
+    const sshArgs = () => sshClientArgs(p, "session");
 
     return {
         host: "127.0.0.1",
@@ -791,17 +860,14 @@ function makeSandbox(p: Parts): Sandbox {
         },
         processSnapshot() {
             if (stopped) throw new Error("sandbox is stopped");
-            return execFileSync(
-                "/usr/bin/nsenter",
-                // ps needs /proc/self, so it must also join the namespace's PID namespace.
-                [`--mount=/proc/${pid}/ns/mnt`, `--pid=/proc/${pid}/ns/pid_for_children`, "--", "/usr/sbin/chroot", p.root, "/usr/bin/ps", "-eo", "args"],
-                { encoding: "utf8" },
-            );
+            return processArgs(pidNamespace);
         },
         sshdLog: () => p.log.text,
         async stop() {
             if (stopped) return;
             stopped = true;
+            p.master.kill("SIGTERM");
+            live.delete(masterEntry);
             p.child.stdin!.end();
             if (!(await waitExit(p.child, 3000))) {
                 p.child.kill("SIGKILL");
