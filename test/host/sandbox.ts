@@ -117,6 +117,8 @@ export interface Sandbox {
     clearCalls(): void;
     /** Statuses `docker inspect -f '{{.State.Health.Status}}'` returns, one per call; the last repeats. */
     setHealth(lines: string[]): void;
+    /** The arguments of every `sleep` the scripts ran (it lasts 1/SLEEP_SCALE as long here), in order. */
+    sleeps(): string[];
     /** The dockerd model's events (stop, start, signal, recreate, dockerd-*; see standin.py), in order. */
     events(): DockerdEvent[];
     clearEvents(): void;
@@ -327,6 +329,23 @@ function copyLike(src: string, dst: string): void {
     fs.chownSync(dst, st.uid, st.gid);
     fs.chmodSync(dst, st.mode & 0o7777);
 }
+
+/**
+ * The sandbox's clock. The scripts' waits (health, graceful stop, reload, drain) count their
+ * seconds with their own counters and the stand-ins change state per poll, never per second, so
+ * a whole-second `sleep` lasts 1/50 of that here: the same polls and messages, without minutes
+ * of idle waiting. Fractions (a test's own loops) sleep for real. Every call is logged.
+ */
+export const SLEEP_SCALE = 50;
+const FAST_SLEEP = [
+    "#!/bin/sh",
+    "printf '%s\\n' \"$*\" >> /.sandbox/sleeps.log 2>/dev/null",
+    "[ $# -eq 1 ] || exec /usr/bin/sleep \"$@\"",
+    "case $1 in '' | *[!0-9]*) exec /usr/bin/sleep \"$1\" ;; esac",
+    `ms=$(( $1 * 1000 / ${SLEEP_SCALE} ))`,
+    "exec /usr/bin/sleep \"$((ms / 1000)).$(printf '%03d' $((ms % 1000)))\"",
+    "",
+].join("\n");
 
 function standinWrapper(name: string): string {
     return `#!/bin/sh\nexec /usr/bin/python3 -I -S /.sandbox/standin.py ${name} "$@"\n`;
@@ -563,6 +582,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
             fs.writeFileSync(p, standinWrapper(name));
             fs.chmodSync(p, 0o755);
         }
+        fs.writeFileSync(path.join(dir, "standins", "sleep"), FAST_SLEEP);
+        fs.chmodSync(path.join(dir, "standins", "sleep"), 0o755);
         let hideInUsrBin = false;
         for (const name of ALL_STANDINS) {
             let present = true;
@@ -594,7 +615,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
                 requiresPackage: spec.requiresPackage,
             }),
         );
-        for (const f of ["calls.log", "health", "events.log", "dockerd.json", "knobs.json"]) {
+        for (const f of ["calls.log", "health", "events.log", "dockerd.json", "knobs.json", "sleeps.log"]) {
             fs.writeFileSync(path.join(ctl, f), "");
             fs.chmodSync(path.join(ctl, f), 0o666);
         }
@@ -853,6 +874,7 @@ function makeSandbox(p: Parts): Sandbox {
         clearCalls: () => fs.writeFileSync(path.join(ctl, "calls.log"), ""),
         setHealth: (lines) => fs.writeFileSync(path.join(ctl, "health"), lines.map((l) => l + "\n").join("")),
         events: () => fs.readFileSync(path.join(ctl, "events.log"), "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as DockerdEvent),
+        sleeps: () => fs.readFileSync(path.join(ctl, "sleeps.log"), "utf8").split("\n").filter((l) => l !== ""),
         clearEvents: () => fs.writeFileSync(path.join(ctl, "events.log"), ""),
         setDockerd(knobs) {
             fs.writeFileSync(path.join(ctl, "knobs.json"), JSON.stringify(knobs));
