@@ -66,6 +66,13 @@ export interface LeavingAutoscaler {
   readonly gracefulStop: GracefulStop;
 }
 
+function checkGracefulStop(g: GracefulStop, what: string): void {
+  checkName(g.container, `${what}.container`);
+  if (!Number.isInteger(g.timeoutSeconds) || g.timeoutSeconds < 0) {
+    throw new Error(`${what}.timeoutSeconds must be a whole number >= 0, got ${g.timeoutSeconds}`);
+  }
+}
+
 export function checkAfter(a: AfterAction, checkCompose: (c: ComposeContext, what: string) => void): void {
   switch (a.kind) {
     case "compose-up":
@@ -77,12 +84,7 @@ export function checkAfter(a: AfterAction, checkCompose: (c: ComposeContext, wha
         checkSeconds(a.waitHealthy.timeoutSeconds, "waitHealthy.timeoutSeconds");
         checkSeconds(a.waitHealthy.pollSeconds, "waitHealthy.pollSeconds");
       }
-      if (a.gracefulStop) {
-        checkName(a.gracefulStop.container, "gracefulStop.container");
-        if (!Number.isInteger(a.gracefulStop.timeoutSeconds) || a.gracefulStop.timeoutSeconds < 0) {
-          throw new Error(`gracefulStop.timeoutSeconds must be a whole number >= 0, got ${a.gracefulStop.timeoutSeconds}`);
-        }
-      }
+      if (a.gracefulStop) checkGracefulStop(a.gracefulStop, "gracefulStop");
       return;
     case "dockerd-restart":
       return;
@@ -96,8 +98,7 @@ export function checkAfter(a: AfterAction, checkCompose: (c: ComposeContext, wha
         const r = a.restartLeavingAutoscaler;
         checkCompose(r.compose, "restartLeavingAutoscaler.compose");
         checkName(r.service, "restartLeavingAutoscaler.service");
-        checkName(r.gracefulStop.container, "restartLeavingAutoscaler.gracefulStop.container");
-        checkSeconds(r.gracefulStop.timeoutSeconds, "restartLeavingAutoscaler.gracefulStop.timeoutSeconds");
+        checkGracefulStop(r.gracefulStop, "restartLeavingAutoscaler.gracefulStop");
       }
       return;
     default:
