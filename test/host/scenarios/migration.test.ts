@@ -222,12 +222,15 @@ describe("host scenario: docker+machine → docker-autoscaler in one up, workers
         gone = await destroy(second.commands.filter((c) => !kept.has(c.name)), routes());
       });
 
-      it("config.toml: docker+machine with [runners.machine] again; the operator's keys as they were", () => {
+      it("config.toml: docker+machine with [runners.machine] again, no [runners.autoscaler]; the operator's keys as they were", () => {
         const text = third.files[CI_PATHS.configToml]!.toString("utf8");
         assert.equal(text, contentOf(third.commands.find((c) => c.name === "ci-server-config-toml-write")!.stdin));
         const runner = tomllibParse(text).value.runners[0];
         assert.equal(runner.executor, "docker+machine");
         assert.equal(runner.machine.MachineName, MACHINE_NAME);
+        // The move back removes [runners.autoscaler], as the move there removed [runners.machine].
+        assert.equal(runner.autoscaler, undefined);
+        assert.doesNotMatch(text, /\[runners\.autoscaler/);
         assert.ok(runner.machine.MachineOptions.includes(`amazonec2-access-key=${key3}`));
         assert.deepEqual(unmanaged(text), unmanaged(original[CI_PATHS.configToml]!.toString("utf8")));
       });
