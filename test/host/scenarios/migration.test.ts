@@ -200,6 +200,7 @@ describe("host scenario: docker+machine → docker-autoscaler in one up, workers
       let key3: string;
       let removal2: { code: number; stdout: string; stderr: string };
       let gone: Deleted[];
+      let goneCounts: RestartCounts;
 
       before(async () => {
         const sb = ci();
@@ -215,11 +216,13 @@ describe("host scenario: docker+machine → docker-autoscaler in one up, workers
         // The runner made a worker with the current settings before the update ends.
         await addWorker(sb, worker(3), key3);
         sb.clearCalls();
+        sb.clearEvents();
         // The autoscaler-mode cleanup was replaced (executor): its delete, then the deletes of what the
         // docker+machine program no longer has (the plugin, its files, the worker key), newest first.
         removal2 = await sb.exec(cleanupOf(second).delete!, { timeoutMs: 60_000 });
         const kept = new Set(third.commands.map((c) => c.name));
         gone = await destroy(second.commands.filter((c) => !kept.has(c.name)), routes());
+        goneCounts = countRestarts(sb.events());
       });
 
       it("config.toml: docker+machine with [runners.machine] again, no [runners.autoscaler]; the operator's keys as they were", () => {
@@ -255,7 +258,12 @@ describe("host scenario: docker+machine → docker-autoscaler in one up, workers
 
       it("the deletes at the end of the update remove the plugin and its AWS files, and FLEETING_PLUGIN_PATH", () => {
         const sb = ci();
-        assert.ok(gone.length > 0);
+        assert.deepEqual(gone.map((d) => d.name), ["autoscaler-fleeting-install", "autoscaler-fleeting-compose-write", "autoscaler-worker-key-generate",
+          "ci-server-fleeting-aws-credentials-write", "ci-server-fleeting-aws-config-write"]);
+        // The compose restore recreates the runner: gracefully, as every recreate.
+        assert.deepEqual(goneCounts.runnerSignals, ["SIGQUIT"]);
+        assert.equal(goneCounts.jobsAborted, 0);
+        assert.equal(goneCounts.gitlabRestarts, 0);
         const now = readFiles(sb, WATCH);
         assert.equal(now[AWS_CONFIG], null);
         assert.equal(now[AWS_CREDENTIALS], null);
@@ -270,8 +278,19 @@ describe("host scenario: docker+machine → docker-autoscaler in one up, workers
 
       describe("destroy", () => {
         let done: Deleted[];
+        let counts: RestartCounts;
         before(async () => {
+          ci().setDockerd({ runnerJobs: 1, liveRestore: true });
+          ci().clearEvents();
           done = await destroy(third, routes());
+          counts = countRestarts(ci().events());
+        });
+
+        it("keeps GitLab running and stops the runner only gracefully", () => {
+          assert.equal(counts.gitlabRestarts, 0);
+          assert.equal(counts.jobsAborted, 0);
+          // The common.env and docker-compose.yml restores each recreate it.
+          assert.deepEqual(counts.runnerSignals, ["SIGQUIT", "SIGQUIT"]);
         });
 
         it("puts config.toml and docker-compose.yml back as they were before the first up; no plugin file is left", () => {
