@@ -47,7 +47,31 @@ export type AfterAction =
   /** daemon.json: reload dockerd (no restart) and check that live-restore is on. */
   | { readonly kind: "dockerd-reload"; readonly timeoutSeconds?: number }
   /** config.toml: wait for the runner container's log to show the reload of the new file. */
-  | { readonly kind: "runner-reload"; readonly container: string; readonly timeoutSeconds: number };
+  | {
+    readonly kind: "runner-reload"; readonly container: string; readonly timeoutSeconds: number;
+    /** Restart gracefully instead when the new file has fewer docker-autoscaler entries than the old one. */
+    readonly restartLeavingAutoscaler?: LeavingAutoscaler;
+  };
+
+/**
+ * A reload does not stop a runner entry's taskscaler and fleeting plugin: the autoscaler provider
+ * keeps them per token until the runner shuts down (executors/internal/autoscaler/provider.go:
+ * scalers are removed only in Shutdown; commands/multi.go calls it once all workers stopped). An
+ * entry leaving docker-autoscaler by a reload would keep scaling the old Auto Scaling group (its
+ * idle instances) while that group is deleted; a graceful restart shuts them down first.
+ */
+export interface LeavingAutoscaler {
+  readonly compose: ComposeContext;
+  readonly service: string;
+  readonly gracefulStop: GracefulStop;
+}
+
+function checkGracefulStop(g: GracefulStop, what: string): void {
+  checkName(g.container, `${what}.container`);
+  if (!Number.isInteger(g.timeoutSeconds) || g.timeoutSeconds < 0) {
+    throw new Error(`${what}.timeoutSeconds must be a whole number >= 0, got ${g.timeoutSeconds}`);
+  }
+}
 
 export function checkAfter(a: AfterAction, checkCompose: (c: ComposeContext, what: string) => void): void {
   switch (a.kind) {
@@ -60,12 +84,7 @@ export function checkAfter(a: AfterAction, checkCompose: (c: ComposeContext, wha
         checkSeconds(a.waitHealthy.timeoutSeconds, "waitHealthy.timeoutSeconds");
         checkSeconds(a.waitHealthy.pollSeconds, "waitHealthy.pollSeconds");
       }
-      if (a.gracefulStop) {
-        checkName(a.gracefulStop.container, "gracefulStop.container");
-        if (!Number.isInteger(a.gracefulStop.timeoutSeconds) || a.gracefulStop.timeoutSeconds < 0) {
-          throw new Error(`gracefulStop.timeoutSeconds must be a whole number >= 0, got ${a.gracefulStop.timeoutSeconds}`);
-        }
-      }
+      if (a.gracefulStop) checkGracefulStop(a.gracefulStop, "gracefulStop");
       return;
     case "dockerd-restart":
       return;
@@ -75,6 +94,12 @@ export function checkAfter(a: AfterAction, checkCompose: (c: ComposeContext, wha
     case "runner-reload":
       checkName(a.container, "runner-reload.container");
       checkSeconds(a.timeoutSeconds, "runner-reload.timeoutSeconds");
+      if (a.restartLeavingAutoscaler) {
+        const r = a.restartLeavingAutoscaler;
+        checkCompose(r.compose, "restartLeavingAutoscaler.compose");
+        checkName(r.service, "restartLeavingAutoscaler.service");
+        checkGracefulStop(r.gracefulStop, "restartLeavingAutoscaler.gracefulStop");
+      }
       return;
     default:
       throw new Error(`unknown after-action ${JSON.stringify(a)}`);
@@ -202,6 +227,10 @@ function dockerdReloadFns(timeoutSeconds = DOCKERD_RELOAD_WAIT): string[] {
   ];
 }
 
+/** `autoscaler_entries FILE`: how many `executor = "docker-autoscaler"` lines FILE has. */
+const AUTOSCALER_ENTRIES_FN =
+  `autoscaler_entries() { grep -Ec ${shQuote("^[[:space:]]*executor[[:space:]]*=[[:space:]]*[\"']docker-autoscaler[\"']")} "$1" || true; }`;
+
 /** Shell that defines `after` (returns non-zero with $why set), `after_again` and messages. */
 export function afterFns(a: AfterAction): string[] {
   switch (a.kind) {
@@ -241,18 +270,33 @@ export function afterFns(a: AfterAction): string[] {
         "after_done='reloaded docker'",
         "after_check='check \"journalctl -u docker\"'",
       ];
-    case "runner-reload":
+    case "runner-reload": {
+      const r = a.restartLeavingAutoscaler;
+      const up = r && `(cd ${shPath(r.compose.appDir)} && compose up -d --no-deps ${shQuote(r.service)})`;
       return [
         ...runnerReloadFn(a.container, a.timeoutSeconds),
+        ...(r ? [...gracefulStopFn(r.gracefulStop), AUTOSCALER_ENTRIES_FN, "restarted=0"] : []),
         "after() {",
+        ...(r ? [
+          // $backup is the file this write replaced (none when it created the file).
+          "  if [ -n \"$backup\" ] && [ \"$(autoscaler_entries \"$backup\")\" -gt \"$(autoscaler_entries \"$target\")\" ]; then",
+          `    echo "${a.container} leaves docker-autoscaler, whose taskscaler a reload does not stop: restarting it"`,
+          "    restarted=1",
+          `    after_done=${shQuote(`ran compose up -d --no-deps ${r.service} again`)}`,
+          "    stop_gracefully",
+          `    ${up} || { why="compose up of ${r.service} failed with the new $target"; return 1; }`,
+          "    return 0",
+          "  fi",
+        ] : []),
         "  since=$(date -r \"$target\" +%s.%N)",
         "  runner_reloaded",
         "}",
         // The restored file is what the runner still runs: it kept it when the new one failed.
-        "after_again() { :; }",
+        r ? `after_again() { [ "$restarted" = 0 ] || ${up}; }` : "after_again() { :; }",
         `after_done=${shQuote(`${a.container} keeps the configuration it had`)}`,
         `after_check=${shQuote(`check "docker logs ${a.container}"`)}`,
       ];
+    }
     case "compose-up": {
       const svcs = a.services.map((s) => shQuote(s)).join(" ");
       const g = a.gracefulStop;

@@ -245,11 +245,17 @@ export function runnerConfigEdit(
 /**
  * The runbook's config.toml step. No restart: the runner reloads config.toml within ~3 s; the
  * write waits for its log to say so, and puts the old file back if the runner rejects the new one.
+ * Except when the entry leaves docker-autoscaler (a move back): a reload would leave its taskscaler
+ * running, so the write restarts the runner gracefully instead (core/afterActions.ts).
  */
 export function configTomlEdit(input: MachineOptionsInput, cache?: RunnerCacheEdit): RemoteEdit {
   const edit = runnerMachineEdit(input);
-  return runnerConfigEdit(input.settings, {
-    after: { kind: "runner-reload", container: RUNNER_CONTAINER, timeoutSeconds: RUNNER_RELOAD_TIMEOUT_SECONDS },
+  const s = input.settings;
+  return runnerConfigEdit(s, {
+    after: {
+      kind: "runner-reload", container: RUNNER_CONTAINER, timeoutSeconds: RUNNER_RELOAD_TIMEOUT_SECONDS,
+      restartLeavingAutoscaler: { compose: compose(s), service: RUNNER_SERVICE, gracefulStop: gracefulStop(s) },
+    },
     summary: runnerSummary(edit),
     edit,
     merge: (text) => mergeRunnerConfig(text, edit),

@@ -659,9 +659,12 @@ export function mergeRunnerConfig(current: string, edit: RunnerMachineEdit): str
   const seq = edits.length;
 
   // [runners.machine]: replace existing runs in place, else insert after the cache block
-  // (including its sub-tables), else at the end of the runner.
+  // (including its sub-tables), else at the end of the runner. A [runners.autoscaler] (a move back
+  // from docker-autoscaler) goes, as the move there removes [runners.machine]: docker+machine never
+  // reads it, and it names the Auto Scaling group and files the move back deletes.
   const block = renderMachine(edit.machine, detectIndents(runner), unmanagedMachineLines(lines, runner)).map((text) => ({ text, eol }));
-  edits.push(...placeRunnerTable(lines, runner, tableRuns(runner.items, ["runners", "machine"]), block, eol, seq));
+  const runs = [...tableRuns(runner.items, ["runners", "machine"]), ...tableRuns(runner.items, ["runners", "autoscaler"])].sort((x, y) => x.start - y.start);
+  edits.push(...placeRunnerTable(lines, runner, runs, block, eol, seq));
   const out = joinEdited(lines, edits, eol, finalEol);
   verify(out, edit);
   return out;
@@ -673,7 +676,7 @@ function verify(out: string, edit: RunnerMachineEdit): void {
   const runners = parsed.runners as TOML.JsonMap[];
   const runner = runners.find((r) => edit.runnerName === undefined || r.name === edit.runnerName);
   const machine = runner?.machine as TOML.JsonMap | undefined;
-  if (parsed.concurrent !== edit.concurrent || runner?.executor !== edit.executor || machine?.MachineName !== edit.machine.MachineName) {
+  if (parsed.concurrent !== edit.concurrent || runner?.executor !== edit.executor || machine?.MachineName !== edit.machine.MachineName || runner.autoscaler !== undefined) {
     throw new ConfigTomlError("internal error: merged config.toml does not hold the managed values");
   }
 }

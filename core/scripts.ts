@@ -163,7 +163,8 @@ function composeFn(command: ComposeCommand): string[] {
 
 function composeCommandOf(w: GuardedWrite): ComposeCommand | undefined {
   const v = w.validate?.compose.command;
-  const a = w.after?.kind === "compose-up" ? w.after.compose.command : undefined;
+  const a = w.after?.kind === "compose-up" ? w.after.compose.command
+    : w.after?.kind === "runner-reload" ? w.after.restartLeavingAutoscaler?.compose.command : undefined;
   if (v && a && v !== a) throw new Error(`${w.key}: validate and after must use the same compose command (${v} vs ${a})`);
   return v ?? a;
 }

@@ -111,7 +111,7 @@ function assertSubsequence(sub: string[], all: string[], what: string): void {
 
 /**
  * Lines of `text` that the merge may rewrite: the global concurrent, the runners'
- * executor/limit, and any [runners.machine] table with its sub-tables.
+ * executor/limit, and any [runners.machine] or [runners.autoscaler] table with its sub-tables.
  */
 function managedLineMask(text: string): boolean[] {
   let inMachine = false;
@@ -120,7 +120,7 @@ function managedLineMask(text: string): boolean[] {
     const t = line.trim();
     if (/^\[/.test(t)) {
       beforeTables = false;
-      inMachine = /^\[\[?runners\.machine[\].]/.test(t);
+      inMachine = /^\[\[?runners\.(machine|autoscaler)[\].]/.test(t);
       return inMachine;
     }
     if (inMachine) return true;
@@ -221,10 +221,12 @@ describe("core/configToml mergeRunnerConfig", () => {
           expected.runners[0].executor = edit.executor;
           if (edit.limit !== undefined) expected.runners[0].limit = edit.limit;
           expected.runners[0].machine = expectedMachine(edit);
+          // A docker-autoscaler runner's [runners.autoscaler] goes (a move back to docker+machine).
+          delete expected.runners[0].autoscaler;
           assert.deepEqual(after.value, expected);
 
           // Types of everything unmanaged survive (floats stay floats, dates stay dates).
-          const managed = /^(concurrent|runners\.0\.(executor|limit|machine(\..*)?))$/;
+          const managed = /^(concurrent|runners\.0\.(executor|limit|machine(\..*)?|autoscaler(\..*)?))$/;
           for (const [p, type] of Object.entries(before.types)) {
             if (!managed.test(p)) assert.equal(after.types[p], type, p);
           }
@@ -260,9 +262,17 @@ describe("core/configToml mergeRunnerConfig", () => {
     });
 
     it("appends [runners.machine] at the end of a runner without [runners.cache]", () => {
+      const input = 'concurrent = 1\n\n[[runners]]\n  name = "a"\n  executor = "shell"\n  [runners.docker]\n    image = "alpine"\n';
+      const out = mergeRunnerConfig(input, RUNBOOK_EDIT);
+      assert.equal(out, input.replace("concurrent = 1", "concurrent = 3").replace('"shell"', '"docker+machine"') + RUNBOOK_BLOCK);
+    });
+
+    it("a docker-autoscaler runner (a move back): [runners.autoscaler] and its sub-tables give way to [runners.machine], the rest stays", () => {
       const input = read("runner-config/gitlab-docs-docker-autoscaler-aws.toml");
       const out = mergeRunnerConfig(input, RUNBOOK_EDIT);
-      assert.ok(out.endsWith('\n      idle_time = "20m0s"\n' + RUNBOOK_BLOCK), out);
+      const head = input.slice(0, input.indexOf("  [runners.autoscaler]"));
+      assert.equal(out, head.replace('concurrent = 10', 'concurrent = 3').replace('executor = "docker-autoscaler"', 'executor = "docker+machine"') + RUNBOOK_BLOCK);
+      assert.equal(mergeRunnerConfig(out, RUNBOOK_EDIT), out);
     });
 
     it("adds a blank line before the new table in files that space their tables", () => {

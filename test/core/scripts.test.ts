@@ -718,6 +718,43 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       assert.match(stopped.stderr, /container gitlab-runner is not running \(false\): it loads .* when it starts/);
     });
 
+    it("runner-reload leaving docker-autoscaler: a graceful restart instead of the reload; otherwise the reload", () => {
+      const w: GuardedWrite = {
+        ...base(),
+        after: {
+          kind: "runner-reload", container: "gitlab-runner", timeoutSeconds: 2,
+          restartLeavingAutoscaler: { compose: { appDir: app, command: "docker compose" }, service: "gitlab-runner", gracefulStop: { container: "gitlab-runner", timeoutSeconds: 5 } },
+        },
+      };
+      const loaded = { STUB_LOGS: "Configuration loaded   builds=0" };
+      fs.writeFileSync(target, "[[runners]]\n  executor = \"docker-autoscaler\"\n[[runners]]\n  executor = 'docker-autoscaler'\n");
+      // One of two entries leaves the autoscaler: restart, no wait for a reload.
+      const left = readThenWrite(sb, w, "[[runners]]\n  executor = \"docker+machine\"\n[[runners]]\n  executor = 'docker-autoscaler'\n", loaded);
+      assert.equal(left.status, 0, left.stderr);
+      assert.equal(left.stdout.split("\n").slice(1).join("\n"),
+        "gitlab-runner leaves docker-autoscaler, whose taskscaler a reload does not stop: restarting it\n" +
+        "stopping gitlab-runner gracefully: SIGQUIT, running jobs may finish (up to 5 s)\n" +
+        "gitlab-runner stopped after its jobs finished (0 s)\n");
+      assert.deepEqual(sb.log().filter((l) => !l.startsWith("docker compose version")),
+        ["docker inspect -f {{.State.Running}} gitlab-runner", "docker kill --signal=QUIT gitlab-runner", "docker inspect -f {{.State.Running}} gitlab-runner",
+          "docker compose up -d --no-deps gitlab-runner"]);
+      // The remaining autoscaler entry stays: an edit elsewhere is reloaded as before.
+      fs.writeFileSync(path.join(sb.dir, "calls.log"), "");
+      fs.rmSync(path.join(sb.dir, "stub", "running"), { force: true });
+      const stays = readThenWrite(sb, w, "[[runners]]\n  executor = \"docker+machine\"\n  limit = 2\n[[runners]]\n  executor = 'docker-autoscaler'\n", loaded);
+      assert.equal(stays.status, 0, stays.stderr);
+      assert.match(stays.stdout, /^gitlab-runner reloaded .* \(0 s\)$/m);
+      assert.deepEqual(sb.log().filter((l) => /kill|compose up/.test(l)), []);
+      // A failed recreate puts the old file back and brings the runner up again with it.
+      fs.writeFileSync(target, "[[runners]]\n  executor = \"docker-autoscaler\"\n");
+      fs.writeFileSync(path.join(sb.dir, "calls.log"), "");
+      const failed = readThenWrite(sb, w, "[[runners]]\n  executor = \"docker+machine\"\n", { ...loaded, STUB_UP_RC: "1" });
+      assert.equal(failed.status, 5);
+      assert.match(failed.stderr, /compose up of gitlab-runner failed with the new .*; restored .* and ran compose up -d --no-deps gitlab-runner again;/);
+      assert.equal(fs.readFileSync(target, "utf8"), "[[runners]]\n  executor = \"docker-autoscaler\"\n");
+      assert.equal(sb.log().filter((l) => l === "docker compose up -d --no-deps gitlab-runner").length, 2);
+    });
+
     it("compose-up with gracefulStop: SIGQUIT to the runner and a wait before compose recreates it", () => {
       const w: GuardedWrite = { ...base(), after: upAfter({ gracefulStop: { container: "gitlab-runner", timeoutSeconds: 5 } }) };
       const r = readThenWrite(sb, w, "new: 2\n");

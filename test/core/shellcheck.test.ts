@@ -31,6 +31,8 @@ function afters(command: ComposeCommand): (AfterAction | undefined)[] {
     { kind: "compose-up", compose, services: ["gitlab-runner"], gracefulStop: { container: "gitlab-runner", timeoutSeconds: 600 } },
     { kind: "dockerd-reload" },
     { kind: "runner-reload", container: "gitlab-runner", timeoutSeconds: 15 },
+    { kind: "runner-reload", container: "gitlab-runner", timeoutSeconds: 15,
+      restartLeavingAutoscaler: { compose, service: "gitlab-runner", gracefulStop: { container: "gitlab-runner", timeoutSeconds: 600 } } },
   ];
 }
 
