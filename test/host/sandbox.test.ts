@@ -207,6 +207,31 @@ describe("host sandbox harness", function () {
                     assert.equal(last.user, "ec2-user");
                 });
 
+                it(`runs the real docker-compose through the test process's compose server as the caller: what the binary itself says`, async () => {
+                    // A project whose env_file only root may read, and a broken one: each call's
+                    // stdout, stderr and status, first through the server, then with the binary.
+                    sb.writeFile(`${CI_APP_DIR}/secret.env`, "A=1\n", { owner: "root", mode: 0o600 });
+                    sb.writeFile(`${CI_APP_DIR}/private.yml`, "version: '3'\nservices:\n  a:\n    image: busybox\n    env_file: ./secret.env\n", { owner: "ec2-user" });
+                    sb.writeFile(`${CI_APP_DIR}/broken.yml`, BROKEN_COMPOSE, { owner: "ec2-user" });
+                    const calls = [
+                        `cd ${CI_APP_DIR} && ${compose} config`, `cd ${CI_APP_DIR} && ${compose} -f private.yml config`,
+                        `cd ${CI_APP_DIR} && sudo -n ${compose} -f private.yml config`, `cd ${CI_APP_DIR} && ${compose} -f broken.yml config -q`,
+                        `cd ${CI_APP_DIR} && ${compose} -f broken.yml up -d`,
+                    ];
+                    const run = async () => { const out = []; for (const c of calls) out.push(await sb.exec(c)); return out; };
+                    const viaServer = await run();
+                    const moved = await sb.exec("sudo -n mv /.sandbox/compose.sock /.sandbox/compose.sock.off");
+                    assert.equal(moved.code, 0, moved.stderr);
+                    const viaBinary = await run();
+                    assert.equal((await sb.exec("sudo -n mv /.sandbox/compose.sock.off /.sandbox/compose.sock")).code, 0);
+                    // An uncaught error's traceback: the binary's has its entry-point frame on top.
+                    const entryFrame = /^  File "\/\.sandbox\/real\/docker-compose", line \d+, in <module>\n.*\n(?: *\^+\n)?/m;
+                    assert.deepEqual(viaServer, viaBinary.map((r) => ({ ...r, stderr: r.stderr.replace(entryFrame, "") })));
+                    assert.deepEqual(viaServer.map((r) => r.code === 0), [true, false, true, false, false]);
+                    assert.match(viaServer[1].stderr, /secret\.env/, "ec2-user cannot read root's env_file");
+                    assert.match(viaServer[2].stdout, /A: '1'|A: "1"|A: 1/);
+                });
+
                 it("replays the configured health sequence and reports the docker unit's proxy", async () => {
                     sb.setHealth(["starting", "unhealthy", "healthy"]);
                     const fmt = "'{{.State.Health.Status}}'";

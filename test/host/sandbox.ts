@@ -150,6 +150,8 @@ function installExitHook(): void {
     if (exitHookInstalled) return;
     exitHookInstalled = true;
     process.on("exit", () => {
+        // Its servers notice within 2 s that it is gone, and exit.
+        zygote?.proc.kill("SIGKILL");
         for (const l of Array.from(live)) {
             try {
                 l.child.kill("SIGKILL");
@@ -645,17 +647,23 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
                 break;
             }
             const user = spec.users[0].name;
-            let master: ChildProcess;
+            let master: ChildProcess | undefined;
+            let composeServer: number | undefined;
             try {
-                master = await startMaster({ clientKey, port, dir, user });
+                [master, composeServer] = await Promise.all([
+                    startMaster({ clientKey, port, dir, user }),
+                    startComposeServer(result.child.pid!, root),
+                ]);
             } catch (e) {
+                master?.kill("SIGKILL");
+                if (composeServer !== undefined) await killAndWait(composeServer);
                 result.child.stdin!.end();
                 result.child.kill("SIGKILL");
                 await waitExit(result.child, 3000);
                 throw e;
             }
             return makeSandbox({
-                child: result.child, master, log: result.log, dir, root, port, layout: opts.layout,
+                child: result.child, master, composeServer, log: result.log, dir, root, port, layout: opts.layout,
                 user, users, privateKey: fs.readFileSync(clientKey, "utf8"),
                 clientKey, hostKey, startedMs: Date.now() - started,
             });
@@ -739,6 +747,8 @@ interface Parts {
     child: ChildProcess;
     /** The ssh master connection every session goes through. */
     master: ChildProcess;
+    /** Pid of the docker-compose server in the sandbox's namespace. */
+    composeServer: number;
     log: Log;
     dir: string;
     root: string;
@@ -774,6 +784,71 @@ function sshClientArgs(p: SshTarget, role: "master" | "session"): string[] {
         ...(role === "master" ? ["-N"] : []),
         "--", `${p.user}@127.0.0.1`,
     ];
+}
+
+// ---- docker-compose, imported once per test process (composeServer.py) -------------------------
+
+interface Zygote {
+    proc: ChildProcess;
+    waiting: ((line: string) => void)[];
+}
+let zygote: Zygote | undefined;
+
+function composeZygote(): Zygote {
+    if (zygote && zygote.proc.exitCode === null && zygote.proc.signalCode === null) return zygote;
+    const proc = spawn("/usr/bin/python3", [path.join(__dirname, "composeServer.py")], { stdio: ["pipe", "pipe", "inherit"] });
+    proc.unref();
+    for (const st of [proc.stdin, proc.stdout]) (st as unknown as net.Socket).unref?.();
+    const z: Zygote = { proc, waiting: [] };
+    let buf = "";
+    proc.stdout!.on("data", (b: Buffer) => {
+        buf += b.toString();
+        for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            z.waiting.shift()?.(line);
+        }
+    });
+    proc.on("exit", (code, signal) => {
+        for (const w of z.waiting.splice(0)) w(JSON.stringify({ error: `the compose server exited (${signal ?? code})` }));
+    });
+    zygote = z;
+    return z;
+}
+
+/** A server of real docker-compose runs on the sandbox's /.sandbox/compose.sock (see composeServer.py); its pid. */
+async function startComposeServer(nsPid: number, root: string): Promise<number> {
+    const z = composeZygote();
+    // Held only while an answer is awaited: an idle server never keeps the test process alive.
+    const out = z.proc.stdout as unknown as net.Socket;
+    out.ref();
+    const line = await new Promise<string>((resolve) => {
+        z.waiting.push((l) => {
+            if (z.waiting.length === 0) out.unref();
+            resolve(l);
+        });
+        z.proc.stdin!.write(`${JSON.stringify({ ns: `/proc/${nsPid}/ns/mnt`, root, sock: "/.sandbox/compose.sock" })}\n`);
+    });
+    const r = JSON.parse(line) as { pid?: number; error?: string };
+    if (r.pid === undefined) throw new Error(`the sandbox's compose server did not start: ${r.error}`);
+    return r.pid;
+}
+
+/** Kills a process that is not our child and waits (bounded) until it has left its namespaces. */
+async function killAndWait(pid: number): Promise<void> {
+    try {
+        process.kill(pid, "SIGKILL");
+    } catch {
+        return;
+    }
+    for (let i = 0; i < 100; i++) {
+        try {
+            fs.readlinkSync(`/proc/${pid}/ns/mnt`);
+        } catch {
+            return; // gone, or a zombie that holds no namespace
+        }
+        await new Promise((r) => setTimeout(r, 10));
+    }
 }
 
 /** The master connection, once its control socket exists. */
@@ -890,6 +965,7 @@ function makeSandbox(p: Parts): Sandbox {
             stopped = true;
             p.master.kill("SIGTERM");
             live.delete(masterEntry);
+            await killAndWait(p.composeServer);
             p.child.stdin!.end();
             if (!(await waitExit(p.child, 3000))) {
                 p.child.kill("SIGKILL");

@@ -27,7 +27,6 @@ import sys
 
 SANDBOX = "/.sandbox"
 STATE = SANDBOX + "/state/containers"
-REAL_COMPOSE = SANDBOX + "/real/docker-compose"
 REGISTRY = SANDBOX + "/state/fleeting-registry.json"
 DOWNLOADS = SANDBOX + "/state/fleeting-downloads.log"
 RUNNER_FLEETING_SINCE = (16, 11)
@@ -53,9 +52,12 @@ def load(name):
         return None
 
 
+# standin.py's runner of the real docker-compose (through the test process's server when it listens).
+run_real_compose = None
+
+
 def _resolved_config(forwarded):
-    p = subprocess.run([REAL_COMPOSE] + forwarded + ["config"], stdin=subprocess.DEVNULL,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = run_real_compose(forwarded + ["config"], quiet=True)
     if p.returncode != 0:
         return None
     # The sandbox's python runs isolated (-I -S); docker-compose's own python has PyYAML.
