@@ -2,21 +2,25 @@
 // the upgrade of a Collaborage 1.1 server (with and without a proxy), messages that name the right
 // key and never a password, plain-text secrets, misspelt keys, and the plan in Japanese.
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { runPlanCli } from "../../offline/planCli";
 import { REPO, fixture, repoFile } from "../helpers/fixtures";
 
-/** The plan as a user runs it; the locale is fixed (C) unless a test sets it. */
-function plan(args: string[], env: Record<string, string> = {}) {
+/**
+ * The plan as `npm run plan` runs it (scripts/plan.ts is only its process wrapper; plan.test.ts
+ * runs that one as a child process), in this process: its exit code and output. The locale is
+ * fixed (C) unless a test sets it.
+ */
+async function plan(args: string[], env: Record<string, string> = {}) {
   const base = { ...process.env };
   delete base.LC_ALL;
   delete base.LC_MESSAGES;
-  const r = spawnSync(process.execPath, ["-r", "ts-node/register", path.join(REPO, "scripts/plan.ts"), ...args], {
-    cwd: REPO, encoding: "utf8", env: { ...base, LANG: "C.UTF-8", ...env },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  let stdout = "";
+  let stderr = "";
+  const code = await runPlanCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { ...base, LANG: "C.UTF-8", ...env } });
+  return { code, stdout, stderr };
 }
 
 const made: string[] = [];
@@ -58,10 +62,10 @@ describe("npm run plan on new stacks (issue 8)", function () {
 
   describe("the GitLab upgrade of a Collaborage 1.1 server, without a proxy", () => {
     let dir: string;
-    let r: ReturnType<typeof plan>;
-    before(() => {
+    let r: Awaited<ReturnType<typeof plan>>;
+    before(async () => {
       dir = tmp();
-      r = plan(["--config-file", stack(dir, (y) => withUpgrade(withoutProxy(y))), "--server-files", server11(dir), "--out", path.join(dir, "p")]);
+      r = await plan(["--config-file", stack(dir, (y) => withUpgrade(withoutProxy(y))), "--server-files", server11(dir), "--out", path.join(dir, "p")]);
     });
 
     it("writes the upgraded docker-compose.yml and its diff against the server's file", () => {
@@ -91,10 +95,10 @@ describe("npm run plan on new stacks (issue 8)", function () {
 
   describe("the GitLab upgrade of a Collaborage 1.1 server, with a proxy (two edits of docker-compose.yml)", () => {
     let dir: string;
-    let r: ReturnType<typeof plan>;
-    before(() => {
+    let r: Awaited<ReturnType<typeof plan>>;
+    before(async () => {
       dir = tmp();
-      r = plan(["--config-file", stack(dir, withUpgrade), "--server-files", server11(dir), "--out", path.join(dir, "p")]);
+      r = await plan(["--config-file", stack(dir, withUpgrade), "--server-files", server11(dir), "--out", path.join(dir, "p")]);
     });
 
     it("files/ holds the final text: both new images and the runner's env_file", () => {
@@ -143,50 +147,50 @@ describe("npm run plan on new stacks (issue 8)", function () {
     });
   });
 
-  it("upgrades the runner alone, and warns when it would be a newer major than the server's GitLab", () => {
+  it("upgrades the runner alone, and warns when it would be a newer major than the server's GitLab", async () => {
     const dir = tmp();
     const file = stack(dir, (y) => withoutProxy(y) + "  gitlab-runner-autoscaling:upgrade:\n    runnerImage: gitlab/gitlab-runner:ubuntu-v14.0.0\n");
-    const r = plan(["--config-file", file, "--server-files", server11(dir), "--out", path.join(dir, "p")]);
+    const r = await plan(["--config-file", file, "--server-files", server11(dir), "--out", path.join(dir, "p")]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^warning: \[runtime\] upgrade\.runnerImage gitlab\/gitlab-runner:ubuntu-v14\.0\.0 is a newer major than GitLab gitlab\/gitlab-ce:12\.4\.2-ce\.0: /m);
     assert.match(filesSection(r.stdout), /^ {4}gitlab-upgrade:\n {6}services\.gitlab-runner\.image = gitlab\/gitlab-runner:ubuntu-v14\.0\.0\n {6}on destroy: /m);
     assert.match(read(dir, "p/files/ci-server/docker-compose.yml"), /^ {4}image: gitlab\/gitlab-ce:12\.4\.2-ce\.0$/m);
   });
 
-  it("two [[runners]] and no runner.name: exit 1 naming runner.name, the runners found and the command", () => {
+  it("two [[runners]] and no runner.name: exit 1 naming runner.name, the runners found and the command", async () => {
     const dir = tmp();
     const files = path.join(dir, "server");
     fs.cpSync(path.join(REPO, "examples/ci-server"), files, { recursive: true });
     const toml = fs.readFileSync(path.join(files, "config.toml"), "utf8");
     const runner = toml.slice(toml.indexOf("[[runners]]"));
     fs.writeFileSync(path.join(files, "config.toml"), toml + "\n" + runner.replace('name = "0123456789ab"', 'name = "second"'));
-    const r = plan(["--server-files", files]);
+    const r = await plan(["--server-files", files]);
     assert.equal(r.code, 1);
     assert.equal(r.stderr.split("\n").filter((l) => l.startsWith("plan failed: ")).join("\n"),
       `plan failed: config.toml has 2 [[runners]] ("0123456789ab", "second"); set runner.name to the one to convert, e.g. pulumi config set --path runner.name '0123456789ab'`);
     assert.doesNotMatch(r.stderr, /runnerName/);
   });
 
-  it("a proxy URL with a password: refused, the password masked in the message", () => {
+  it("a proxy URL with a password: refused, the password masked in the message", async () => {
     const dir = tmp();
-    const r = plan(["--config-file", stack(dir, (y) => y.replace("http://192.0.2.1:3128", "http://alice:CANARY-pw-5150@192.0.2.1:3128"))]);
+    const r = await plan(["--config-file", stack(dir, (y) => y.replace("http://192.0.2.1:3128", "http://alice:CANARY-pw-5150@192.0.2.1:3128"))]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^ {2}- proxy\.httpProxy: got "http:\/\/alice:\*\*\*\*@192\.0\.2\.1:3128"; expected a URL without credentials/m);
     assert.doesNotMatch(r.stderr + r.stdout, /CANARY/);
   });
 
-  it("a stack file YAML error quoting a URL's password: masked", () => {
+  it("a stack file YAML error quoting a URL's password: masked", async () => {
     const dir = tmp();
-    const r = plan(["--config-file", stack(dir, (y) => y.replace("    httpProxy: http://192.0.2.1:3128", "    httpProxy: http://alice:CANARY-yaml@192.0.2.1:3128\n   bad: [indent"))]);
+    const r = await plan(["--config-file", stack(dir, (y) => y.replace("    httpProxy: http://192.0.2.1:3128", "    httpProxy: http://alice:CANARY-yaml@192.0.2.1:3128\n   bad: [indent"))]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /cannot read .*Pulumi\.review\.yaml/);
     assert.doesNotMatch(r.stderr, /CANARY/);
   });
 
-  it("a plain-text sshPrivateKey or proxyCredentials in the stack file: refused with the --secret command, the value never shown", () => {
+  it("a plain-text sshPrivateKey or proxyCredentials in the stack file: refused with the --secret command, the value never shown", async () => {
     const dir = tmp();
     const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nCANARY-KEY-BODY\n-----END OPENSSH PRIVATE KEY-----\n";
-    const r = plan(["--config-file", stack(dir, (y) => y + `  gitlab-runner-autoscaling:sshPrivateKey: ${JSON.stringify(key)}\n  gitlab-runner-autoscaling:proxyCredentials: alice:CANARY-creds\n`), "--out", path.join(dir, "p")]);
+    const r = await plan(["--config-file", stack(dir, (y) => y + `  gitlab-runner-autoscaling:sshPrivateKey: ${JSON.stringify(key)}\n  gitlab-runner-autoscaling:proxyCredentials: alice:CANARY-creds\n`), "--out", path.join(dir, "p")]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^ {2}- sshPrivateKey: got \[secret\] \(stored in plain text in the stack file\); expected an encrypted value: replace it with pulumi config set --secret sshPrivateKey < ~\/\.ssh\/ci-server\.pem$/m);
     assert.match(r.stderr, /^ {2}- proxyCredentials: got \[secret\] .*pulumi config set --secret proxyCredentials \(then type user:password at the prompt, not on the command line\)$/m);
@@ -194,22 +198,22 @@ describe("npm run plan on new stacks (issue 8)", function () {
     assert.equal(fs.existsSync(path.join(dir, "p")), false);
   });
 
-  it("a misspelt key (runer.idleTime, a top-level idleTime): refused with did-you-mean and the command", () => {
+  it("a misspelt key (runer.idleTime, a top-level idleTime): refused with did-you-mean and the command", async () => {
     const dir = tmp();
-    const r = plan(["--config-file", stack(dir, (y) => y + "  gitlab-runner-autoscaling:runer:\n    idleTime: 60\n  gitlab-runner-autoscaling:idleTime: \"60\"\n")]);
+    const r = await plan(["--config-file", stack(dir, (y) => y + "  gitlab-runner-autoscaling:runer:\n    idleTime: 60\n  gitlab-runner-autoscaling:idleTime: \"60\"\n")]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^ {2}- runer: got \{"idleTime":60\}; expected no such key in the gitlab-runner-autoscaling: namespace \(it would be ignored\); did you mean runner\? Run `pulumi config rm runer`, then `pulumi config set --path runner\.idleTime 60`/m);
     assert.match(r.stderr, /^ {2}- idleTime: got "60"; expected .*did you mean runner\.idleTime\?/m);
   });
 
-  it("--out over an earlier plan leaves no stale file; a directory that is not a plan's is refused", () => {
+  it("--out over an earlier plan leaves no stale file; a directory that is not a plan's is refused", async () => {
     const dir = tmp();
     const out = path.join(dir, "p");
     fs.mkdirSync(path.join(out, "diffs"), { recursive: true });
     fs.writeFileSync(path.join(out, "plan.json"), "{}\n");
     fs.writeFileSync(path.join(out, "diffs/stale.diff"), "from an earlier plan\n");
     fs.writeFileSync(path.join(out, "notes.txt"), "the user's own file\n");
-    const r = plan(["--out", out]);
+    const r = await plan(["--out", out]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(fs.existsSync(path.join(out, "diffs/stale.diff")), false);
     assert.equal(read(out, "notes.txt"), "the user's own file\n", "only what a plan writes is removed");
@@ -218,27 +222,27 @@ describe("npm run plan on new stacks (issue 8)", function () {
     const other = path.join(dir, "other");
     fs.mkdirSync(other);
     fs.writeFileSync(path.join(other, "keep.txt"), "x");
-    const refused = plan(["--out", other]);
+    const refused = await plan(["--out", other]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /--out .*other exists and does not hold an earlier plan/);
     assert.deepEqual(fs.readdirSync(other), ["keep.txt"]);
   });
 
-  it("a server file missing from --server-files: the error says where the plan looked", () => {
+  it("a server file missing from --server-files: the error says where the plan looked", async () => {
     const dir = tmp();
     fs.copyFileSync(path.join(REPO, "examples/ci-server/docker-compose.yml"), path.join(dir, "docker-compose.yml"));
     fs.copyFileSync(path.join(REPO, "examples/ci-server/common.env"), path.join(dir, "common.env"));
-    const r = plan(["--server-files", dir]);
+    const r = await plan(["--server-files", dir]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^plan failed: \/data\/gitlab-runner\/config\/config\.toml does not exist on the CI server; set ciServer\.runnerConfigPath to .*\n\(offline, the CI server's files are those in .*gra-review-[^:]*: copy the missing one there/m);
   });
 
   describe("in Japanese", () => {
-    let en: ReturnType<typeof plan>;
-    let ja: ReturnType<typeof plan>;
-    before(() => {
-      en = plan([]);
-      ja = plan(["--lang", "ja"]);
+    let en: Awaited<ReturnType<typeof plan>>;
+    let ja: Awaited<ReturnType<typeof plan>>;
+    before(async () => {
+      en = await plan([]);
+      ja = await plan(["--lang", "ja"]);
     });
 
     it("--lang ja: Japanese headings and warning", () => {
@@ -255,23 +259,23 @@ describe("npm run plan on new stacks (issue 8)", function () {
       assert.deepEqual(data(ja.stdout), data(en.stdout));
     });
 
-    it("LANG=ja_JP.UTF-8 selects Japanese, and --lang en overrides it", () => {
-      const byLocale = plan([], { LANG: "ja_JP.UTF-8" });
+    it("LANG=ja_JP.UTF-8 selects Japanese, and --lang en overrides it", async () => {
+      const byLocale = await plan([], { LANG: "ja_JP.UTF-8" });
       assert.equal(byLocale.stdout, ja.stdout);
-      assert.equal(plan(["--lang", "en"], { LANG: "ja_JP.UTF-8" }).stdout, en.stdout);
+      assert.equal((await plan(["--lang", "en"], { LANG: "ja_JP.UTF-8" })).stdout, en.stdout);
     });
 
-    it("settings errors in Japanese keep the key, the value and the expected form", () => {
+    it("settings errors in Japanese keep the key, the value and the expected form", async () => {
       const dir = tmp();
       const file = stack(dir, (y) => y.replace("zone: a", "zone: ap-northeast-1a"));
-      const r = plan(["--config-file", file], { LANG: "ja_JP.UTF-8" });
+      const r = await plan(["--config-file", file], { LANG: "ja_JP.UTF-8" });
       assert.equal(r.code, 2);
       assert.match(r.stderr, /^スタック設定に 1 件の問題があります:\n {2}- workers\.zone: 設定値 "ap-northeast-1a"、正しい形式: the availability-zone LETTER/);
       assert.match(r.stderr, /`pulumi config set --path <キー> <値>` で修正してください/);
     });
 
-    it("refuses an unknown --lang", () => {
-      const r = plan(["--lang", "fr"]);
+    it("refuses an unknown --lang", async () => {
+      const r = await plan(["--lang", "fr"]);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /--lang fr: expected one of en, ja/);
     });
