@@ -11,7 +11,7 @@ import { mergeRunnerConfig } from "../../core/configToml";
 import { REVERSE_AWK } from "../../core/reverseApply";
 import { reverseEdit, type LineFormat } from "../../core/reverseEdit";
 import { fixture } from "../helpers/fixtures";
-import { SMALL_EDIT } from "./reverseEdit.test";
+import { SMALL_EDIT } from "../helpers/smallEdit";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-reverse-"));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -3,19 +3,11 @@
 import { strict as assert } from "node:assert";
 import { setEnvVars } from "../../core/commonEnv";
 import { editCompose } from "../../core/composeFile";
-import { mergeRunnerConfig, type RunnerMachineEdit } from "../../core/configToml";
+import { mergeRunnerConfig } from "../../core/configToml";
 import { sha256Hex } from "../../core/readResult";
 import { formatReverse, joinLines, labelOf, lineDiff, lineKeys, reverseEdit, reverseHunks, splitLines } from "../../core/reverseEdit";
 import { fixture } from "../helpers/fixtures";
-
-export const SMALL_EDIT: RunnerMachineEdit = {
-  concurrent: 3,
-  executor: "docker+machine",
-  machine: {
-    IdleCount: 0, IdleTime: 1800, MaxBuilds: 100, MachineDriver: "amazonec2", MachineName: "gitlab-docker-machine-%s",
-    MachineOptions: ["amazonec2-access-key=ACCESS_KEY", "amazonec2-secret-key=SECRET_KEY"], autoscaling: [],
-  },
-};
+import { SMALL_EDIT } from "../helpers/smallEdit";
 
 const labels = (format: Parameters<typeof reverseHunks>[0], written: string, previous: string) =>
   reverseHunks(format, written, previous).map((h) => h.label);
