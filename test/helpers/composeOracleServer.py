@@ -15,7 +15,8 @@ import socket
 import sys
 import traceback
 
-from compose.cli.main import main as compose_main
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "host"))
+from composeServer import compose_status  # noqa: E402  (imports docker-compose)
 
 SOCK = sys.argv[1]
 PARENT = os.getppid()
@@ -31,12 +32,7 @@ def run_child(req):
             f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.dup2(f, fd)
             os.close(f)
-        sys.argv = ["docker-compose"] + req["args"]
-        try:
-            compose_main()
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        code = compose_status(req["args"])
     except BaseException:  # the oracle itself broke: say so on stderr, exit non-zero
         traceback.print_exc()
         code = 99

@@ -41,6 +41,22 @@ def enter(ns_path, root):
     os.chdir("/")
 
 
+def compose_status(args):
+    """docker-compose's own main() with these arguments, ended as /usr/bin/docker-compose ends: its
+    exit status. An uncaught error prints its traceback from main() on (the binary's shows its
+    entry-point line above it) and exits 1, as the interpreter does. Also used by the unit tests'
+    oracle (test/helpers/composeOracleServer.py)."""
+    sys.argv = ["docker-compose"] + args
+    try:
+        compose_main()
+        return 0
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BaseException as e:
+        traceback.print_exception(type(e), e, e.__traceback__.tb_next)
+        return 1
+
+
 def run_call(req, fds):
     code = 1
     try:
@@ -53,17 +69,7 @@ def run_call(req, fds):
         os.chdir(req["cwd"])
         os.environ.clear()
         os.environ.update(req["env"])
-        sys.argv = ["docker-compose"] + req["args"]
-        try:
-            compose_main()
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-        except BaseException as e:
-            # What the interpreter does for /usr/bin/docker-compose: the traceback from main() on
-            # (the binary's shows its entry-point line above), and exit 1.
-            traceback.print_exception(type(e), e, e.__traceback__.tb_next)
-            code = 1
+        code = compose_status(req["args"])
     except BaseException:  # the server itself broke: say so on the caller's stderr
         traceback.print_exc()
         code = 99

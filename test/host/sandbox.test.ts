@@ -151,6 +151,14 @@ describe("host sandbox harness", function () {
                 );
             });
 
+            it("runs the sandbox's sleep first in PATH, also under sudo: whole seconds scaled, anything else by coreutils' sleep, each call logged", async () => {
+                const before = sb.sleeps().length;
+                const r = await sb.exec("command -v sleep; sleep 3; echo a=$?; sudo -n sleep 1; echo b=$?; sleep 0.01; echo c=$?; sleep x 2>&1; echo d=$?");
+                assert.equal(r.stdout.split("\n")[0], "/usr/local/bin/sleep");
+                assert.match(r.stdout, /^a=0\nb=0\nc=0\n\/usr\/bin\/sleep: invalid time interval 'x'\n(?:.*\n)?d=1\n$/m);
+                assert.deepEqual(sb.sleeps().slice(before), ["3", "1", "0.01", "x"]);
+            });
+
             it("shows a command's argv to processSnapshot() while it runs", async () => {
                 // As the scripts run: `sh -c '<body>'`, whose argv holds the whole body.
                 // It runs until released (bounded), and the snapshot is polled (bounded): no fixed

@@ -215,9 +215,10 @@ describe("host scenario 6: interrupted writes", function () {
           const { ssh, closed } = startSsh(sb, cmd.create);
           ssh.stdin.end(cmd.stdin);
           // The seam: the new content is complete in the temp file, being validated, not yet renamed.
-          // The validating process itself: sudo's and sh's argv hold the whole script, and so its text.
+          // The validating stand-in itself: the login shell's, sudo's and sh's argv hold the whole
+          // script, and so its text, before the script has got that far.
           await waitFor("compose config -q on the temp file", () =>
-            sandboxProcesses(sb).find((p) => !/^(sudo|sh) /.test(p.args) && p.args.includes(" config -q") && p.args.includes(".gra-tmp.")), 30_000, 5);
+            sandboxProcesses(sb).find((p) => p.args.startsWith("/usr/bin/python3 -I -S /.sandbox/standin.py ") && p.args.includes(" config -q") && p.args.includes(".gra-tmp.")), 30_000, 5);
           snapshots.push(sb.processSnapshot());
           killScript(sb, CI_PATHS.compose);
           return closed;

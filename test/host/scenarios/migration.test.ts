@@ -10,9 +10,10 @@
 import { strict as assert } from "node:assert";
 import { tomllibParse } from "../../helpers/tomllib";
 import { RUNNER_CONFIG } from "../layouts";
-import { apply, CI_PATHS, destroy, hostStackConfig, readFiles, type ApplyResult, type Deleted, type ProgramCommand, type StackConfig } from "../programRun";
+import { apply, CI_PATHS, destroy, hostStackConfig, readFiles, type ApplyResult, type Deleted, type StackConfig } from "../programRun";
 import { countRestarts, RUNNER, type RestartCounts } from "../restartCounts";
 import { useSandbox, type Sandbox } from "../sandbox";
+import { addWorker, cleanupOf, dmCalls, workers } from "./machines";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck } from "./checks";
 import { accessKeyIdOf, contentOf, fixtureBytes } from "./expected";
 
@@ -21,7 +22,6 @@ const AWS_CREDENTIALS = "/data/gitlab-runner/config/fleeting-aws-credentials";
 const PLUGIN_HOST_DIR = "/data/gitlab-runner/config/fleeting-plugins";
 const WATCH = [...Object.values(CI_PATHS), AWS_CONFIG, AWS_CREDENTIALS];
 
-const STORAGE = "/home/ec2-user/.docker/machine/machines";
 // A realistic glrt- token: the runner names workers after the 9 characters after the prefix.
 const TOKEN = "glrt-Mg8R3kTq2-TOKENCANARY0452";
 const SHORT = "mg8r3ktq2";
@@ -39,24 +39,6 @@ const autoscaler = (c: StackConfig) => {
   c.runner.autoscaling = [{ periods: ["* * 9-17 * * mon-fri *"], idleCount: 1, idleTime: 3600 }];
 };
 
-async function addWorker(sb: Sandbox, name: string, accessKey: string, job?: number): Promise<void> {
-  const config = JSON.stringify({ Name: name, DriverName: "amazonec2", Driver: { MachineName: name, AccessKey: accessKey, SecretKey: "STANDIN-MACHINE-SECRET-KEY" } });
-  const dir = `${STORAGE}/${name}`;
-  const r = await sb.exec(`umask 077 && mkdir -p '${dir}' && cat > '${dir}/config.json'${job === undefined ? "" : ` && echo ${job} > '${dir}/standin-job'`}`, { stdin: config });
-  assert.equal(r.code, 0, r.stderr);
-}
-
-async function workers(sb: Sandbox): Promise<string[]> {
-  const r = await sb.exec(`ls -1 '${STORAGE}'`);
-  return r.stdout.split("\n").filter(Boolean).sort();
-}
-
-const cleanupOf = (run: ApplyResult): ProgramCommand => {
-  const c = run.commands.find((x) => x.name === "workers-cleanup");
-  assert.ok(c?.delete, "the run has a worker cleanup with a delete");
-  return c;
-};
-const dmCalls = (sb: Sandbox, sub: string) => sb.calls().filter((c) => c.startsWith(`docker exec gitlab-runner docker-machine ${sub}`));
 const executedOf = (run: ApplyResult, name: string) => {
   const e = run.executed.find((x) => x.name === name);
   assert.ok(e, `${name} ran`);

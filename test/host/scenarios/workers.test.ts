@@ -9,18 +9,17 @@
 import { strict as assert } from "node:assert";
 import { WORKER_EXIT } from "../../../core/workerCleanup";
 import { RUNNER_CONFIG } from "../layouts";
-import { apply, CANARIES, destroy, hostStackConfig, type ApplyResult, type Deleted, type ProgramCommand, type StackConfig } from "../programRun";
-import { useSandbox, type Sandbox } from "../sandbox";
+import { apply, CANARIES, destroy, hostStackConfig, type ApplyResult, type Deleted, type StackConfig } from "../programRun";
+import { useSandbox } from "../sandbox";
+import { addWorker, cleanupOf, dmCalls, MACHINE_SECRET, STORAGE, workers } from "./machines";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck } from "./checks";
 import { accessKeyIdOf, fixtureBytes } from "./expected";
 import { assertShellcheckClean, WRAPPED_EXCLUDES } from "../../helpers/shellcheck";
 
-const STORAGE = "/home/ec2-user/.docker/machine/machines";
 // A realistic glrt- token: the runner names workers after the 9 characters after the prefix.
 const TOKEN_SECRET_PART = "TOKENCANARY0451";
 const TOKEN = `glrt-Wk7Q2mZp9-${TOKEN_SECRET_PART}`;
 const SHORT = "wk7q2mzp9";
-const MACHINE_SECRET = "STANDIN-MACHINE-SECRET-KEY";
 const worker = (name: string, n: number) => `runner-${SHORT}-${name.replace("%s", `17180000${String(n).padStart(2, "0")}-0a0b0c${String(n).padStart(2, "0")}`)}`;
 
 const OLD_NAME = "gitlab-docker-machine-%s";
@@ -29,24 +28,6 @@ const NEW_NAME = "ci-worker-%s";
 const OTHER_RUNNER = "runner-otherrunr-gitlab-docker-machine-1718000000-0a0b0c0d";
 const OTHER_NAME = `runner-${SHORT}-nightly-1718000000-0a0b0c0d`;
 
-async function addWorker(sb: Sandbox, name: string, accessKey: string, job?: number | "forever"): Promise<void> {
-  const config = JSON.stringify({ Name: name, DriverName: "amazonec2", Driver: { MachineName: name, AccessKey: accessKey, SecretKey: MACHINE_SECRET } });
-  const dir = `${STORAGE}/${name}`;
-  const r = await sb.exec(`umask 077 && mkdir -p '${dir}' && cat > '${dir}/config.json'${job === undefined ? "" : ` && echo ${job} > '${dir}/standin-job'`}`, { stdin: config });
-  assert.equal(r.code, 0, r.stderr);
-}
-
-async function workers(sb: Sandbox): Promise<string[]> {
-  const r = await sb.exec(`ls -1 '${STORAGE}'`);
-  return r.stdout.split("\n").filter(Boolean).sort();
-}
-
-const cleanupOf = (run: ApplyResult): ProgramCommand => {
-  const c = run.commands.find((x) => x.name === "workers-cleanup");
-  assert.ok(c?.delete, "the run has a worker cleanup with a delete");
-  return c;
-};
-const dmCalls = (sb: Sandbox, sub: string) => sb.calls().filter((c) => c.startsWith(`docker exec gitlab-runner docker-machine ${sub}`));
 
 describe("host scenario: docker-machine workers never outlive their configuration", function () {
   this.timeout(300_000);
