@@ -217,6 +217,7 @@ export function runnerSummary(edit: RunnerMachineEdit): string[] {
     `MachineName = "${m.MachineName}"`,
     ...maskMachineOptions(m.MachineOptions).map((o) => `MachineOptions: ${o}`),
     ...m.autoscaling.map((a) => `autoscaling: Periods=${JSON.stringify(a.Periods)} IdleCount=${a.IdleCount} IdleTime=${a.IdleTime} Timezone=${a.Timezone}`),
+    "then the runner reloads it (a graceful restart instead when the entry leaves docker-autoscaler: a reload keeps its taskscaler)",
   ];
 }
 

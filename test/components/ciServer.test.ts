@@ -122,6 +122,7 @@ describe("CiServer on the dev stack", () => {
       `MachineOptions: amazonec2-access-key=${run.outputs.accessKeyId}`, "MachineOptions: amazonec2-secret-key=[secret]",
       `MachineOptions: amazonec2-ami=${run.outputs.amiId}`, "MachineOptions: amazonec2-security-group=group-0fedcba9876543210",
       `MachineOptions: engine-env=NO_PROXY=${NO_PROXY}`,
+      "then the runner reloads it (a graceful restart instead when the entry leaves docker-autoscaler: a reload keeps its taskscaler)",
     ]) assert.ok(toml.includes(line), `config.toml summary has ${line}:\n${toml.join("\n")}`);
   });
 
