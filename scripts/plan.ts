@@ -2,11 +2,9 @@
 // Runs the real program offline and shows what `pulumi up` would do, file contents included.
 import { runPlanCli } from "../offline/planCli";
 
-runPlanCli(process.argv.slice(2), {
+// runPlanCli reports every failure itself and returns the exit code.
+void runPlanCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
-}).then((code) => process.exit(code), (e) => {
-  process.stderr.write(`${String((e as Error)?.stack ?? e)}\n`);
-  process.exit(1);
-});
+}).then((code) => process.exit(code));

@@ -1,14 +1,12 @@
 import { strict as assert } from "node:assert";
-import * as pulumi from "@pulumi/pulumi";
 import { builderSteps } from "../../components/proxyAmi";
 import { awsCredentialsFile } from "../../core/ciServer/autoscalerEdits";
 import { fleetingPolicyJson } from "../../core/fleetingPolicy";
 import { daemonJson } from "../../core/workerImage";
-import { OfflineEngine } from "../../offline/mockEngine";
 import type { OfflineRun } from "../../offline/runOffline";
 import {
   FIXTURE_TEXT, PATHS, T, TEST_PROVIDER_SECRET, cachedRun, childrenOf, devStack, find, fixtureWorld, get, inputsOf, isSecretEnvelope, keyOf, ofType, revealed,
-  revealPublic, runStack, settle, settingsOf, sha256, summaryOf, unwrapSecrets, variant, type StackConfig,
+  rejectedRun, revealPublic, settle, settingsOf, sha256, summaryOf, unwrapSecrets, variant, type StackConfig,
 } from "../helpers/offlineWorld";
 import { tomllibParse } from "../helpers/tomllib";
 import { placeholderSshKey } from "../../offline/placeholders";
@@ -36,27 +34,6 @@ const stdinOf = (run: OfflineRun, name: string) => {
   const s = String(revealed(run, name, "stdin"));
   return s.slice(s.indexOf("\n") + 1);
 };
-
-/** The run's registered resources when it fails (the program refused something). */
-async function rejectedRun(config: StackConfig, world = fixtureWorld()): Promise<{ error: Error; registered: string[] }> {
-  let engine: OfflineEngine | undefined;
-  const original = OfflineEngine.prototype.newResource;
-  OfflineEngine.prototype.newResource = function (this: OfflineEngine, args) {
-    engine = this;
-    return original.call(this, args);
-  };
-  try {
-    await runStack(config, world);
-  } catch (error) {
-    const registered = engine ? engine.resources.map(keyOf) : [];
-    await (pulumi.runtime as any).waitForRPCs().catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 50));
-    return { error: error as Error, registered };
-  } finally {
-    OfflineEngine.prototype.newResource = original;
-  }
-  assert.fail("the run should have been rejected");
-}
 
 describe("runner.executor docker-autoscaler (accessKey, spot, with the runner upgrade)", () => {
   let run: OfflineRun;

@@ -1,14 +1,12 @@
 import { strict as assert } from "node:assert";
 import { reverseEdit } from "../../core/reverseEdit";
 import { guardedWriteStdin } from "../../core/scripts";
-import * as pulumi from "@pulumi/pulumi";
 import { runnerMachineEdit } from "../../core/ciServerEdits";
 import { mergeRunnerConfig } from "../../core/configToml";
-import { OfflineEngine } from "../../offline/mockEngine";
 import type { OfflineRun } from "../../offline/runOffline";
 import {
   FIXTURE_TEXT, PATHS, T, TEST_PROVIDER_SECRET, cachedRun, childrenOf, configTomlSummary, devStack, find, get, inputsOf, keyOf,
-  ofType, revealed, runStack, settingsOf, sha256, unwrapSecrets, variant, type StackConfig,
+  ofType, rejectedRun, revealed, runStack, settingsOf, sha256, unwrapSecrets, variant,
 } from "../helpers/offlineWorld";
 
 const NO_PROXY = "localhost,127.0.0.1,192.0.2.3,192.0.2.0/24,169.254.169.254";
@@ -41,28 +39,6 @@ const without = (list: string[], removed: string[]) => {
 };
 /** Every input of every resource, secrets opened, as one string: to prove something is nowhere. */
 const everything = (run: OfflineRun) => JSON.stringify(run.engine.resources.map((r) => unwrapSecrets(r.inputs)));
-
-/** Runs a config that must fail; returns the error and the resources registered by then. */
-async function rejectedRun(config: StackConfig): Promise<{ error: Error; registered: string[] }> {
-  let engine: OfflineEngine | undefined;
-  const original = OfflineEngine.prototype.newResource;
-  OfflineEngine.prototype.newResource = function (this: OfflineEngine, args) {
-    engine = this;
-    return original.call(this, args);
-  };
-  try {
-    await runStack(config);
-  } catch (error) {
-    const registered = engine ? inventory({ engine, outputs: {} }) : [];
-    // The resources downstream of the failed one reject too; let them settle before the next run.
-    await (pulumi.runtime as any).waitForRPCs().catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 50));
-    return { error: error as Error, registered };
-  } finally {
-    OfflineEngine.prototype.newResource = original;
-  }
-  assert.fail("the run should have been rejected");
-}
 
 describe("Whole program, scenario by scenario", () => {
   describe("(a) the dev stack", () => {

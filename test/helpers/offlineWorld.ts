@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { CI_DOCKER_DROPIN_PATH } from "../../core/proxyFiles";
 import { scriptHeader } from "../../core/shell";
-import { SECRET_SIG, isSecretEnvelope, revealPublic, unwrapSecrets, type OfflineWorld, type RecordedResource } from "../../offline/mockEngine";
+import { OfflineEngine, SECRET_SIG, isSecretEnvelope, revealPublic, unwrapSecrets, type OfflineWorld, type RecordedResource } from "../../offline/mockEngine";
 import { placeholderSshKey } from "../../offline/placeholders";
 import { PROJECT, runOffline, type OfflineRun } from "../../offline/runOffline";
 import { validateSettings } from "../../settings/validate";
@@ -110,6 +110,28 @@ export function cachedRun(config: StackConfig, world: OfflineWorld = fixtureWorl
 export function runStack(config: StackConfig, world: OfflineWorld = fixtureWorld()): Promise<OfflineRun> {
   const secretKeys = SECRET_CONFIG_KEYS.filter((k) => config[k] !== undefined).map((k) => `${PROJECT}:${k}`);
   return runOffline(config, world, { secretKeys });
+}
+
+/** Runs a config the program must refuse; returns the error and the resources registered by then. */
+export async function rejectedRun(config: StackConfig, world: OfflineWorld = fixtureWorld()): Promise<{ error: Error; registered: string[] }> {
+  let engine: OfflineEngine | undefined;
+  const original = OfflineEngine.prototype.newResource;
+  OfflineEngine.prototype.newResource = function (this: OfflineEngine, args) {
+    engine = this;
+    return original.call(this, args);
+  };
+  try {
+    await runStack(config, world);
+  } catch (error) {
+    const registered = engine ? engine.resources.map(keyOf) : [];
+    // The resources downstream of the failed one reject too; let them settle before the next run.
+    await (pulumi.runtime as any).waitForRPCs().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    return { error: error as Error, registered };
+  } finally {
+    OfflineEngine.prototype.newResource = original;
+  }
+  assert.fail("the run should have been rejected");
 }
 
 /** Typed settings for a stack config, as the program sees them (to compute expectations with the pure core). */

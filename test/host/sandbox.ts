@@ -124,7 +124,9 @@ export interface Sandbox {
     clearEvents(): void;
     /** Resets the dockerd model; it starts again from these knobs and the files as they are now. */
     setDockerd(knobs: DockerdKnobs): void;
-    /** `ps -eo args` inside the namespace. */
+    /** The namespace's processes (host pids). */
+    processes(): Proc[];
+    /** What `ps -eo args` inside the namespace prints. */
     processSnapshot(): string;
     /** sshd's log so far (stderr, -e). */
     sshdLog(): string;
@@ -416,24 +418,35 @@ function holderScript(dir: string, root: string, spec: LayoutSpec, hideInUsrBin:
     return lines.join("\n");
 }
 
+export interface Proc {
+    /** The host's pid. */
+    pid: number;
+    ppid: number;
+    /** The argv joined by spaces, or [comm] for an empty one, as `ps -eo args` shows it. */
+    args: string;
+}
+
 /**
- * What `ps -eo args` prints for the processes of one PID namespace, read from the host's /proc:
- * the scenarios take a snapshot every 100 ms while a command runs (secrets must never be in an
- * argv), and spawning nsenter, chroot and ps each time cost more CPU than the command itself.
+ * The processes of one PID namespace, read from the host's /proc: the scenarios look at them every
+ * 100 ms while a command runs (secrets must never be in an argv), and spawning nsenter, chroot and
+ * ps each time cost more CPU than the command itself.
  */
-export function processArgs(pidNamespace: string): string {
-    const lines = ["COMMAND"];
+export function namespaceProcesses(pidNamespace: string): Proc[] {
+    const out: Proc[] = [];
     for (const name of fs.readdirSync("/proc")) {
         if (!/^[0-9]+$/.test(name)) continue;
         try {
             if (fs.readlinkSync(`/proc/${name}/ns/pid`) !== pidNamespace) continue;
             const argv = fs.readFileSync(`/proc/${name}/cmdline`, "utf8").replace(/\0+$/, "");
-            lines.push(argv === "" ? `[${fs.readFileSync(`/proc/${name}/comm`, "utf8").trim()}]` : argv.split("\0").join(" "));
+            const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+            const args = argv === "" ? `[${fs.readFileSync(`/proc/${name}/comm`, "utf8").trim()}]` : argv.split("\0").join(" ");
+            out.push({ pid: Number(name), ppid, args });
         } catch {
             /* exited meanwhile */
         }
     }
-    return lines.join("\n") + "\n";
+    return out;
 }
 
 function parseCalls(text: string): CallRecord[] {
@@ -955,9 +968,12 @@ function makeSandbox(p: Parts): Sandbox {
             fs.writeFileSync(path.join(ctl, "knobs.json"), JSON.stringify(knobs));
             fs.writeFileSync(path.join(ctl, "dockerd.json"), "");
         },
-        processSnapshot() {
+        processes() {
             if (stopped) throw new Error("sandbox is stopped");
-            return processArgs(pidNamespace);
+            return namespaceProcesses(pidNamespace);
+        },
+        processSnapshot() {
+            return ["COMMAND", ...this.processes().map((p) => p.args)].join("\n") + "\n";
         },
         sshdLog: () => p.log.text,
         async stop() {

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { assertShellcheckClean, WRAPPED_EXCLUDES } from "../../helpers/shellcheck";
 import { CANARIES, type Executed, type ProgramCommand } from "../programRun";
-import type { Sandbox } from "../sandbox";
+import type { Proc, Sandbox } from "../sandbox";
 
 // ---- state directory listings --------------------------------------------------------------------
 
@@ -153,29 +153,6 @@ export function assertNoCanaryLeaks(sb: Sandbox, ev: CanaryEvidence = {}): void 
 }
 
 // ---- processes of a sandbox, seen from the host ---------------------------------------------------
-
-export interface Proc {
-  pid: number;
-  ppid: number;
-  args: string;
-}
-
-export function sandboxProcesses(sb: Sandbox): Proc[] {
-  const out: Proc[] = [];
-  for (const d of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (fs.readlinkSync(`/proc/${d}/ns/mnt`) !== sb.mountNamespace) continue;
-      const args = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      out.push({ pid: Number(d), ppid, args });
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return out;
-}
 
 export function descendants(procs: Proc[], pid: number): Proc[] {
   const kids = procs.filter((p) => p.ppid === pid);

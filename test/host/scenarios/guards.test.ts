@@ -4,8 +4,8 @@
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import { apply, CI_PATHS, hostStackConfig, STATE_DIR, type ApplyResult } from "../programRun";
-import { type ExecResult, type Sandbox, useSandbox } from "../sandbox";
-import { assertNoCanaryLeaks, descendants, kill, listDir, sandboxProcesses, waitFor, type Proc } from "./checks";
+import { type ExecResult, type Proc, type Sandbox, useSandbox } from "../sandbox";
+import { assertNoCanaryLeaks, descendants, kill, listDir, waitFor } from "./checks";
 import { contentOf, expectedCiFiles, fixtureBytes } from "./expected";
 
 const routesOf = (sb: Sandbox) => [{ host: "127.0.0.1", port: sb.port, sandbox: sb }];
@@ -16,7 +16,7 @@ const tmpFiles = async (sb: Sandbox, dir: string) => (await listDir(sb, dir)).fi
 
 /** The guarded write's own shell (not sudo's), found by the target it names. */
 function scriptShell(sb: Sandbox, target: string): Proc | undefined {
-  return sandboxProcesses(sb).find((p) => p.args.startsWith("sh -c ") && p.args.includes(`target='${target}'`));
+  return sb.processes().find((p) => p.args.startsWith("sh -c ") && p.args.includes(`target='${target}'`));
 }
 
 /** Starts a command over ssh like the provider, with stdin under the test's control. */
@@ -200,7 +200,7 @@ describe("host scenario 6: interrupted writes", function () {
     function killScript(sb: Sandbox, target: string): void {
       const sh = scriptShell(sb, target);
       assert.ok(sh, "the write script is running");
-      const under = descendants(sandboxProcesses(sb), sh.pid);
+      const under = descendants(sb.processes(), sh.pid);
       kill(sh.pid);
       for (const p of under) kill(p.pid);
     }
@@ -218,7 +218,7 @@ describe("host scenario 6: interrupted writes", function () {
           // The validating stand-in itself: the login shell's, sudo's and sh's argv hold the whole
           // script, and so its text, before the script has got that far.
           await waitFor("compose config -q on the temp file", () =>
-            sandboxProcesses(sb).find((p) => p.args.startsWith("/usr/bin/python3 -I -S /.sandbox/standin.py ") && p.args.includes(" config -q") && p.args.includes(".gra-tmp.")), 30_000, 5);
+            sb.processes().find((p) => p.args.startsWith("/usr/bin/python3 -I -S /.sandbox/standin.py ") && p.args.includes(" config -q") && p.args.includes(".gra-tmp.")), 30_000, 5);
           snapshots.push(sb.processSnapshot());
           killScript(sb, CI_PATHS.compose);
           return closed;
