@@ -59,10 +59,11 @@ function makeFake(): Fake {
 }
 
 /**
- * A mocha run as `npm test` makes one (parallel, 3 jobs), with three spec files and a setup file
- * that exports hostDepsFixtures() as test/setup.ts does, on the fake.
+ * A mocha run as `npm test` makes one (parallel, 3 jobs) or as `npm run test:host` does (serial),
+ * with three spec files and a setup file that exports hostDepsFixtures() as test/setup.ts does, on
+ * the fake.
  */
-function mochaRun(fake: Fake, isRoot: boolean) {
+function mochaRun(fake: Fake, isRoot: boolean, parallel = true) {
   const setup = path.join(fake.dir, "setup.js");
   fs.writeFileSync(
     setup,
@@ -77,7 +78,7 @@ function mochaRun(fake: Fake, isRoot: boolean) {
   });
   return spawnSync(
     process.execPath,
-    [MOCHA, "--no-config", "--require", "ts-node/register", "--require", setup, "--parallel", "--jobs", "3", ...specs],
+    [MOCHA, "--no-config", "--require", "ts-node/register", "--require", setup, ...(parallel ? ["--parallel", "--jobs", "3"] : []), ...specs],
     { cwd: ROOT, encoding: "utf8", timeout: 120_000 },
   );
 }
@@ -104,6 +105,14 @@ describe("npm test's Debian packages: installed once, before the test processes 
     for (const l of log) assert.doesNotMatch(l.split(" | ")[1], /nodejs\/worker\.c?js/, `a test process ran apt-get: ${l}`);
     assert.ok(log.every((l) => l.split(" | ")[1].includes(path.join(f.dir, "a.test.js"))), `the caller is the main mocha process:\n${log.join("\n")}`);
     assert.equal(fs.existsSync(f.options.policyRcD!), false, "policy-rc.d is removed again");
+  });
+
+  it("a serial run (as npm run test:host makes) installs from its global setup too, once", () => {
+    const f = fake();
+    const r = mochaRun(f, true, false);
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /3 passing/);
+    assert.deepEqual(f.log().map((l) => l.split(" | ")[0]), ["update -qq", "install -y -qq --no-install-recommends fake-pkg"]);
   });
 
   it("not as root: the run stops before any test with the apt command to use, and apt-get is never run", () => {
