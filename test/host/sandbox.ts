@@ -17,7 +17,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { ensureHostDeps } from "../helpers/hostDeps";
+import { verifyHostDeps } from "../helpers/hostDeps";
 import { ALL_STANDINS, COLLABORAGE_FIXTURES, LAYOUTS, Layout, LayoutSpec } from "./layouts";
 
 export { Layout } from "./layouts";
@@ -457,7 +457,7 @@ function parseCalls(text: string): CallRecord[] {
 }
 
 export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
-    ensureHostDeps();
+    verifyHostDeps();
     installExitHook();
     const started = Date.now();
     const spec = LAYOUTS[opts.layout];

@@ -17,6 +17,9 @@ the runner container:
                                         ({"versions": {"<registry>/<repo>": ["1.0.0", …]},
                                           "reachable": true, "requireProxy": "<HTTPS_PROXY value>"})
                                         and appends one line per download to fleeting-downloads.log.
+                                        With "hold": true each download first creates fleeting-held
+                                        and waits for fleeting-release (both in /.sandbox/state): a
+                                        test takes its process snapshot while the install runs.
 """
 
 import json
@@ -24,11 +27,14 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 SANDBOX = "/.sandbox"
 STATE = SANDBOX + "/state/containers"
 REGISTRY = SANDBOX + "/state/fleeting-registry.json"
 DOWNLOADS = SANDBOX + "/state/fleeting-downloads.log"
+HELD = SANDBOX + "/state/fleeting-held"
+RELEASE = SANDBOX + "/state/fleeting-release"
 RUNNER_FLEETING_SINCE = (16, 11)
 
 
@@ -201,6 +207,16 @@ def _download(plugin_dir, ref, env):
             reg = json.load(f)
     except OSError:
         reg = {"reachable": False}
+    if reg.get("hold"):
+        # Real time (the sandbox's scaled clock is /usr/local/bin/sleep only); bounded, so a test
+        # that never releases fails instead of hanging.
+        with open(HELD, "w") as f:
+            f.write("%d\n" % os.getpid())
+        deadline = time.monotonic() + 120
+        while not os.path.exists(RELEASE):
+            if time.monotonic() > deadline:
+                return "stand-in: the held download was never released (no %s)" % RELEASE
+            time.sleep(0.01)
     proxy = env.get("HTTPS_PROXY") or env.get("https_proxy") or ""
     host = _split_ref(ref)[0].split("/")[0]
     if not reg.get("reachable", False) or (reg.get("requireProxy") and proxy != reg["requireProxy"]):

@@ -14,7 +14,7 @@ import { guardedWriteScript, guardedWriteStdin, readFileScript, restoreScript } 
 import { parseWorkerPublicKey, workerKeyCreateScript, workerKeyDeleteScript } from "../../../core/workerSshKey";
 import { CI_PATHS, CANARY_PROXY_PASSWORD, execWithSnapshots, STATE_DIR } from "../programRun";
 import { type ExecResult, type Sandbox, useSandbox } from "../sandbox";
-import { listDir } from "./checks";
+import { listDir, waitFor } from "./checks";
 
 const APP_DIR = "/home/ec2-user/nop/docker/ci";
 const COMPOSE = { appDir: APP_DIR, command: "docker compose" as const };
@@ -26,6 +26,9 @@ const MASKED_PROXY = "http://[secret]@192.0.2.1:3128";
 const ARGS: FleetingInstallArgs = { plugin: "aws:1.0.0", container: "gitlab-runner", configVolume: VOL, proxy: true };
 const REGISTRY = "/.sandbox/state/fleeting-registry.json";
 const DOWNLOADS = "/.sandbox/state/fleeting-downloads.log";
+/** The download stand-in's hold (registry knob "hold"): it says it is held, and waits for the release. */
+const HELD = "/.sandbox/state/fleeting-held";
+const RELEASE = "/.sandbox/state/fleeting-release";
 const KEY = "/data/gitlab-runner/config/ssh/id_ed25519";
 
 /** The proxy step the lead's program runs first (core/ciServerEdits composeProxyEdit): env_file common.env on the runner. */
@@ -107,8 +110,15 @@ describe("host scenarios, issue 10: fleeting plugin and worker SSH key on Collab
       sb.writeFile(CI_PATHS.compose, sb.readFile(CI_PATHS.compose).toString("utf8").replace("ubuntu-v16.1.0", "ubuntu-v17.5.0"), { owner: "ec2-user", mode: 0o664 });
       assert.equal((await runnerUp(sb)).code, 0);
       // The proxy refuses registry.gitlab.com (only another proxy would get through).
-      sb.writeFile(REGISTRY, JSON.stringify({ reachable: true, requireProxy: "http://other-proxy:8080", versions: { "registry.gitlab.com/gitlab-org/fleeting/plugins/aws": ["1.0.0", "1.1.0"] } }));
-      const r = await install(sb);
+      // The download holds until the test has looked at the process list: a look while the install
+      // runs whatever the speed of the machine (the 200 ms snapshots may all miss a fast install).
+      sb.writeFile(REGISTRY, JSON.stringify({ reachable: true, requireProxy: "http://other-proxy:8080", hold: true, versions: { "registry.gitlab.com/gitlab-org/fleeting/plugins/aws": ["1.0.0", "1.1.0"] } }));
+      let ended = false;
+      const running = install(sb).finally(() => (ended = true));
+      await waitFor("the fleeting install's held download", () => sb.exists(HELD) || ended, 120_000);
+      const during = ended ? "" : sb.processSnapshot();
+      sb.writeFile(RELEASE, "");
+      const r = await running;
       assert.equal(r.code, FLEETING_EXIT.downloadFailed, r.stderr);
       assert.match(r.stderr, /could not install the fleeting plugin aws:1\.0\.0 into \/etc\/gitlab-runner\/fleeting-plugins in container gitlab-runner through proxy http:\/\/\[secret\]@192\.0\.2\.1:3128 \(HTTPS_PROXY of container gitlab-runner\)/);
       assert.match(r.stderr, /OCI artifact registry\.gitlab\.com\/gitlab-org\/fleeting\/plugins\/aws:1\.0\.0/);
@@ -116,7 +126,8 @@ describe("host scenarios, issue 10: fleeting plugin and worker SSH key on Collab
       assert.ok(r.stderr.includes(`proxyconnect tcp: via ${MASKED_PROXY}`), "gitlab-runner's own error is shown, masked");
       noCanary("stderr", r.stderr);
       noCanary("stdout", r.stdout);
-      assert.ok(r.snapshots.length > 0 && r.snapshots.every((s) => !s.includes(CANARY_PROXY_PASSWORD)), "process lists");
+      assert.match(during, /gitlab-runner fleeting -c \S+ install/, `the snapshot, taken while the download was held, shows the running install:\n${during}`);
+      assert.ok([during, ...r.snapshots].every((s) => !s.includes(CANARY_PROXY_PASSWORD)), "process lists");
       for (const c of sb.calls()) noCanary("stand-in call log", c);
       assert.equal(sb.exists(PLUGIN_HOST_DIR), false);
       assert.deepEqual(downloads(sb), []);
