@@ -40,11 +40,13 @@ export function valuesOf(format: DriftFormat, text: string | null): Map<string, 
     return out;
   }
   const lines = text.split("\n").map((l) => l.replace(/\r$/, ""));
+  // A drop-in's values are its Environment= lines; the rest (section, comments) counts as one.
   const keys = format === "systemd"
-    ? lines.map((l) => /^\s*Environment\s*=\s*"?([A-Za-z_][A-Za-z0-9_]*)=/.exec(l)?.[1] ?? l.trim())
+    ? lines.map((l) => /^\s*Environment\s*=\s*"?([A-Za-z_][A-Za-z0-9_]*)=/.exec(l)?.[1] ?? "(other lines)")
     : lineKeys(format, lines);
   lines.forEach((l, i) => {
-    if (l.trim() === "") return;
+    // A TOML table header is not a value: its keys are listed under it.
+    if (l.trim() === "" || (format === "toml" && /^\s*\[/.test(l))) return;
     const k = keys[i];
     out.set(k, out.has(k) ? `${out.get(k)}\n${l}` : l);
   });

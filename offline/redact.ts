@@ -70,7 +70,8 @@ export class SecretVault {
     }
     let out = text;
     for (const f of [...forms].filter((x) => x.length >= 4).sort((a, b) => b.length - a.length)) out = out.split(f).join("[secret]");
-    return out;
+    // The numbered placeholders of other secrets (the runner token) read as what they stand for.
+    return out.replace(UNIQUE, "[secret]");
   }
 }
 
