@@ -14,7 +14,7 @@ import type { Settings } from "../settings/types";
 import { unwrapSecrets } from "./mockEngine";
 import type { OfflineRun } from "./runOffline";
 import { parseServerRead, serverReadScript, type ReadFile, type ServerRead } from "./serverRead";
-import { sshInvocation, sshTargetOf, type SshTarget } from "./sshCommand";
+import { hostKeyProblems, sshInvocation, sshTargetOf, type SshTarget } from "./sshCommand";
 import { redactServerText, SecretVault } from "./redact";
 import { classifyFile, driftFormatOf, driftReport, type FileDrift } from "./drift";
 import type { Lang } from "./messages";
@@ -46,6 +46,9 @@ function sshFailure(t: SshTarget, code: number | null, stderr: string): Error {
 /** Runs the read over SSH; throws with what to check when the host key, login or read fails. */
 export async function readServer(s: Settings, paths: readonly string[], o: FromServerOptions): Promise<ServerRead> {
   const target = sshTargetOf(s);
+  // A missing host key first: it is the one problem that has to be fixed in the stack.
+  const problems = hostKeyProblems(target);
+  if (problems.length) throw new Error(problems.join("\n"));
   if (!o.sshKey && !o.env.SSH_AUTH_SOCK) throw new Error("--from-server needs a login key: --ssh-key FILE (the CI server login user's private key), or a running SSH agent (SSH_AUTH_SOCK) holding it");
   if (o.sshKey && !fs.existsSync(o.sshKey)) throw new Error(`--ssh-key ${o.sshKey}: no such file`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-plan-ssh-"));

@@ -112,6 +112,7 @@ describe("host scenario: npm run plan -- --from-server (issue 18, part 5)", func
     const before = await serverSnapshot(sb);
     sb.clearCalls();
     const r = await plan(config);
+    assertNoSecret(r);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(sb.calls(), [], "the plan ran a stand-in (docker, systemctl, …) on the server");
     assert.deepEqual(await serverSnapshot(sb), before, "a file on the server changed");
