@@ -9,6 +9,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { runPlanCli } from "../../../offline/planCli";
+import { readServer } from "../../../offline/fromServer";
+import { validateSettings } from "../../../settings/validate";
+import { devRaw } from "../../helpers/devConfig";
 import { apply, CANARY_AWS_SECRET, CANARY_PROXY_CREDENTIALS, CANARY_PROXY_PASSWORD, CI_PATHS, hostStackConfig, readFiles, STATE_DIR, type StackConfig } from "../programRun";
 import { useSandbox, type Sandbox } from "../sandbox";
 import { listTree } from "./checks";
@@ -56,6 +59,7 @@ async function serverSnapshot(sb: Sandbox): Promise<Record<string, string | null
 describe("host scenario: npm run plan -- --from-server (issue 18, part 5)", function () {
   this.timeout(300_000);
   const ci = useSandbox("ci-2.1.0");
+  const jump = useSandbox("builder");
   let tmp: string;
   let keyFile: string;
   let config: StackConfig;
@@ -135,8 +139,11 @@ describe("host scenario: npm run plan -- --from-server (issue 18, part 5)", func
     sb.writeFile(CI_PATHS.configToml, toml.replace(/IdleTime = 1800\n/, "IdleTime = 600\n"), { owner: st.owner, mode: st.mode & 0o7777 });
     const before = await serverSnapshot(sb);
     sb.clearCalls();
+    const logBefore = sb.sshdLog();
     const r = await plan(config);
     assert.equal(r.code, 0, r.stderr);
+    // The login the wrong-key case must not reach: sshd logs it.
+    assert.match(sb.sshdLog().slice(logBefore.length), /Accepted publickey for ec2-user/);
     assert.deepEqual(sb.calls(), []);
     assert.deepEqual(await serverSnapshot(sb), before);
     assert.match(r.stdout, new RegExp(`  ${CI_PATHS.configToml.replace(/[.]/g, "\\.")}: changed on the server since the last pulumi up\\n`));
@@ -158,6 +165,30 @@ describe("host scenario: npm run plan -- --from-server (issue 18, part 5)", func
     assert.match(r.stdout, /change +\[\[runners\]\] "[^"]*" \[runners\.machine\] IdleTime: `IdleTime = 1800` \(as the last up set it\); up would set `IdleTime = 2400`/);
     assert.match(r.stdout, / 0 drifted, 1 to change,/);
     assertNoSecret(r);
+  });
+
+  it("reads through the bastion, each hop's host key checked (ProxyCommand)", async () => {
+    const sb = ci();
+    const b = jump();
+    // One login key for both hops, as on a real bastion: the CI sandbox's key is authorised on the bastion too.
+    const pub = execFileSync("ssh-keygen", ["-y", "-f", keyFile], { encoding: "utf8" });
+    b.writeFile("/.sandbox/authorized_keys", `${b.readFile("/.sandbox/authorized_keys").toString("utf8").replace(/\n?$/, "\n")}${pub}`);
+    // ciServer.bastion.hostKey is part 1's setting: until it exists, the settings are given directly.
+    const s = validateSettings({ ...devRaw(), ciServer: { ...(config.ciServer as object) } });
+    const settings = { ...s, ciServer: { ...s.ciServer, bastion: { host: "127.0.0.1", port: b.port, user: "ubuntu", hostKey: b.hostKey } } };
+    sb.clearCalls();
+    const read = await readServer(settings, [CI_PATHS.configToml, "/nonexistent/file"], { sshKey: keyFile, env: { PATH: process.env.PATH } });
+    const got = read.files[CI_PATHS.configToml];
+    assert.equal(got.kind === "text" ? got.text : got.kind, sb.readFile(CI_PATHS.configToml).toString("utf8"));
+    assert.deepEqual(read.files["/nonexistent/file"], { kind: "absent" });
+    assert.ok(read.state["config-toml"]?.written, "the config-toml marker was not read");
+    assert.deepEqual(sb.calls(), []);
+    // The bastion's own key is checked too: a wrong one stops at the first hop.
+    const other = path.join(tmp, "bastion_other_key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
+    const wrong = fs.readFileSync(`${other}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+    await assert.rejects(readServer({ ...settings, ciServer: { ...settings.ciServer, bastion: { ...settings.ciServer.bastion, hostKey: wrong } } } as typeof settings, [CI_PATHS.configToml], { sshKey: keyFile, env: { PATH: process.env.PATH } }),
+      /is not the one in ciServer\.hostKey \/ ciServer\.bastion\.hostKey: nothing was read/);
   });
 
   it("refuses a server that answers with another host key: a clear error, and nothing read", async () => {
