@@ -11,7 +11,10 @@ import { parseArgs } from "../../offline/planCli";
 import { parseServerRead, serverReadBody, serverReadScript } from "../../offline/serverRead";
 import { hostKeyProblems, sshInvocation, sshTargetOf, type SshTarget } from "../../offline/sshCommand";
 import { PLACEHOLDER_USERINFO, redactServerText, SecretVault } from "../../offline/redact";
-import { classifyFile, valuesOf, type FileDriftInput } from "../../offline/drift";
+import { classifyFile, driftReport, valuesOf, type FileDriftInput } from "../../offline/drift";
+import { readServer } from "../../offline/fromServer";
+import { validateSettings } from "../../settings/validate";
+import { devRaw } from "../helpers/devConfig";
 import { PLACEHOLDER_PROVIDER_SECRET } from "../../offline/placeholders";
 import { readResultLine, sha256Hex } from "../../core/readResult";
 
@@ -217,5 +220,33 @@ describe("plan --from-server: drift classification", () => {
 
   it("a file no up has written: what up would set is not-yet", () => {
     assert.deepEqual(statuses({ ...base, now: "concurrent = 3\n", marker: "none", before: undefined }), { '[[runners]] "r" name': "not-yet", IdleCount: "not-yet", IdleTime: "not-yet" });
+  });
+});
+
+describe("plan --from-server: before any connection", () => {
+  const settings = (hostKey?: string) => validateSettings({ ...devRaw(), ciServer: { ...(devRaw().ciServer as object), ...(hostKey ? { hostKey } : {}) } });
+
+  it("needs a host key first, then a login key (--ssh-key or the agent), and never starts ssh without them", async () => {
+    // A client that would fail the test if it were ever run.
+    const sshBinary = "/nonexistent/ssh-must-not-run";
+    await assert.rejects(readServer(settings(), ["/p"], { env: {}, sshBinary }), /^Error: ciServer\.hostKey is not set/);
+    await assert.rejects(readServer(settings(KEY), ["/p"], { env: {}, sshBinary }), /needs a login key: --ssh-key FILE .* or a running SSH agent \(SSH_AUTH_SOCK\)/);
+    await assert.rejects(readServer(settings(KEY), ["/p"], { sshKey: "/nonexistent/key", env: {}, sshBinary }), /--ssh-key \/nonexistent\/key: no such file/);
+  });
+});
+
+describe("plan --from-server: the drift report", () => {
+  it("shows secrets as [secret], names each status, and counts them", () => {
+    const now = `Environment="HTTP_PROXY=http://${PLACEHOLDER_USERINFO}@192.0.2.1:3128"\nEnvironment="NO_PROXY=a"\n`;
+    const f = classifyFile({ path: "/etc/x.conf", format: "systemd", now: now.replace("NO_PROXY=a", "NO_PROXY=b"), desired: now, marker: "differs", lastUp: now, before: null });
+    const en = driftReport([f], "ec2-user@192.0.2.3:22", "en");
+    assert.ok(!en.includes(PLACEHOLDER_USERINFO));
+    assert.match(en, /^Drift on the CI server \(ec2-user@192\.0\.2\.3:22, read over SSH just now, nothing written\):\n  \/etc\/x\.conf: changed on the server since the last pulumi up\n/);
+    assert.match(en, /    as set   HTTP_PROXY: `Environment="HTTP_PROXY=http:\/\/\[secret\]@192\.0\.2\.1:3128"`\n/);
+    assert.match(en, /    DRIFTED  NO_PROXY: now `Environment="NO_PROXY=b"`, the last up set `Environment="NO_PROXY=a"`; up would set `Environment="NO_PROXY=a"`\n/);
+    assert.match(en, /  1 drifted, 0 to change, 1 as set, 0 differing \(cause unknown\), 0 not yet written\./);
+    const ja = driftReport([f], "ec2-user@192.0.2.3:22", "ja");
+    assert.match(ja, /^CIサーバ上の差分/);
+    assert.match(ja, /ドリフト   NO_PROXY: 現在 `Environment="NO_PROXY=b"`、前回の up の設定 `Environment="NO_PROXY=a"`。up で `Environment="NO_PROXY=a"` に戻ります/);
   });
 });
