@@ -167,6 +167,24 @@ describe("host scenario: npm run plan -- --from-server (issue 18, part 5)", func
     assertNoSecret(r);
   });
 
+  it("reports a managed file removed by hand as missing, and plans its re-creation", async () => {
+    const sb = ci();
+    const saved = sb.readFile(CI_PATHS.dockerDropIn);
+    const st = sb.stat(CI_PATHS.dockerDropIn);
+    assert.equal((await sb.exec(`sudo -n rm -f ${CI_PATHS.dockerDropIn}`)).code, 0);
+    try {
+      sb.clearCalls();
+      const r = await plan(config);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(sb.calls(), []);
+      assert.match(r.stdout, new RegExp(`  ${CI_PATHS.dockerDropIn.replace(/[.]/g, "\\.")}: missing on the server: a pulumi up wrote it, something removed it since\\n`));
+      assert.match(r.stdout, /DRIFTED +HTTP_PROXY: now \(absent\), the last up set `Environment="HTTP_PROXY=http:\/\/\[secret\]@192\.0\.2\.1:3128"`; up would set `Environment="HTTP_PROXY=http:\/\/\[secret\]@192\.0\.2\.1:3128"`/);
+      assertNoSecret(r);
+    } finally {
+      sb.writeFile(CI_PATHS.dockerDropIn, saved, { owner: st.owner, mode: st.mode & 0o7777 });
+    }
+  });
+
   it("reads through the bastion, each hop's host key checked (ProxyCommand)", async () => {
     const sb = ci();
     const b = jump();
