@@ -16,8 +16,7 @@ import type { OfflineRun } from "./runOffline";
 import { parseServerRead, serverReadScript, type ReadFile, type ServerRead } from "./serverRead";
 import { hostKeyProblems, sshInvocation, sshTargetOf, type SshTarget } from "./sshCommand";
 import { redactServerText, SecretVault } from "./redact";
-import { classifyFile, driftFormatOf, driftReport, type FileDrift } from "./drift";
-import type { Lang } from "./messages";
+import { classifyFile, driftFormatOf, type FileDrift } from "./drift";
 
 export interface FromServerOptions {
   /** --ssh-key FILE; else the SSH agent (SSH_AUTH_SOCK). */
@@ -159,6 +158,3 @@ export function driftOf(read: ServerRead, files: Record<string, string | null>, 
     });
   });
 }
-
-export { driftReport };
-export type { Lang };

@@ -17,6 +17,8 @@ import { validateSettings } from "../../settings/validate";
 import { devRaw } from "../helpers/devConfig";
 import { PLACEHOLDER_PROVIDER_SECRET } from "../../offline/placeholders";
 import { readResultLine, sha256Hex } from "../../core/readResult";
+import { scriptBody } from "../../core/shell";
+import { assertShellcheckClean, WRAPPED_EXCLUDES } from "../helpers/shellcheck";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOffLineTestKeyOffLineTestKeyOffLineTestK";
 
@@ -67,6 +69,12 @@ describe("plan --from-server: the read script", () => {
       "",
     ].join("\n"));
     assert.match(serverReadScript(["/a"]), /^sudo -n sh -c '/);
+  });
+
+  it("passes shellcheck, with odd paths too", () => {
+    const script = serverReadScript(["/srv/my app/it's \"here\"/config.toml", "/etc/docker/daemon.json"]);
+    assertShellcheckClean(scriptBody(script)!, "server read body");
+    assertShellcheckClean(script, "server read command", WRAPPED_EXCLUDES);
   });
 
   it("reads files, markers and the newest backup of a state dir, and parses them back", () => {
