@@ -11,6 +11,7 @@ import { withCredentials } from "../core/proxyFiles";
 export const PLACEHOLDER_USERINFO = /^\w+:\/\/([^@]*)@/.exec(withCredentials("http://h/", PLACEHOLDER_PROXY_CREDENTIALS))![1];
 
 const UNIQUE = /gra-redacted-secret-\d+/g;
+export const SCRUB_MIN_LENGTH = 8;
 
 export class SecretVault {
   private readonly byPlaceholder = new Map<string, Set<string>>();
@@ -65,11 +66,13 @@ export class SecretVault {
       for (const v of [s, safeDecode(s)]) {
         forms.add(v);
         const i = v.indexOf(":");
-        if (i >= 0 && v.length - i > 4) forms.add(v.slice(i + 1));
+        if (i >= 0) forms.add(v.slice(i + 1));
       }
     }
     let out = text;
-    for (const f of [...forms].filter((x) => x.length >= 4).sort((a, b) => b.length - a.length)) out = out.split(f).join("[secret]");
+    // Short values (Collaborage's database password is "gitlab") would match ordinary words: they
+    // are only kept out of the data the plan sees (redactServerText), not searched for in text.
+    for (const f of [...forms].filter((x) => x.length >= SCRUB_MIN_LENGTH).sort((a, b) => b.length - a.length)) out = out.split(f).join("[secret]");
     // The numbered placeholders of other secrets (the runner token) read as what they stand for.
     return out.replace(UNIQUE, "[secret]");
   }
@@ -95,11 +98,23 @@ export function redactServerText(text: string, vault: SecretVault): string {
     .replace(/(amazonec2-secret-key=)([^"\s,\]]+)/g, (_m, k: string, v: string) => k + vault.shared(PLACEHOLDER_PROVIDER_SECRET, v))
     .replace(/^([ \t]*SecretKey[ \t]*=[ \t]*")((?:[^"\\]|\\.)*)"/gm, (_m, k: string, v: string) => `${k}${vault.shared(PLACEHOLDER_PROVIDER_SECRET, v)}"`)
     .replace(/^([ \t]*aws_secret_access_key[ \t]*=[ \t]*)(\S+)/gm, (_m, k: string, v: string) => k + vault.shared(PLACEHOLDER_PROVIDER_SECRET, v))
-    // Anything else named like a secret: TOML `token = "…"`, env `REGISTRY_PASSWORD=…`.
+    // Anything else named like a secret: TOML `token = "…"`, env `REGISTRY_PASSWORD=…` (also as a
+    // compose list item), YAML `POSTGRES_PASSWORD: …`, omnibus `gitlab_rails['db_password'] = '…'`.
     .replace(/^([ \t]*([A-Za-z0-9_.-]+)[ \t]*=[ \t]*")((?:[^"\\]|\\.)*)"/gm, (m, k: string, name: string, v: string) =>
-      SECRET_NAME.test(name) && v !== "" && v !== PLACEHOLDER_PROVIDER_SECRET ? `${k}${vault.unique(v)}"` : m)
-    .replace(/^([ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=)([^\s"'].*)$/gm, (m, k: string, name: string, v: string) =>
-      SECRET_NAME.test(name) && !v.includes("://") && v !== PLACEHOLDER_PROVIDER_SECRET ? k + vault.unique(v) : m);
+      SECRET_NAME.test(name) && looksSecret(v) ? `${k}${vault.unique(v)}"` : m)
+    .replace(/^([ \t]*(?:-[ \t]+)?(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=)([^\s"'].*)$/gm, (m, k: string, name: string, v: string) =>
+      SECRET_NAME.test(name) && looksSecret(v) ? k + vault.unique(v) : m)
+    .replace(/^([ \t]*(?:-[ \t]+)?(["']?)([A-Za-z_][A-Za-z0-9_.-]*)\2:[ \t]+)([^\s|>&*#].*?)([ \t]*)$/gm, (m, k: string, _q: string, name: string, v: string, tail: string) =>
+      SECRET_NAME.test(name) && looksSecret(v) ? k + vault.unique(v) + tail : m)
+    .replace(/(\[[ \t]*['"]([A-Za-z0-9_]+)['"][ \t]*\][ \t]*=[ \t]*)(['"])((?:(?!\3)[^\\]|\\.)*)\3/g, (m, k: string, name: string, q: string, v: string) =>
+      SECRET_NAME.test(name) && looksSecret(v) ? `${k}${q}${vault.unique(v)}${q}` : m);
+}
+
+/** Not a secret however it is named: empty, a boolean, a number, a URL (its credentials are handled above), or a placeholder. */
+function looksSecret(v: string): boolean {
+  const t = v.trim().replace(/^(["'])(.*)\1$/, "$2");
+  return t !== "" && !/^(true|false|yes|no|on|off|null|~|\d+)$/i.test(t) && !t.includes("://") &&
+    !t.includes(PLACEHOLDER_PROVIDER_SECRET) && !t.includes(PLACEHOLDER_USERINFO) && !new RegExp(`^${UNIQUE.source}$`).test(t);
 }
 
 /** A redacted value as it may be shown: every placeholder as [secret]. */

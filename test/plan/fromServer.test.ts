@@ -192,6 +192,30 @@ describe("plan --from-server: secrets read from the server", () => {
     assert.equal(v.unredact(r), undefined);
   });
 
+  it("finds secrets in compose files by name, and leaves values the program writes alone", () => {
+    const compose = [
+      "services:",
+      "  gitlab:",
+      "    environment:",
+      "      GITLAB_OMNIBUS_CONFIG: |",
+      "        gitlab_rails['db_password'] = 'CANARY-db-pw'",
+      "      POSTGRES_PASSWORD: CANARY-pg-pw",
+      "      - RUNNER_TOKEN=CANARY-list",
+      "      REQUIRE_PASSWORD: true",
+      "      SECRET_COUNT: 3",
+      "",
+    ].join("\n");
+    const v = new SecretVault();
+    const r = redactServerText(compose, v);
+    for (const c of ["CANARY-db-pw", "CANARY-pg-pw", "CANARY-list"]) assert.ok(!r.includes(c), c);
+    assert.match(r, /gitlab_rails\['db_password'\] = 'gra-redacted-secret-\d'/);
+    assert.match(r, /POSTGRES_PASSWORD: gra-redacted-secret-\d\n/);
+    assert.match(r, /REQUIRE_PASSWORD: true\n {6}SECRET_COUNT: 3\n/);
+    assert.equal(v.unredact(r), compose);
+    const machine = '    MachineOptions = [\n      "amazonec2-metadata-token=required",\n      "amazonec2-metadata-token-response-hop-limit=2",\n    ]\n  token_obtained_at = 2023-09-25T00:00:00Z\n';
+    assert.equal(redactServerText(machine, new SecretVault()), machine);
+  });
+
   it("scrubs every secret it saw from any text, the URL-decoded password too", () => {
     const v = new SecretVault();
     redactServerText(server, v);

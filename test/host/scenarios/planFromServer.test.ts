@@ -18,6 +18,7 @@ import { listTree } from "./checks";
 
 const PROJECT = "gitlab-runner-autoscaling";
 const CANARY_TOKEN = "glrt-CANARY-token-5581";
+const CANARY_DB_PASSWORD = "CANARY-db-password-5581";
 const SECRET_KEYS = ["sshPrivateKey", "proxyCredentials"];
 
 /** The stack as `pulumi config set` leaves it: secrets only as encrypted `secure:` values (never decrypted offline). */
@@ -97,6 +98,12 @@ describe("host scenario: npm run plan -- --from-server (issue 18, part 5)", func
     assert.match(toml, /token = "glrt-REDACTED"/);
     const st = sb.stat(CI_PATHS.configToml);
     sb.writeFile(CI_PATHS.configToml, toml.replace(/token = "glrt-REDACTED"/, `token = "${CANARY_TOKEN}"`), { owner: st.owner, mode: st.mode & 0o7777 });
+    // And the database password in docker-compose.yml (Collaborage ships "gitlab" in two places).
+    const compose = sb.readFile(CI_PATHS.compose).toString("utf8");
+    assert.match(compose, /POSTGRES_PASSWORD: gitlab\n/);
+    assert.match(compose, /gitlab_rails\['db_password'\] = 'gitlab'/);
+    const cst = sb.stat(CI_PATHS.compose);
+    sb.writeFile(CI_PATHS.compose, compose.replace(/POSTGRES_PASSWORD: gitlab\n/, `POSTGRES_PASSWORD: ${CANARY_DB_PASSWORD}\n`).replace(/gitlab_rails\['db_password'\] = 'gitlab'/, `gitlab_rails['db_password'] = '${CANARY_DB_PASSWORD}'`), { owner: cst.owner, mode: cst.mode & 0o7777 });
     config = hostStackConfig(sb);
     const up = await apply(config, { routes: [{ host: "127.0.0.1", port: sb.port, sandbox: sb }], snapshotEveryMs: 0 });
     assert.equal(up.error, undefined, String(up.error));
@@ -104,7 +111,8 @@ describe("host scenario: npm run plan -- --from-server (issue 18, part 5)", func
     // The canaries are on the server: the token, the access key's secret, the proxy password.
     for (const c of [CANARY_TOKEN, CANARY_AWS_SECRET]) assert.ok(after.includes(c), `config.toml lacks canary ${c}`);
     assert.ok(sb.readFile(CI_PATHS.dockerDropIn).toString("utf8").includes(CANARY_PROXY_PASSWORD), "the drop-in lacks the proxy password");
-    secrets = [CANARY_TOKEN, CANARY_AWS_SECRET, CANARY_PROXY_PASSWORD, CANARY_PROXY_CREDENTIALS, sb.privateKey.split("\n")[1]];
+    assert.ok(sb.readFile(CI_PATHS.compose).toString("utf8").includes(CANARY_DB_PASSWORD), "docker-compose.yml lacks the database password");
+    secrets = [CANARY_TOKEN, CANARY_DB_PASSWORD, CANARY_AWS_SECRET, CANARY_PROXY_PASSWORD, CANARY_PROXY_CREDENTIALS, sb.privateKey.split("\n")[1]];
   });
 
   after(() => {
