@@ -158,3 +158,22 @@ export function driftOf(read: ServerRead, files: Record<string, string | null>, 
     });
   });
 }
+
+/**
+ * The drift report's data for a plan `run` of the redacted server `files`: the last up's text is
+ * rebuilt by `plan`ning the same stack against the backups its writes kept.
+ */
+export async function driftAgainst(read: ServerRead, vault: SecretVault, files: Record<string, string | null>, run: OfflineRun, plan: (files: Record<string, string | null>) => Promise<OfflineRun>): Promise<FileDrift[]> {
+  const basis = lastUpBasis(read, guardedWritesOf(run), vault);
+  let rebuilt: Map<string, string> | undefined;
+  const shown = console.warn;
+  console.warn = () => undefined; // the program's warnings were shown once, by the plan itself
+  try {
+    rebuilt = finalContents(await plan({ ...files, ...basis.before }));
+  } catch {
+    rebuilt = undefined; // the backups no longer plan (say, a downgrade): the last up's text stays unknown
+  } finally {
+    console.warn = shown;
+  }
+  return driftOf(read, files, finalContents(run), basis, rebuilt, vault);
+}

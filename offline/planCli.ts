@@ -13,7 +13,7 @@ import { EXAMPLE_SERVER_FILES, serverFilesFrom } from "./serverFiles";
 import { SettingsError, validateSettings } from "../settings/validate";
 import type { Settings } from "../settings/types";
 import { driftReport } from "./drift";
-import { driftOf, finalContents, guardedWritesOf, lastUpBasis, readServer, redactedFiles, whereOf } from "./fromServer";
+import { driftAgainst, readServer, redactedFiles, whereOf } from "./fromServer";
 import { SecretVault } from "./redact";
 import type { ServerRead } from "./serverRead";
 import { sshTargetOf } from "./sshCommand";
@@ -26,7 +26,7 @@ const FROM_SERVER_TITLE: Record<Lang, (where: string) => string> = {
   ja: (where) => `以下の CIサーバのファイルは ${where} から SSH で読み取りました（読み取りのみ）。それ以外はオフラインです。`,
 };
 
-const DRIFT_WARN: Record<Lang, string> = {
+const INSECURE_WARNING: Record<Lang, string> = {
   en: "ciServer.insecureSkipHostKeyCheck is true: --from-server connects to the CI server without checking its SSH host key.",
   ja: "ciServer.insecureSkipHostKeyCheck が true のため、--from-server は CIサーバの SSH ホスト鍵を検証せずに接続します。",
 };
@@ -127,7 +127,7 @@ export async function runPlanCli(argv: string[], io: PlanIo): Promise<number> {
       const vault = new SecretVault();
       scrub = (t) => vault.scrub(t);
       const target = sshTargetOf(settings);
-      if (target.insecure) io.stderr(`${MESSAGES[lang].warning}${DRIFT_WARN[lang]}\n`);
+      if (target.insecure) io.stderr(`${MESSAGES[lang].warning}${INSECURE_WARNING[lang]}\n`);
       const read = await readServer(settings, managedPaths(settings), { sshKey: opts.sshKey, env: io.env });
       serverFiles = redactedFiles(read, vault);
       live = { read, vault, where: whereOf(target) };
@@ -138,19 +138,7 @@ export async function runPlanCli(argv: string[], io: PlanIo): Promise<number> {
     const plan = buildPlan(run, serverFiles, opts.stack, opts.lang);
     let text = plan.text;
     if (live) {
-      // What the last up wrote: the same plan, of the file each write found (its backup).
-      const basis = lastUpBasis(live.read, guardedWritesOf(run), live.vault);
-      let rebuilt: Map<string, string> | undefined;
-      const shown = console.warn;
-      console.warn = () => undefined; // its warnings were shown once already
-      try {
-        rebuilt = finalContents(await runOffline(config.config, world({ ...serverFiles, ...basis.before }), stackOpts));
-      } catch {
-        rebuilt = undefined; // the backups no longer plan: the last up's text stays unknown
-      } finally {
-        console.warn = shown;
-      }
-      const drift = driftOf(live.read, serverFiles, finalContents(run), basis, rebuilt, live.vault);
+      const drift = await driftAgainst(live.read, live.vault, serverFiles, run, (files) => runOffline(config.config, world(files), stackOpts));
       text = `${FROM_SERVER_TITLE[lang](live.where)}\n${text}\n${driftReport(drift, live.where, lang)}`;
       plan.files["plan.txt"] = maskCredentialsInText(text);
       for (const k of Object.keys(plan.files)) plan.files[k] = scrub(plan.files[k]);
