@@ -17,6 +17,8 @@ import { parseServerRead, serverReadScript, type ReadFile, type ServerRead } fro
 import { hostKeyProblems, sshInvocation, sshTargetOf, type SshTarget } from "./sshCommand";
 import { redactServerText, SecretVault } from "./redact";
 import { classifyFile, driftFormatOf, type FileDrift } from "./drift";
+import { FROM_SERVER_MESSAGES } from "./fromServerMessages";
+import type { Lang } from "./messages";
 
 export interface FromServerOptions {
   /** --ssh-key FILE; else the SSH agent (SSH_AUTH_SOCK). */
@@ -24,32 +26,33 @@ export interface FromServerOptions {
   env: NodeJS.ProcessEnv;
   /** The ssh client (tests: the same binary; never anything else). */
   sshBinary?: string;
+  /** The language of the errors (default en). */
+  lang?: Lang;
 }
 
 /** Where the plan was read from, for its title: user@host:port (via bastion). */
 export const whereOf = (t: SshTarget) => `${t.user}@${t.host}:${t.port}${t.bastion ? ` via ${t.bastion.user}@${t.bastion.host}:${t.bastion.port}` : ""}`;
 
 /** Why ssh failed, in words that say what to check; ssh's own message is kept (it holds no secret). */
-function sshFailure(t: SshTarget, code: number | null, stderr: string): Error {
+function sshFailure(t: SshTarget, code: number | null, stderr: string, lang: Lang): Error {
+  const m = FROM_SERVER_MESSAGES[lang];
   const said = maskCredentialsInText(stderr.trim());
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|host key .* differs|No (ED25519|ECDSA|RSA) host key is known/i.test(stderr)) {
-    return new Error(`the SSH host key of ${t.host}:${t.port} (or its bastion) is not the one in ciServer.hostKey${t.bastion ? " / ciServer.bastion.hostKey" : ""}: nothing was read.\n` +
-      "  Check that ciServer.host and ciServer.port name the CI server, and compare the key it offers (ssh-keyscan, ssh-keygen -lf) with its console output.\n" +
-      "  If the server was rebuilt, store its new key with `pulumi config set --path ciServer.hostKey \"…\"`; if not, someone may be in between: do not go on.\n" +
-      `  ssh said: ${said}`);
+    return new Error(m.wrongHostKey(`${t.host}:${t.port}`, `ciServer.hostKey${t.bastion ? " / ciServer.bastion.hostKey" : ""}`, said));
   }
-  if (code === 255) return new Error(`could not reach or log in to the CI server ${whereOf(t)} over SSH: ${said}\n  Check the address and port, the login user, and the key (--ssh-key FILE, or a key in the SSH agent).`);
-  return new Error(`the read on the CI server ${whereOf(t)} failed (exit ${code}): ${said}\n  The login user needs passwordless sudo (sudo -n).`);
+  if (code === 255) return new Error(m.unreachable(whereOf(t), said));
+  return new Error(m.readFailed(whereOf(t), code, said));
 }
 
 /** Runs the read over SSH; throws with what to check when the host key, login or read fails. */
 export async function readServer(s: Settings, paths: readonly string[], o: FromServerOptions): Promise<ServerRead> {
+  const lang = o.lang ?? "en";
   const target = sshTargetOf(s);
   // A missing host key first: it is the one problem that has to be fixed in the stack.
-  const problems = hostKeyProblems(target);
+  const problems = hostKeyProblems(target, lang);
   if (problems.length) throw new Error(problems.join("\n"));
-  if (!o.sshKey && !o.env.SSH_AUTH_SOCK) throw new Error("--from-server needs a login key: --ssh-key FILE (the CI server login user's private key), or a running SSH agent (SSH_AUTH_SOCK) holding it");
-  if (o.sshKey && !fs.existsSync(o.sshKey)) throw new Error(`--ssh-key ${o.sshKey}: no such file`);
+  if (!o.sshKey && !o.env.SSH_AUTH_SOCK) throw new Error(FROM_SERVER_MESSAGES[lang].noLoginKey);
+  if (o.sshKey && !fs.existsSync(o.sshKey)) throw new Error(FROM_SERVER_MESSAGES[lang].noKeyFile(o.sshKey));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-plan-ssh-"));
   try {
     const inv = sshInvocation(target, serverReadScript(paths), { dir, sshKey: o.sshKey });
@@ -59,7 +62,7 @@ export async function readServer(s: Settings, paths: readonly string[], o: FromS
         resolve({ code: err ? (typeof (err as any).code === "number" ? (err as any).code : 255) : 0, stdout: String(out), stderr: String(errOut) }));
       child.stdin?.end();
     });
-    if (code !== 0) throw sshFailure(target, code, stderr);
+    if (code !== 0) throw sshFailure(target, code, stderr, lang);
     return parseServerRead(stdout, paths);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

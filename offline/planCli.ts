@@ -128,7 +128,7 @@ export async function runPlanCli(argv: string[], io: PlanIo): Promise<number> {
       scrub = (t) => vault.scrub(t);
       const target = sshTargetOf(settings);
       if (target.insecure) io.stderr(`${MESSAGES[lang].warning}${INSECURE_WARNING[lang]}\n`);
-      const read = await readServer(settings, managedPaths(settings), { sshKey: opts.sshKey, env: io.env });
+      const read = await readServer(settings, managedPaths(settings), { sshKey: opts.sshKey, env: io.env, lang });
       serverFiles = redactedFiles(read, vault);
       live = { read, vault, where: whereOf(target) };
     } else {

@@ -4,6 +4,8 @@
 // known_hosts and control sockets ignored, no prompt (BatchMode), a bounded connect timeout.
 import * as path from "node:path";
 import type { Settings, SshEndpoint } from "../settings/types";
+import { FROM_SERVER_MESSAGES } from "./fromServerMessages";
+import type { Lang } from "./messages";
 
 export const CONNECT_TIMEOUT_SECONDS = 15;
 
@@ -31,19 +33,13 @@ export function sshTargetOf(s: Pick<Settings, "ciServer">): SshTarget {
 const keyscan = (p: SshEndpoint) => `ssh-keyscan${p.port === 22 ? "" : ` -p ${p.port}`} -t ed25519 ${p.host} 2>/dev/null | cut -d' ' -f2-`;
 
 /** Every missing host key, each with the commands that get and store it; [] when all are set or the check is skipped. */
-export function hostKeyProblems(t: SshTarget): string[] {
+export function hostKeyProblems(t: SshTarget, lang: Lang = "en"): string[] {
   if (t.insecure) return [];
   const missing: [string, SshPeer][] = [
     ...(t.hostKey ? [] : [["ciServer.hostKey", t] as [string, SshPeer]]),
     ...(t.bastion && !t.bastion.hostKey ? [["ciServer.bastion.hostKey", t.bastion] as [string, SshPeer]] : []),
   ];
-  return missing.map(([key, p]) =>
-    `${key} is not set: --from-server connects to ${p.host}:${p.port} only when it can check that host's SSH key.\n` +
-    `  Get the key from a host you trust, and compare its fingerprint (ssh-keygen -lf) with the server's console:\n` +
-    `    ${keyscan(p)}\n` +
-    `  then store it:\n` +
-    `    pulumi config set --path ${key} "$(${keyscan(p)})"\n` +
-    `  (or set ciServer.insecureSkipHostKeyCheck to true to connect without checking: not recommended)`);
+  return missing.map(([key, p]) => FROM_SERVER_MESSAGES[lang].hostKeyMissing(key, `${p.host}:${p.port}`, keyscan(p)));
 }
 
 export interface SshInvocation {

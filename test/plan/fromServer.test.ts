@@ -150,6 +150,10 @@ describe("plan --from-server: ssh with the host key pinned", () => {
     assert.match(problems[0], /pulumi config set --path ciServer\.hostKey "\$\(ssh-keyscan -t ed25519 192\.0\.2\.3/);
     assert.match(problems[1], /^ciServer\.bastion\.hostKey is not set: .*198\.51\.100\.7:2222[\s\S]*ssh-keyscan -p 2222 -t ed25519 198\.51\.100\.7/);
     assert.throws(() => sshInvocation(none, "CMD", { dir: "/tmp/d" }), /ciServer\.hostKey is not set[\s\S]*ciServer\.bastion\.hostKey is not set/);
+    // In Japanese too, the key and the commands as they are typed.
+    const ja = hostKeyProblems(none, "ja")[0];
+    assert.match(ja, /^ciServer\.hostKey が設定されていません/);
+    assert.ok(ja.includes(`pulumi config set --path ciServer.hostKey "$(ssh-keyscan -t ed25519 192.0.2.3 2>/dev/null | cut -d' ' -f2-)"`));
   });
 
   it("connects unchecked only with the explicit opt-out", () => {
