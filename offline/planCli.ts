@@ -11,6 +11,25 @@ import { runOffline } from "./runOffline";
 import { rawConfigOf, readStackConfig } from "./stackConfig";
 import { EXAMPLE_SERVER_FILES, serverFilesFrom } from "./serverFiles";
 import { SettingsError, validateSettings } from "../settings/validate";
+import type { Settings } from "../settings/types";
+import { driftReport } from "./drift";
+import { driftAgainst, readServer, redactedFiles, whereOf } from "./fromServer";
+import { SecretVault } from "./redact";
+import type { ServerRead } from "./serverRead";
+import { sshTargetOf } from "./sshCommand";
+
+/** The CI-server paths a plan may edit: the ones serverFilesFrom lists (one list for both sources). */
+const managedPaths = (s: Settings) => Object.keys(serverFilesFrom(EXAMPLE_SERVER_FILES, s));
+
+const FROM_SERVER_TITLE: Record<Lang, (where: string) => string> = {
+  en: (where) => `The CI server's files below were read over SSH from ${where} (read-only); everything else is offline.`,
+  ja: (where) => `以下の CIサーバのファイルは ${where} から SSH で読み取りました（読み取りのみ）。それ以外はオフラインです。`,
+};
+
+const INSECURE_WARNING: Record<Lang, string> = {
+  en: "ciServer.insecureSkipHostKeyCheck is true: --from-server connects to the CI server without checking its SSH host key.",
+  ja: "ciServer.insecureSkipHostKeyCheck が true のため、--from-server は CIサーバの SSH ホスト鍵を検証せずに接続します。",
+};
 
 export interface PlanIo {
   stdout(text: string): void;
@@ -20,16 +39,35 @@ export interface PlanIo {
 }
 
 const REPO = path.resolve(__dirname, "..");
-const USAGE = "usage: npm run plan -- [--stack NAME | --config-file PATH] [--server-files DIR] [--out DIR] [--lang en|ja]";
+const USAGE = "usage: npm run plan -- [--stack NAME | --config-file PATH] [--server-files DIR | --from-server [--ssh-key FILE]] [--out DIR] [--lang en|ja]";
 
-function parseArgs(argv: string[], env: NodeJS.ProcessEnv): { stack: string; configFile: string; serverFiles: string; out?: string; lang: Lang } {
+export interface PlanArgs {
+  stack: string;
+  configFile: string;
+  serverFiles: string;
+  out?: string;
+  lang: Lang;
+  /** --from-server: read the CI server's files over SSH instead of --server-files. */
+  fromServer: boolean;
+  sshKey?: string;
+}
+
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): PlanArgs {
   const args: Record<string, string> = {};
+  let fromServer = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    if (!["--stack", "--config-file", "--server-files", "--out", "--lang"].includes(flag) || argv[i + 1] === undefined) throw new Error(`unknown or incomplete option ${flag}\n${USAGE}`);
+    if (flag === "--from-server") {
+      fromServer = true;
+      continue;
+    }
+    if (!["--stack", "--config-file", "--server-files", "--out", "--lang", "--ssh-key"].includes(flag) || argv[i + 1] === undefined) throw new Error(`unknown or incomplete option ${flag}\n${USAGE}`);
+    if (flag.slice(2) in args) throw new Error(`${flag} given twice\n${USAGE}`);
     args[flag.slice(2)] = argv[++i];
   }
   if (args.stack && args["config-file"]) throw new Error(`--stack and --config-file exclude each other\n${USAGE}`);
+  if (fromServer && args["server-files"]) throw new Error(`--from-server and --server-files exclude each other\n${USAGE}`);
+  if (args["ssh-key"] !== undefined && !fromServer) throw new Error(`--ssh-key is for --from-server\n${USAGE}`);
   if (args.lang !== undefined && !LANGS.includes(args.lang as Lang)) throw new Error(`--lang ${args.lang}: expected one of ${LANGS.join(", ")}\n${USAGE}`);
   const stack = args.stack ?? (args["config-file"] ? path.basename(args["config-file"]).replace(/^Pulumi\.|\.ya?ml$/g, "") : "dev");
   return {
@@ -38,6 +76,8 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): { stack: string; con
     serverFiles: args["server-files"] ?? EXAMPLE_SERVER_FILES,
     out: args.out,
     lang: langOf(args.lang, env),
+    fromServer,
+    ...(args["ssh-key"] !== undefined ? { sshKey: args["ssh-key"] } : {}),
   };
 }
 
@@ -61,23 +101,49 @@ export async function runPlanCli(argv: string[], io: PlanIo): Promise<number> {
   let lang: Lang = langOf(undefined, io.env);
   // Where the server's files came from, for an error about a missing one.
   let serverFilesDir = EXAMPLE_SERVER_FILES;
+  // --from-server: removes every secret read from the server from whatever is printed or written.
+  let scrub = (t: string) => t;
+  let fromServer = false;
   // The SDK prints the program's warnings with console.warn: shown in the plan's language, URL passwords masked.
   const sdkWarn = console.warn;
   console.warn = (...parts: unknown[]) => {
     const message = parts.map(String).join(" ").replace(/^warning: \[runtime\] /, "");
-    io.stderr(`${maskCredentialsInText(warningText(lang, message))}\n`);
+    io.stderr(scrub(`${maskCredentialsInText(warningText(lang, message))}\n`));
   };
   try {
     const opts = parseArgs(argv, io.env);
     lang = opts.lang;
+    fromServer = opts.fromServer;
     const config = readStackConfig(opts.configFile);
     // Every problem at once, before anything runs or is written.
     const settings = validateSettings(rawConfigOf(config));
     serverFilesDir = opts.serverFiles;
-    const serverFiles = serverFilesFrom(opts.serverFiles, settings);
-    const run = await runOffline(config.config, { serverFiles, providerSecret: PLACEHOLDER_PROVIDER_SECRET, account: "123456789012" }, { stack: opts.stack, secretKeys: config.secretKeys });
+    const world = (files: Record<string, string | null>) => ({ serverFiles: files, providerSecret: PLACEHOLDER_PROVIDER_SECRET, account: "123456789012" });
+    const stackOpts = { stack: opts.stack, secretKeys: config.secretKeys };
+    let serverFiles: Record<string, string | null>;
+    let live: { read: ServerRead; vault: SecretVault; where: string } | undefined;
+    if (opts.fromServer) {
+      // Every secret read from the server is replaced before planning, and scrubbed from every output.
+      const vault = new SecretVault();
+      scrub = (t) => vault.scrub(t);
+      const target = sshTargetOf(settings);
+      if (target.insecure) io.stderr(`${MESSAGES[lang].warning}${INSECURE_WARNING[lang]}\n`);
+      const read = await readServer(settings, managedPaths(settings), { sshKey: opts.sshKey, env: io.env, lang });
+      serverFiles = redactedFiles(read, vault);
+      live = { read, vault, where: whereOf(target) };
+    } else {
+      serverFiles = serverFilesFrom(opts.serverFiles, settings);
+    }
+    const run = await runOffline(config.config, world(serverFiles), stackOpts);
     const plan = buildPlan(run, serverFiles, opts.stack, opts.lang);
-    io.stdout(plan.text);
+    let text = plan.text;
+    if (live) {
+      const drift = await driftAgainst(live.read, live.vault, serverFiles, run, (files) => runOffline(config.config, world(files), stackOpts));
+      text = `${FROM_SERVER_TITLE[lang](live.where)}\n${text}\n${driftReport(drift, live.where, lang)}`;
+      plan.files["plan.txt"] = maskCredentialsInText(text);
+      for (const k of Object.keys(plan.files)) plan.files[k] = scrub(plan.files[k]);
+    }
+    io.stdout(scrub(text));
     if (opts.out) {
       clearOut(opts.out, lang);
       for (const [rel, content] of Object.entries(plan.files)) {
@@ -94,9 +160,9 @@ export async function runPlanCli(argv: string[], io: PlanIo): Promise<number> {
       ? formatProblemsIn(lang, e.problems)
       : `${MESSAGES[lang].planFailed}${String((e as Error).message ?? e).replace(/^(error serializing property "[^"]*": )+/, "")}` +
         // Offline, "on the CI server" means the --server-files directory.
-        (/does not exist on the CI server/.test(String((e as Error).message)) ? `\n${MESSAGES[lang].offlineServerFiles(serverFilesDir)}` : "");
-    // Whatever raised it, an error never shows a URL's password.
-    io.stderr(`${maskCredentialsInText(message)}\n`);
+        (!fromServer && /does not exist on the CI server/.test(String((e as Error).message)) ? `\n${MESSAGES[lang].offlineServerFiles(serverFilesDir)}` : "");
+    // Whatever raised it, an error never shows a URL's password, nor a secret read from the server.
+    io.stderr(scrub(`${maskCredentialsInText(message)}\n`));
     return e instanceof SettingsError ? 2 : 1;
   } finally {
     console.warn = sdkWarn;

@@ -1,4 +1,4 @@
-// npm run plan -- [--stack NAME | --config-file PATH] [--server-files DIR] [--out DIR] [--lang en|ja]
+// npm run plan -- [--stack NAME | --config-file PATH] [--server-files DIR | --from-server [--ssh-key FILE]] [--out DIR] [--lang en|ja]
 // Runs the real program offline and shows what `pulumi up` would do, file contents included.
 import { runPlanCli } from "../offline/planCli";
 

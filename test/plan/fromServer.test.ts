@@ -1,0 +1,288 @@
+// `npm run plan -- --from-server`, its pure parts: the options, the read script (pinned, and run
+// on a local directory), the ssh argv with the host key pinned, the redaction of server secrets
+// and the drift classification. The host scenario (test/host/scenarios/planFromServer.test.ts)
+// runs it all against a sandboxed sshd.
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "../../offline/planCli";
+import { parseServerRead, serverReadBody, serverReadScript } from "../../offline/serverRead";
+import { hostKeyProblems, sshInvocation, sshTargetOf, type SshTarget } from "../../offline/sshCommand";
+import { PLACEHOLDER_USERINFO, redactServerText, SecretVault } from "../../offline/redact";
+import { classifyFile, driftReport, valuesOf, type FileDriftInput } from "../../offline/drift";
+import { readServer } from "../../offline/fromServer";
+import { validateSettings } from "../../settings/validate";
+import { devRaw } from "../helpers/devConfig";
+import { PLACEHOLDER_PROVIDER_SECRET } from "../../offline/placeholders";
+import { readResultLine, sha256Hex } from "../../core/readResult";
+import { scriptBody } from "../../core/shell";
+import { assertShellcheckClean, WRAPPED_EXCLUDES } from "../helpers/shellcheck";
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOffLineTestKeyOffLineTestKeyOffLineTestK";
+
+describe("plan --from-server: options", () => {
+  it("takes --from-server with an optional --ssh-key, and refuses it with --server-files", () => {
+    const a = parseArgs(["--from-server", "--ssh-key", "/k/id"], {});
+    assert.equal(a.fromServer, true);
+    assert.equal(a.sshKey, "/k/id");
+    assert.equal(parseArgs([], {}).fromServer, false);
+    assert.equal(parseArgs(["--from-server"], {}).sshKey, undefined);
+    assert.throws(() => parseArgs(["--from-server", "--server-files", "d"], {}), /--from-server and --server-files exclude each other/);
+    assert.throws(() => parseArgs(["--ssh-key", "/k/id"], {}), /--ssh-key is for --from-server/);
+    assert.throws(() => parseArgs(["--from-server", "--ssh-key"], {}), /unknown or incomplete option --ssh-key/);
+  });
+});
+
+describe("plan --from-server: the read script", () => {
+  it("is exactly this text (reads only: no write, mv, rm, chmod or redirection into a file)", () => {
+    assert.equal(serverReadBody(["/a/x.toml", "/b/y"], "/var/lib/gitlab-runner-autoscaling"), [
+      "set -eu",
+      "root='/var/lib/gitlab-runner-autoscaling'",
+      "emit() {",
+      "  if [ -L \"$2\" ]; then echo \"$1 link\"",
+      "  elif [ -f \"$2\" ]; then",
+      "    b64=$(base64 -w 0 < \"$2\")",
+      "    sum=$(printf \"%s\" \"$b64\" | base64 -d | sha256sum)",
+      "    printf \"%s v1 %s %s\\n\" \"$1\" \"${sum%% *}\" \"$b64\"",
+      "  elif [ -e \"$2\" ]; then echo \"$1 notfile\"",
+      "  else echo \"$1 absent\"",
+      "  fi",
+      "}",
+      "echo 'gra-server-read v1'",
+      "emit 'file 0' '/a/x.toml'",
+      "emit 'file 1' '/b/y'",
+      "if [ -d \"$root\" ]; then",
+      "  for sd in \"$root\"/*/; do",
+      "    [ -d \"$sd\" ] || continue",
+      "    key=${sd%/}",
+      "    key=${key##*/}",
+      "    case $key in ''|*[!a-z0-9-]*) continue ;; esac",
+      "    emit \"written $key\" \"${sd}written\"",
+      "    if [ -e \"${sd}original.absent\" ]; then echo \"original-absent $key\"; fi",
+      "    newest=$(for f in \"${sd}\"backup-*; do if [ -e \"$f\" ]; then printf \"%s\\n\" \"${f##*/backup-}\"; fi; done | LC_ALL=C sort -t - -k 1,1 -k 2,2n | tail -n 1)",
+      "    if [ -n \"$newest\" ]; then emit \"backup $key $newest\" \"${sd}backup-$newest\"; fi",
+      "  done",
+      "fi",
+      "echo end",
+      "",
+    ].join("\n"));
+    assert.match(serverReadScript(["/a"]), /^sudo -n sh -c '/);
+  });
+
+  it("passes shellcheck, with odd paths too", () => {
+    const script = serverReadScript(["/srv/my app/it's \"here\"/config.toml", "/etc/docker/daemon.json"]);
+    assertShellcheckClean(scriptBody(script)!, "server read body");
+    assertShellcheckClean(script, "server read command", WRAPPED_EXCLUDES);
+  });
+
+  it("reads files, markers and the newest backup of a state dir, and parses them back", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-read-"));
+    try {
+      const state = path.join(dir, "state");
+      fs.mkdirSync(path.join(state, "config-toml"), { recursive: true });
+      fs.mkdirSync(path.join(state, "docker-daemon-json"), { recursive: true });
+      fs.writeFileSync(path.join(dir, "config.toml"), "concurrent = 3\n");
+      fs.writeFileSync(path.join(state, "config-toml", "written"), `${sha256Hex("concurrent = 3\n")}\n`);
+      // prune's order: by time, then -N numerically (-10 after -9).
+      fs.writeFileSync(path.join(state, "config-toml", "backup-20260101T000000Z"), "old\n");
+      fs.writeFileSync(path.join(state, "config-toml", "backup-20260102T000000Z-9"), "nine\n");
+      fs.writeFileSync(path.join(state, "config-toml", "backup-20260102T000000Z-10"), "ten\n");
+      fs.writeFileSync(path.join(state, "docker-daemon-json", "original.absent"), "");
+      fs.symlinkSync("/etc/hostname", path.join(dir, "link"));
+      const paths = [path.join(dir, "config.toml"), path.join(dir, "missing"), path.join(dir, "link")];
+      const out = execFileSync("sh", ["-c", serverReadBody(paths, state)], { encoding: "utf8" });
+      const r = parseServerRead(out, paths);
+      assert.deepEqual(r.files[paths[0]], { kind: "text", text: "concurrent = 3\n", sha256: sha256Hex("concurrent = 3\n") });
+      assert.deepEqual(r.files[paths[1]], { kind: "absent" });
+      assert.deepEqual(r.files[paths[2]], { kind: "other", why: "a symbolic link" });
+      assert.equal(r.state["config-toml"].written, sha256Hex("concurrent = 3\n"));
+      assert.equal(r.state["config-toml"].backup?.name, "20260102T000000Z-10");
+      assert.deepEqual(r.state["config-toml"].backup?.file, { kind: "text", text: "ten\n", sha256: sha256Hex("ten\n") });
+      assert.deepEqual(r.state["docker-daemon-json"], { originalAbsent: true });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses output that is cut short, foreign, or whose content does not match its hash", () => {
+    const ok = `gra-server-read v1\nfile 0 ${readResultLine("x\n")}\nend\n`;
+    assert.equal(parseServerRead(ok, ["/p"]).files["/p"].kind, "text");
+    assert.throws(() => parseServerRead(ok.replace("end\n", ""), ["/p"]), /cut short/);
+    assert.throws(() => parseServerRead(`Welcome!\n${ok}`, ["/p"]), /first line/);
+    assert.throws(() => parseServerRead(ok.replace(/ (\S+)\nend/, " eA==\nend"), ["/p"]), /sha256 does not match/);
+    assert.throws(() => parseServerRead("gra-server-read v1\nend\n", ["/p"]), /no record for \/p/);
+  });
+});
+
+describe("plan --from-server: ssh with the host key pinned", () => {
+  const target: SshTarget = { host: "192.0.2.3", port: 22, user: "ec2-user", hostKey: KEY, insecure: false };
+
+  it("checks the host key against a known_hosts holding only the configured key, in batch mode, with a connect timeout", () => {
+    const inv = sshInvocation(target, "CMD", { dir: "/tmp/d", sshKey: "/k/id" });
+    assert.deepEqual(inv.files, { "/tmp/d/known_hosts-gra-ci-server": `gra-ci-server ${KEY}\n` });
+    assert.deepEqual(inv.args, [
+      "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3",
+      "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "ForwardAgent=no", "-o", "ForwardX11=no", "-o", "ClearAllForwardings=yes",
+      "-o", "UpdateHostKeys=no", "-o", "LogLevel=ERROR",
+      "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/tmp/d/known_hosts-gra-ci-server", "-o", "GlobalKnownHostsFile=/dev/null",
+      "-o", "HostKeyAlias=gra-ci-server", "-o", "CheckHostIP=no",
+      "-i", "/k/id", "-o", "IdentitiesOnly=yes", "-p", "22", "-l", "ec2-user", "-T", "192.0.2.3", "--", "CMD",
+    ]);
+    // The agent answers when no key file is given.
+    assert.ok(!sshInvocation(target, "CMD", { dir: "/tmp/d" }).args.includes("-i"));
+  });
+
+  it("jumps through the bastion with its own pinned key", () => {
+    const inv = sshInvocation({ ...target, bastion: { host: "198.51.100.7", port: 2222, user: "jump", hostKey: KEY } }, "CMD", { dir: "/tmp/d" });
+    assert.equal(inv.files["/tmp/d/known_hosts-gra-bastion"], `gra-bastion ${KEY}\n`);
+    const proxy = inv.args[inv.args.indexOf("-T") - 1];
+    assert.match(proxy, /^ProxyCommand='ssh' '-F' '\/dev\/null' .*'StrictHostKeyChecking=yes' .*'UserKnownHostsFile=\/tmp\/d\/known_hosts-gra-bastion' .*'-p' '2222' '-l' 'jump' '-W' %h:%p '198\.51\.100\.7'$/);
+  });
+
+  it("refuses to connect without a host key, naming the key, the ssh-keyscan and the pulumi config set commands", () => {
+    const none = { ...target, hostKey: undefined, bastion: { host: "198.51.100.7", port: 2222, user: "jump" } };
+    const problems = hostKeyProblems(none);
+    assert.equal(problems.length, 2);
+    assert.match(problems[0], /^ciServer\.hostKey is not set: --from-server connects to 192\.0\.2\.3:22 only when it can check/);
+    assert.match(problems[0], /ssh-keyscan -t ed25519 192\.0\.2\.3 2>\/dev\/null \| cut -d' ' -f2-/);
+    assert.match(problems[0], /pulumi config set --path ciServer\.hostKey "\$\(ssh-keyscan -t ed25519 192\.0\.2\.3/);
+    assert.match(problems[1], /^ciServer\.bastion\.hostKey is not set: .*198\.51\.100\.7:2222[\s\S]*ssh-keyscan -p 2222 -t ed25519 198\.51\.100\.7/);
+    assert.throws(() => sshInvocation(none, "CMD", { dir: "/tmp/d" }), /ciServer\.hostKey is not set[\s\S]*ciServer\.bastion\.hostKey is not set/);
+    // In Japanese too, the key and the commands as they are typed.
+    const ja = hostKeyProblems(none, "ja")[0];
+    assert.match(ja, /^ciServer\.hostKey が設定されていません/);
+    assert.ok(ja.includes(`pulumi config set --path ciServer.hostKey "$(ssh-keyscan -t ed25519 192.0.2.3 2>/dev/null | cut -d' ' -f2-)"`));
+  });
+
+  it("connects unchecked only with the explicit opt-out", () => {
+    const t = sshTargetOf({ ciServer: { host: "192.0.2.3", port: 22, user: "ec2-user", insecureSkipHostKeyCheck: true } as any });
+    assert.equal(t.insecure, true);
+    assert.deepEqual(hostKeyProblems(t), []);
+    const inv = sshInvocation(t, "CMD", { dir: "/tmp/d" });
+    assert.deepEqual(inv.files, {});
+    assert.ok(inv.args.includes("StrictHostKeyChecking=no"));
+    assert.equal(sshTargetOf({ ciServer: { host: "h", port: 22, user: "u" } as any }).insecure, false);
+  });
+});
+
+describe("plan --from-server: secrets read from the server", () => {
+  const server = [
+    "concurrent = 3",
+    "[[runners]]",
+    "  token = \"glrt-CANARY-1\"",
+    "  token_obtained_at = 2023-09-25T00:00:00Z",
+    "  [runners.machine]",
+    "    MachineOptions = [\"amazonec2-secret-key=CANARY-aws\", \"engine-env=HTTP_PROXY=http://u:CANARY%40pw@192.0.2.1:3128\"]",
+    "  [runners.cache.s3]",
+    "    SecretKey = \"CANARY-aws\"",
+    "REGISTRY_PASSWORD=CANARY-env",
+    "",
+  ].join("\n");
+
+  it("replaces each secret by the plan's own placeholder or a numbered one, and can put them back", () => {
+    const v = new SecretVault();
+    const r = redactServerText(server, v);
+    for (const c of ["CANARY-1", "CANARY-aws", "CANARY%40pw", "CANARY-env"]) assert.ok(!r.includes(c), c);
+    assert.match(r, /token = "gra-redacted-secret-1"/);
+    assert.match(r, /token_obtained_at = 2023-09-25T00:00:00Z/);
+    assert.ok(r.includes(`amazonec2-secret-key=${PLACEHOLDER_PROVIDER_SECRET}`));
+    assert.ok(r.includes(`SecretKey = "${PLACEHOLDER_PROVIDER_SECRET}"`));
+    assert.ok(r.includes(`http://${PLACEHOLDER_USERINFO}@192.0.2.1:3128`));
+    assert.equal(v.unredact(r), server);
+    // Two different values behind one placeholder: the original cannot be known.
+    redactServerText("SecretKey = \"another\"\n", v);
+    assert.equal(v.unredact(r), undefined);
+  });
+
+  it("finds secrets in compose files by name, and leaves values the program writes alone", () => {
+    const compose = [
+      "services:",
+      "  gitlab:",
+      "    environment:",
+      "      GITLAB_OMNIBUS_CONFIG: |",
+      "        gitlab_rails['db_password'] = 'CANARY-db-pw'",
+      "      POSTGRES_PASSWORD: CANARY-pg-pw",
+      "      - RUNNER_TOKEN=CANARY-list",
+      "      REQUIRE_PASSWORD: true",
+      "      SECRET_COUNT: 3",
+      "",
+    ].join("\n");
+    const v = new SecretVault();
+    const r = redactServerText(compose, v);
+    for (const c of ["CANARY-db-pw", "CANARY-pg-pw", "CANARY-list"]) assert.ok(!r.includes(c), c);
+    assert.match(r, /gitlab_rails\['db_password'\] = 'gra-redacted-secret-\d'/);
+    assert.match(r, /POSTGRES_PASSWORD: gra-redacted-secret-\d\n/);
+    assert.match(r, /REQUIRE_PASSWORD: true\n {6}SECRET_COUNT: 3\n/);
+    assert.equal(v.unredact(r), compose);
+    const machine = '    MachineOptions = [\n      "amazonec2-metadata-token=required",\n      "amazonec2-metadata-token-response-hop-limit=2",\n    ]\n  token_obtained_at = 2023-09-25T00:00:00Z\n';
+    assert.equal(redactServerText(machine, new SecretVault()), machine);
+  });
+
+  it("scrubs every secret it saw from any text, the URL-decoded password too", () => {
+    const v = new SecretVault();
+    redactServerText(server, v);
+    const out = v.scrub(`a glrt-CANARY-1 b CANARY-aws c CANARY@pw d CANARY%40pw e gra-redacted-secret-1 f`);
+    assert.equal(out, "a [secret] b [secret] c [secret] d [secret] e [secret] f");
+  });
+});
+
+describe("plan --from-server: drift classification", () => {
+  const toml = (idle: number, count = 0) => `concurrent = 3\n[[runners]]\n  name = "r"\n  [runners.machine]\n    IdleCount = ${count}\n    IdleTime = ${idle}\n`;
+  const base: FileDriftInput = { path: "/c/config.toml", format: "toml", now: toml(1800), desired: toml(1800), marker: "matches", before: "concurrent = 3\n[[runners]]\n  name = \"r\"\n" };
+  const statuses = (f: FileDriftInput) => Object.fromEntries(classifyFile(f).entries.map((e) => [e.key.replace('[[runners]] "r" [runners.machine] ', ""), e.status]));
+
+  it("names each value by its key", () => {
+    assert.deepEqual([...valuesOf("toml", toml(5)).entries()], [["concurrent", "concurrent = 3"], ['[[runners]] "r" name', '  name = "r"'], ['[[runners]] "r" [runners.machine] IdleCount', "    IdleCount = 0"], ['[[runners]] "r" [runners.machine] IdleTime', "    IdleTime = 5"]]);
+    assert.deepEqual([...valuesOf("json", '{"live-restore": true}').entries()], [["live-restore", "true"]]);
+    assert.deepEqual([...valuesOf("systemd", '[Service]\nEnvironment="NO_PROXY=a"\n').entries()], [["(other lines)", "[Service]"], ["NO_PROXY", 'Environment="NO_PROXY=a"']]);
+  });
+
+  it("as the last up left it: each value the last write set is as-set", () => {
+    assert.deepEqual(statuses(base), { IdleCount: "as-set", IdleTime: "as-set" });
+  });
+
+  it("a hand edit since the last up is drifted; a value it did not touch stays as-set", () => {
+    assert.deepEqual(statuses({ ...base, now: toml(600), marker: "differs", lastUp: toml(1800) }), { IdleCount: "as-set", IdleTime: "drifted" });
+    const e = classifyFile({ ...base, now: toml(600), marker: "differs", lastUp: toml(1800) }).entries.find((x) => x.status === "drifted")!;
+    assert.deepEqual([e.now, e.lastUp, e.desired], ["    IdleTime = 600", "    IdleTime = 1800", "    IdleTime = 1800"]);
+  });
+
+  it("a config change since the last up is would-change; with the last up unknown, a difference is differs", () => {
+    assert.deepEqual(statuses({ ...base, desired: toml(2400) }), { IdleCount: "as-set", IdleTime: "would-change" });
+    assert.deepEqual(statuses({ ...base, now: toml(600), desired: toml(1800), marker: "differs" }), { IdleTime: "differs" });
+  });
+
+  it("a file no up has written: what up would set is not-yet", () => {
+    assert.deepEqual(statuses({ ...base, now: "concurrent = 3\n", marker: "none", before: undefined }), { '[[runners]] "r" name': "not-yet", IdleCount: "not-yet", IdleTime: "not-yet" });
+  });
+});
+
+describe("plan --from-server: before any connection", () => {
+  const settings = (hostKey?: string) => validateSettings({ ...devRaw(), ciServer: { ...(devRaw().ciServer as object), ...(hostKey ? { hostKey } : {}) } });
+
+  it("needs a host key first, then a login key (--ssh-key or the agent), and never starts ssh without them", async () => {
+    // A client that would fail the test if it were ever run.
+    const sshBinary = "/nonexistent/ssh-must-not-run";
+    await assert.rejects(readServer(settings(), ["/p"], { env: {}, sshBinary }), /^Error: ciServer\.hostKey is not set/);
+    await assert.rejects(readServer(settings(KEY), ["/p"], { env: {}, sshBinary }), /needs a login key: --ssh-key FILE .* or a running SSH agent \(SSH_AUTH_SOCK\)/);
+    await assert.rejects(readServer(settings(KEY), ["/p"], { sshKey: "/nonexistent/key", env: {}, sshBinary }), /--ssh-key \/nonexistent\/key: no such file/);
+  });
+});
+
+describe("plan --from-server: the drift report", () => {
+  it("shows secrets as [secret], names each status, and counts them", () => {
+    const now = `Environment="HTTP_PROXY=http://${PLACEHOLDER_USERINFO}@192.0.2.1:3128"\nEnvironment="NO_PROXY=a"\n`;
+    const f = classifyFile({ path: "/etc/x.conf", format: "systemd", now: now.replace("NO_PROXY=a", "NO_PROXY=b"), desired: now, marker: "differs", lastUp: now, before: null });
+    const en = driftReport([f], "ec2-user@192.0.2.3:22", "en");
+    assert.ok(!en.includes(PLACEHOLDER_USERINFO));
+    assert.match(en, /^Drift on the CI server \(ec2-user@192\.0\.2\.3:22, read over SSH just now, nothing written\):\n  \/etc\/x\.conf: changed on the server since the last pulumi up\n/);
+    assert.match(en, /    as set   HTTP_PROXY: `Environment="HTTP_PROXY=http:\/\/\[secret\]@192\.0\.2\.1:3128"`\n/);
+    assert.match(en, /    DRIFTED  NO_PROXY: now `Environment="NO_PROXY=b"`, the last up set `Environment="NO_PROXY=a"`; up would set `Environment="NO_PROXY=a"`\n/);
+    assert.match(en, /  1 drifted, 0 to change, 1 as set, 0 differing \(cause unknown\), 0 not yet written\./);
+    const ja = driftReport([f], "ec2-user@192.0.2.3:22", "ja");
+    assert.match(ja, /^CIサーバ上の差分/);
+    assert.match(ja, /ドリフト   NO_PROXY: 現在 `Environment="NO_PROXY=b"`、前回の up の設定 `Environment="NO_PROXY=a"`。up で `Environment="NO_PROXY=a"` に戻ります/);
+  });
+});
