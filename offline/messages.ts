@@ -96,7 +96,12 @@ const JA: Catalogue = {
   outNotAPlan: (dir) => `--out ${dir} は既に存在し、以前の実行計画の出力ではありません。新しいディレクトリか空のディレクトリを指定してください`,
   warning: "警告: ",
   warnings: [
-    [/^ciServer\.hostKey is not set\b[\s\S]*$/, "ciServer.hostKey が設定されていないため、CIサーバの SSH ホスト鍵を検証しません。なりすましを防ぐには設定してください（README の「本番での実行」を参照）。"],
+    [/^ciServer\.insecureSkipHostKeyCheck is true, but every host key is set and checked: [\s\S]*$/,
+      "ciServer.insecureSkipHostKeyCheck が true ですが、ホスト鍵はすべて設定され検証されているため効果がありません。`pulumi config rm --path ciServer.insecureSkipHostKeyCheck` で削除してください。"],
+    [/^ciServer\.insecureSkipHostKeyCheck is true: SSH does not verify (.*?), so [^.]*\. Pin (?:it|them): ([\s\S]*); then `pulumi config rm --path ciServer\.insecureSkipHostKeyCheck`\.$/,
+      "ciServer.insecureSkipHostKeyCheck が true のため、SSH は $1 のホスト鍵を検証しません。ログイン鍵・プロキシの認証情報・Runner のアクセスキーが、そのアドレスで応答した相手に送られます。鍵を固定してください: $2。その後 `pulumi config rm --path ciServer.insecureSkipHostKeyCheck` を実行します。"],
+    [/^(\S+) is set \((.*)\) but has no effect: it counts only when ([\s\S]*?)\. Remove it with (`pulumi config rm --path \S+`), or turn that on\.$/,
+      "$1 は設定されています（$2）が効果がありません。有効になる条件: $3。$4 で削除するか、その条件を満たしてください。"],
     [/^upgrade\.runnerImage (\S+) is a newer major than GitLab (\S+?): [\s\S]*$/, "upgrade.runnerImage $1 のメジャーバージョンが GitLab $2 より新しくなっています。Runner のメジャーバージョンは GitLab に合わせてください。"],
   ],
 };
