@@ -2,7 +2,8 @@
 // and the opt-out of host key checks, warned about on every preview and plan.
 import { strict as assert } from "node:assert";
 import { CONDITIONAL_KEYS, settingsWarnings } from "../../settings/conditional";
-import { hostKeyMismatchHelp, isHostKey, keyscanCommand } from "../../settings/hostKey";
+import { warningText } from "../../offline/messages";
+import { hostKeyMismatchHelp, insecureHostKeyWarning, isHostKey, keyscanCommand } from "../../settings/hostKey";
 import { validateSettings, type RawConfig } from "../../settings/validate";
 import { devRaw, stackConfig, TEST_SSH_KEY } from "../helpers/devConfig";
 
@@ -82,6 +83,16 @@ describe("settings warnings: ciServer.insecureSkipHostKeyCheck", () => {
     assert.equal(s.ciServer.bastion!.hostKey, undefined);
     const [w] = settingsWarnings(raw, s);
     assert.match(w, /^ciServer\.insecureSkipHostKeyCheck is true: SSH does not verify the bastion 198\.51\.100\.7, .*`ssh-keyscan -t ed25519 -p 2022 198\.51\.100\.7`, then `pulumi config set --path ciServer\.bastion\.hostKey /);
+  });
+
+  it("in Japanese (npm run plan --lang ja): both peers named, the commands kept as they are", () => {
+    const w = insecureHostKeyWarning({ ci: { host: "192.0.2.3", port: 22, user: "ec2-user" }, bastion: { host: "198.51.100.7", port: 2022, user: "ec2-user" } });
+    assert.equal(warningText("ja", w),
+      "警告: ciServer.insecureSkipHostKeyCheck が true のため、SSH は 踏み台 198.51.100.7、CIサーバ 192.0.2.3 のホスト鍵を検証しません。" +
+      "ログイン鍵・プロキシの認証情報・Runner のアクセスキーが、そのアドレスで応答した相手に送られます。" +
+      "鍵を固定してください: `ssh-keyscan -t ed25519 -p 2022 198.51.100.7` の後に `pulumi config set --path ciServer.bastion.hostKey 'ssh-ed25519 AAAA…'`、" +
+      "`ssh -p 2022 ec2-user@198.51.100.7 ssh-keyscan -t ed25519 192.0.2.3` の後に `pulumi config set --path ciServer.hostKey 'ssh-ed25519 AAAA…'`。" +
+      "その後 `pulumi config rm --path ciServer.insecureSkipHostKeyCheck` を実行します。");
   });
 
   it("is useless with every key set: a warning says so", () => {

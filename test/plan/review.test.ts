@@ -252,7 +252,7 @@ describe("npm run plan on new stacks (issue 8)", function () {
       assert.equal(ja.code, 0, ja.stderr);
       assert.match(ja.stdout, /^スタック "review" の実行計画 — オフライン/);
       for (const heading of [/^リソース（\d+ 個）:$/m, /^CIサーバ上のファイル:$/m, /^スタック出力:$/m, /^ {6}destroy 時: /m]) assert.match(ja.stdout, heading);
-      assert.match(ja.stderr, /^警告: ciServer\.insecureSkipHostKeyCheck が true のため、SSH は the CI server 192\.0\.2\.3 のホスト鍵を検証しません。.*`ssh-keyscan -t ed25519 192\.0\.2\.3`/m);
+      assert.match(ja.stderr, /^警告: ciServer\.insecureSkipHostKeyCheck が true のため、SSH は CIサーバ 192\.0\.2\.3 のホスト鍵を検証しません。.*鍵を固定してください: `ssh-keyscan -t ed25519 192\.0\.2\.3` の後に `pulumi config set --path ciServer\.hostKey 'ssh-ed25519 AAAA…'`。/m);
       assert.match(ja.stderr, /^警告: ami\.baseAmi は設定されています（"ami-0a3eb6ca097b78895"）が効果がありません。有効になる条件: ami\.existingAmi is unset .*`pulumi config rm --path ami\.baseAmi`/m);
       assert.doesNotMatch(ja.stderr, /has no effect|does not verify/);
       assert.match(en.stderr, /^warning: \[runtime\] ami\.baseAmi is set/m);
