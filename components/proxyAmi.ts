@@ -142,7 +142,7 @@ export class ProxyAmi extends pulumi.ComponentResource {
     const connection: command.types.input.remote.ConnectionArgs = sshConnection({
       endpoint: pulumi.output({ host: builder.privateIp, port: 22, user: a.sshUser }),
       privateKey: args.sshPrivateKey,
-      // A public key: no secret, and the plan shows which key the builder must present.
+      // The public half: derived one way, it tells nothing of the login key or the build.
       hostKey: pulumi.unsecret(builderKey.apply((k) => k.hostKey)),
       bastion: args.bastion,
       patient: true,
