@@ -72,7 +72,7 @@ function autoscalerCiSide(s: Settings, a: { connection: ReturnType<typeof sshCon
   return { workerKey: { keyName: side.keyName, keyPath: side.keyPath, resource: side.key }, configTomlDependsOn: side.ready };
 }
 
-export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutputs {
+export function runbook({ settings: s, secrets, warnings }: LoadedSettings): ProgramOutputs {
   const tags = { "managed-by": "gitlab-runner-autoscaling", stack: pulumi.getStack() };
 
   // NO_PROXY needs the workers' subnet; look it up only when the stack does not say it.
@@ -89,9 +89,8 @@ export function runbook({ settings: s, secrets }: LoadedSettings): ProgramOutput
     return { noProxy, urls: secrets.proxyCredentials ? pulumi.secret(urls) : urls };
   })();
 
-  if (!s.ciServer.hostKey) {
-    pulumi.log.warn("ciServer.hostKey is not set: the CI server's SSH host key is not checked. Set it (see README, 'Step by step') to refuse an impostor.");
-  }
+  // Keys that have no effect, and an opt-out of host key checks: on every preview and plan.
+  for (const w of warnings ?? []) pulumi.log.warn(w);
   const connection = sshConnection({ endpoint: s.ciServer, privateKey: secrets.sshPrivateKey, hostKey: s.ciServer.hostKey, bastion: s.ciServer.bastion });
 
   // The runbook's first step. The upgrade path can only be checked against the server's compose

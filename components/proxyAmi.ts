@@ -8,11 +8,12 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH, PROFILE_MARKER, aptProxyConf, dockerdProxyDropIn, hasCredentials, maskProxyUrls, profileExports, type ProxyUrls,
 } from "../core/proxyFiles";
+import { builderHostKey } from "../core/builderHostKey";
 import { sha256Hex } from "../core/readResult";
 import { appendBlockScript, dockerInstallScript, dockerProxyCheckScript, installFileScript, waitForSshScript } from "../core/scripts";
 import { openSshPublicKey } from "../core/sshPublicKey";
 import { DAEMON_JSON_PATH, daemonJson, dockerGroupScript, type AutoscalerImage } from "../core/workerImage";
-import type { AmiSettings, SshEndpoint } from "../settings/types";
+import type { AmiSettings, BastionSettings } from "../settings/types";
 import { childOptions } from "./childOptions";
 import { sshConnection } from "./connection";
 
@@ -26,7 +27,7 @@ export interface ProxyAmiArgs {
   /** The CI server's group: SSH to the builder is allowed from it (pulumi on the CI server, or via the bastion). */
   readonly ciSecurityGroupId: string;
   readonly sshPrivateKey: pulumi.Input<string>;
-  readonly bastion?: SshEndpoint;
+  readonly bastion?: BastionSettings;
   /** Proxy environments: URLs (secret when they carry credentials) and NO_PROXY. */
   readonly proxy?: pulumi.Input<ProxyUrls>;
   readonly tags?: Record<string, string>;
@@ -120,6 +121,10 @@ export class ProxyAmi extends pulumi.ComponentResource {
       tags: args.tags,
     }, parent);
 
+    // The builder's host key, made here (core/builderHostKey.ts): its private half reaches the
+    // builder only through the secret user data, its public half is what the connection accepts.
+    const builderKey = pulumi.secret(pulumi.all([args.sshPrivateKey, secretHash, contentHash]).apply(([login, build, content]) =>
+      builderHostKey(login, build, `gitlab-runner-autoscaling provisioning ${content}`)));
     const builder = new aws.ec2.Instance(`${name}-builder`, {
       ami: this.baseAmiId,
       instanceType: a.instanceType,
@@ -129,7 +134,7 @@ export class ProxyAmi extends pulumi.ComponentResource {
       associatePublicIpAddress: false,
       metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
       rootBlockDevice: { encrypted: true, volumeType: "gp3" },
-      userData: pulumi.interpolate`#!/bin/sh\n# gitlab-runner-autoscaling provisioning ${contentHash}\n`,
+      userData: builderKey.apply((k) => k.userData),
       userDataReplaceOnChange: true,
       tags: { ...args.tags, Name: `${name}-builder` },
     }, { ...parent, replacementTrigger: secretHash });
@@ -137,6 +142,8 @@ export class ProxyAmi extends pulumi.ComponentResource {
     const connection: command.types.input.remote.ConnectionArgs = sshConnection({
       endpoint: pulumi.output({ host: builder.privateIp, port: 22, user: a.sshUser }),
       privateKey: args.sshPrivateKey,
+      // The public half: derived one way, it tells nothing of the login key or the build.
+      hostKey: pulumi.unsecret(builderKey.apply((k) => k.hostKey)),
       bastion: args.bastion,
       patient: true,
     });

@@ -41,7 +41,7 @@ interface Catalogue {
   outNotAPlan(dir: string): string;
   warning: string;
   /** Known program warnings, by the English text's start; unknown ones are shown as they are. */
-  warnings: [RegExp, string][];
+  warnings: [RegExp, string | ((match: string, ...groups: string[]) => string)][];
 }
 
 const EN: Catalogue = {
@@ -96,7 +96,15 @@ const JA: Catalogue = {
   outNotAPlan: (dir) => `--out ${dir} は既に存在し、以前の実行計画の出力ではありません。新しいディレクトリか空のディレクトリを指定してください`,
   warning: "警告: ",
   warnings: [
-    [/^ciServer\.hostKey is not set\b[\s\S]*$/, "ciServer.hostKey が設定されていないため、CIサーバの SSH ホスト鍵を検証しません。なりすましを防ぐには設定してください（README の「本番での実行」を参照）。"],
+    [/^ciServer\.insecureSkipHostKeyCheck is true, but every host key is set and checked: [\s\S]*$/,
+      "ciServer.insecureSkipHostKeyCheck が true ですが、ホスト鍵はすべて設定され検証されているため効果がありません。`pulumi config rm --path ciServer.insecureSkipHostKeyCheck` で削除してください。"],
+    [/^ciServer\.insecureSkipHostKeyCheck is true: SSH does not verify (.*?), so [^.]*\. Pin (?:it|them): ([\s\S]*); then `pulumi config rm --path ciServer\.insecureSkipHostKeyCheck`\.$/,
+      (_, peers: string, pin: string) =>
+        `ciServer.insecureSkipHostKeyCheck が true のため、SSH は ${peers.replace(/the bastion /g, "踏み台 ").replace(/the CI server /g, "CIサーバ ").replace(/ nor /g, "、")} のホスト鍵を検証しません。` +
+        `ログイン鍵・プロキシの認証情報・Runner のアクセスキーが、そのアドレスで応答した相手に送られます。鍵を固定してください: ${pin.replace(/`, then `/g, "` の後に `").replace(/`; `/g, "`、`")}。` +
+        "その後 `pulumi config rm --path ciServer.insecureSkipHostKeyCheck` を実行します。"],
+    [/^(\S+) is set \((.*)\) but has no effect: it counts only when ([\s\S]*?)\. Remove it with (`pulumi config rm --path \S+`), or turn that on\.$/,
+      "$1 は設定されています（$2）が効果がありません。有効になる条件: $3。$4 で削除するか、その条件を満たしてください。"],
     [/^upgrade\.runnerImage (\S+) is a newer major than GitLab (\S+?): [\s\S]*$/, "upgrade.runnerImage $1 のメジャーバージョンが GitLab $2 より新しくなっています。Runner のメジャーバージョンは GitLab に合わせてください。"],
   ],
 };
@@ -107,7 +115,7 @@ export const MESSAGES: Record<Lang, Catalogue> = { en: EN, ja: JA };
 export function warningText(lang: Lang, message: string): string {
   const m = MESSAGES[lang];
   for (const [pattern, text] of m.warnings) {
-    if (pattern.test(message)) return m.warning + message.replace(pattern, text);
+    if (pattern.test(message)) return m.warning + (typeof text === "string" ? message.replace(pattern, text) : message.replace(pattern, text));
   }
   return m.warning + message;
 }

@@ -1,5 +1,5 @@
 // Validation of `cache.s3` (the shared build cache). Off unless cache.s3.enabled is true; the other
-// keys are checked either way, so a typo shows before the cache is turned on.
+// keys are checked either way, so a typo shows before the cache is turned on (and each set one draws a warning: settings/conditional.ts).
 import { isIPv4 } from "../core/validators";
 import type { CacheSettings } from "./types";
 import type { Reader } from "./validate";

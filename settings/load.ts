@@ -1,7 +1,8 @@
 // The one place that reads pulumi.Config. Everything else takes the typed result.
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./types";
-import { FOREIGN_SECRET_KEYS, SECRET_KEYS, STRUCTURED_KEYS, validateSettings } from "./validate";
+import { settingsWarnings } from "./conditional";
+import { FOREIGN_SECRET_KEYS, SECRET_KEYS, STRUCTURED_KEYS, validateSettings, type RawConfig } from "./validate";
 
 const projectPrefix = () => `${pulumi.getProject()}:`;
 /** Internal to the SDK (runtime/config.ts), so looked up rather than imported; absent = no check. */
@@ -33,17 +34,19 @@ export interface Secrets {
 export interface LoadedSettings {
   settings: Settings;
   secrets: Secrets;
+  /** Shown on every preview and plan (settings/conditional.ts): ignored keys, an opt-out of host key checks. */
+  warnings?: string[];
 }
 
 export function loadSettings(): LoadedSettings {
   const config = new pulumi.Config();
-  const raw: Record<string, unknown> = {};
+  const structured: Record<string, unknown> = {};
   for (const key of STRUCTURED_KEYS) {
     // getObject throws on invalid JSON with the key name; structured values arrive parsed.
-    raw[key] = config.getObject<unknown>(key);
+    structured[key] = config.getObject<unknown>(key);
   }
-  const settings = validateSettings({
-    ...raw,
+  const raw: RawConfig = {
+    ...structured,
     region: new pulumi.Config("aws").get("region"),
     // Plain reads only to check presence and form; the values themselves travel as secrets below.
     sshPrivateKey: config.get("sshPrivateKey"),
@@ -54,10 +57,12 @@ export function loadSettings(): LoadedSettings {
       ...FOREIGN_SECRET_KEYS.filter((k) => pulumi.runtime.getConfig(k) !== undefined && !isConfigSecret(k)),
     ] : [],
     otherKeys: Object.keys(pulumi.runtime.allConfig()).filter((k) => !k.startsWith(projectPrefix())),
-  });
+  };
+  const settings = validateSettings(raw);
   const proxyCredentials = config.getSecret("proxyCredentials");
   return {
     settings,
+    warnings: settingsWarnings(raw, settings),
     secrets: {
       sshPrivateKey: config.requireSecret("sshPrivateKey"),
       ...(proxyCredentials ? { proxyCredentials } : {}),

@@ -20,9 +20,16 @@ export interface CiServerSettings extends SshEndpoint {
   composeCommand: ComposeCommand;
   /** Security group of the CI server (runner manager + Nexus). */
   securityGroupId: string;
-  /** authorized_keys-format host key; when set, SSH refuses any other key. */
+  /** authorized_keys-format host key (TYPE BASE64); SSH refuses any other key. Required unless insecureSkipHostKeyCheck. */
   hostKey?: string;
-  bastion?: SshEndpoint;
+  /** The operator's explicit opt-out: a missing hostKey (here or the bastion's) is let through, with a warning. */
+  insecureSkipHostKeyCheck: boolean;
+  bastion?: BastionSettings;
+}
+
+export interface BastionSettings extends SshEndpoint {
+  /** The bastion's own host key, as ciServer.hostKey. */
+  hostKey?: string;
 }
 
 /** At least one of the two images is set: a GitLab patch alone, or a runner bump alone, is fine. */

@@ -5,8 +5,10 @@ import { maskCredentialsInText } from "../core/proxyFiles";
 import { imageVersion } from "../core/upgradePath";
 import { AUTOSCALER_MIN_RUNNER, DEFAULT_FLEETING_PLUGIN, convertMachinePeriod, isPluginReference } from "../core/autoscalerConvert";
 import { closest } from "./suggest";
-import type { AutoscalerSettings, AutoscalingPeriod, ComposeCommand, CredentialsMode, Executor, RunnerSettings, Settings, SshEndpoint } from "./types";
+import type { AutoscalerSettings, AutoscalingPeriod, CiServerSettings, ComposeCommand, CredentialsMode, Executor, RunnerSettings, Settings, SshEndpoint } from "./types";
 import { cacheSettings } from "./cache";
+import { conditionalProblems } from "./conditional";
+import { badHostKeyHelp, hostKeyOf, isHostKey, missingHostKeyHelp } from "./hostKey";
 
 /** The project's structured (object) config keys. */
 export const STRUCTURED_KEYS = ["ciServer", "upgrade", "proxy", "ami", "workers", "runner", "cache"] as const;
@@ -187,6 +189,37 @@ function endpoint(r: Reader, defaults: { user: string }): SshEndpoint {
   };
 }
 
+function ciServerSettings(c: Reader): CiServerSettings {
+  const base = {
+    host: c.str("host", { required: true, ...IPV4 }) ?? "",
+    user: c.str("user", { def: "ec2-user", ...USER })!,
+    port: c.int("port", { def: 22, min: 1, max: 65535 })!,
+    appDir: c.str("appDir", { def: "/home/ec2-user/nop/docker/ci", ...ABS_PATH })!,
+    runnerConfigPath: c.str("runnerConfigPath", { def: "/data/gitlab-runner/config/config.toml", ...ABS_PATH })!,
+    composeCommand: c.oneOf<ComposeCommand>("composeCommand", ["auto", "docker compose", "docker-compose"], "auto"),
+    securityGroupId: c.str("securityGroupId", { required: true, check: (s) => AWS_ID.securityGroup.test(s), expected: "a security group id, e.g. sg-0123456789abcdef0" }) ?? "",
+    insecureSkipHostKeyCheck: c.bool("insecureSkipHostKeyCheck", false),
+  };
+  const b = c.child("bastion");
+  const bastion = b && endpoint(b, { user: "ec2-user" });
+  b?.unknownKeys(["host", "user", "port", "hostKey"]);
+  // Each peer's key: required (with the commands that get and store it) unless the operator opted out.
+  const hostKey = (r: Reader, o: { key: string; what: string; peer: SshEndpoint; via?: SshEndpoint }) => {
+    const v = r.str("hostKey", { check: isHostKey, expected: badHostKeyHelp(o) });
+    if (v === undefined && !base.insecureSkipHostKeyCheck && (r.obj.hostKey === undefined || r.obj.hostKey === null || r.obj.hostKey === "")) {
+      r.fail("hostKey", undefined, missingHostKeyHelp(o));
+    }
+    return v && hostKeyOf(v);
+  };
+  const bastionKey = b && bastion && hostKey(b, { key: "ciServer.bastion.hostKey", what: "the bastion", peer: bastion });
+  const ciKey = hostKey(c, { key: "ciServer.hostKey", what: "the CI server", peer: base, via: bastion });
+  return {
+    ...base,
+    ...(ciKey !== undefined && { hostKey: ciKey }),
+    ...(bastion && { bastion: { ...bastion, ...(bastionKey !== undefined && { hostKey: bastionKey }) } }),
+  };
+}
+
 function gitlabImage(r: Reader, name: string, repo: RegExp, example: string): string | undefined {
   return r.str(name, {
     check: (s) => repo.test(s) && imageVersion(s) !== undefined,
@@ -234,23 +267,8 @@ export function validateSettings(raw: RawConfig): Settings {
 
   // ciServer
   const c = Reader.of(problems, "ciServer", raw.ciServer, true);
-  const ciServer = c && {
-    host: c.str("host", { required: true, ...IPV4 }) ?? "",
-    user: c.str("user", { def: "ec2-user", ...USER })!,
-    port: c.int("port", { def: 22, min: 1, max: 65535 })!,
-    appDir: c.str("appDir", { def: "/home/ec2-user/nop/docker/ci", ...ABS_PATH })!,
-    runnerConfigPath: c.str("runnerConfigPath", { def: "/data/gitlab-runner/config/config.toml", ...ABS_PATH })!,
-    composeCommand: c.oneOf<ComposeCommand>("composeCommand", ["auto", "docker compose", "docker-compose"], "auto"),
-    securityGroupId: c.str("securityGroupId", { required: true, check: (s) => AWS_ID.securityGroup.test(s), expected: "a security group id, e.g. sg-0123456789abcdef0" }) ?? "",
-    hostKey: c.str("hostKey", { check: (s) => /^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+$/.test(s.trim()), expected: "a host key in authorized_keys form, e.g. ssh-ed25519 AAAA…" }),
-    bastion: (() => {
-      const b = c.child("bastion");
-      if (!b) return undefined;
-      b.unknownKeys(["host", "user", "port"]);
-      return endpoint(b, { user: "ec2-user" });
-    })(),
-  };
-  c?.unknownKeys(["host", "user", "port", "appDir", "runnerConfigPath", "composeCommand", "securityGroupId", "hostKey", "bastion"]);
+  const ciServer = c && ciServerSettings(c);
+  c?.unknownKeys(["host", "user", "port", "appDir", "runnerConfigPath", "composeCommand", "securityGroupId", "hostKey", "insecureSkipHostKeyCheck", "bastion"]);
 
   // upgrade
   const u = Reader.of(problems, "upgrade", raw.upgrade, false);
@@ -389,6 +407,7 @@ export function validateSettings(raw: RawConfig): Settings {
   if (runner?.autoscaler) autoscalerProblems(problems, runner as RunnerWithAutoscaler, upgrade);
 
   const cache = cacheSettings(Reader.of(problems, "cache", raw.cache, false), { proxy: !!proxy });
+  problems.push(...conditionalProblems(raw));
 
   problems.push(
     ...plaintextSecretProblems(raw.plaintextSecrets ?? []),

@@ -49,11 +49,20 @@ describe("Determinism", () => {
       "ci-server-config-toml-write.stdin",
       "ci-server-docker-dropin-read.triggers",
       "ci-server-docker-dropin-write.stdin",
+      // A new builder (secret trigger below) gets a new host key: its secret user data, and the
+      // public half every builder step's connection pins (public: it is derived one way).
+      "worker-ami-apt-proxy.connection",
       "worker-ami-apt-proxy.stdin",
+      "worker-ami-builder.userData",
+      "worker-ami-check.connection",
+      "worker-ami-docker-proxy.connection",
       "worker-ami-docker-proxy.stdin",
+      "worker-ami-docker.connection",
       "worker-ami-docker.stdin",
+      "worker-ami-profile-proxy.connection",
       "worker-ami-profile-proxy.stdin",
-    ], "the AMI's name, tags and user data hash only masked values");
+      "worker-ami-wait-ssh.connection",
+    ], "the AMI's name and tags hash only masked values");
     // The builder (hence the image) is still rebuilt, through a secret replacement trigger.
     const trigger = async (run: OfflineRun) => {
       const t = run.engine.find(T.instance, "worker-ami-builder")!.replacementTrigger as pulumi.Output<string>;

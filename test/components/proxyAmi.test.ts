@@ -1,6 +1,10 @@
 import { strict as assert } from "node:assert";
 import { builderSteps } from "../../components/proxyAmi";
 import type { OfflineRun } from "../../offline/runOffline";
+import { parse } from "yaml";
+import { BUILDER_HOST_KEY_COMMENT } from "../../core/builderHostKey";
+import { openSshPublicKey } from "../../core/sshPublicKey";
+import { unwrapSecrets } from "../../offline/mockEngine";
 import { T, cachedRun, childrenOf, devStack, get, isSecretEnvelope, keyOf, revealed, sha256 } from "../helpers/offlineWorld";
 
 const PROXY = "http://192.0.2.1:3128";
@@ -92,7 +96,21 @@ describe("ProxyAmi on the dev stack", () => {
     assert.equal(ami.name, `gitlab-runner-worker-${hash}`);
     assert.equal(ami.tags["gitlab-runner-autoscaling:content"], hash);
     assert.equal(ami.sourceInstanceId, get(run, T.instance, "worker-ami-builder").state.id);
-    assert.ok(get(run, T.instance, "worker-ami-builder").inputs.userData.includes(hash));
+    const userData = get(run, T.instance, "worker-ami-builder").inputs.userData;
+    assert.ok(isSecretEnvelope(userData), "the user data holds the builder's private host key: a secret");
+    assert.ok((unwrapSecrets(userData) as string).startsWith(`#cloud-config\n# gitlab-runner-autoscaling provisioning ${hash}\n`));
+  });
+
+  it("the builder's host key: installed by its user data, pinned in every builder connection", () => {
+    const userData = parse(unwrapSecrets(get(run, T.instance, "worker-ami-builder").inputs.userData) as string);
+    assert.equal(userData.ssh_deletekeys, true);
+    const pinned = revealed(run, "worker-ami-wait-ssh", "connection").hostKey;
+    assert.equal(userData.ssh_keys.ed25519_public, `${pinned} ${BUILDER_HOST_KEY_COMMENT}`);
+    assert.equal(openSshPublicKey(userData.ssh_keys.ed25519_private), pinned, "the private key in the user data is the pinned key's other half");
+    for (const name of STEP_ORDER) assert.equal(revealed(run, name, "connection").hostKey, pinned, name);
+    const dev = devStack() as any;
+    assert.equal(revealed(run, "ci-server-config-toml-read", "connection").hostKey, dev.ciServer.hostKey, "the CI server's connection pins ciServer.hostKey");
+    assert.notEqual(pinned, dev.ciServer.hostKey);
   });
 
   it("the stack's amiId is the built image", () => {

@@ -43,9 +43,16 @@ describe("settings: cache.s3", () => {
   });
 
   it("takes an existing bucket, days and shared as `pulumi config set --path` stores them", () => {
-    assert.deepEqual(settings((r) => (r.cache = { s3: { enabled: true, bucketName: "my.cache-bucket", expirationDays: "30", shared: "false", vpcEndpoint: false } })).cache, {
-      s3: { expirationDays: 30, shared: false, bucketName: "my.cache-bucket", vpcEndpoint: false, routeTableIds: undefined },
+    assert.deepEqual(settings((r) => (r.cache = { s3: { enabled: true, bucketName: "my.cache-bucket", shared: "false", vpcEndpoint: false } })).cache, {
+      s3: { expirationDays: 14, shared: false, bucketName: "my.cache-bucket", vpcEndpoint: false, routeTableIds: undefined },
     });
+    assert.equal(settings((r) => (r.cache = { s3: { enabled: true, expirationDays: "30" } })).cache!.s3.expirationDays, 30);
+  });
+
+  it("refuses expirationDays with an existing bucket (the expiry rule goes on a bucket it creates only)", () => {
+    assert.deepEqual(problemsOf((r) => (r.cache = { s3: { enabled: true, bucketName: "my.cache-bucket", expirationDays: "30" } })), [
+      'cache.s3.expirationDays: got "30"; expected unset unless cache.s3.bucketName is unset (the program creates the bucket and its expiry rule; set expiry on your own bucket yourself): now it would be ignored',
+    ]);
   });
 
   it("reports every bad value at once, with its key, value and expected form", () => {

@@ -3,7 +3,12 @@
 // with its `stdin`, over `ssh -T` (as @pulumi/command does), on the sandbox its connection
 // names. So the scripts under test are exactly the strings the program hands to remote.Command,
 // never re-typed. `destroy` runs each recorded command's `delete` in reverse registration order.
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { type CommandExecutor, unwrapSecrets } from "../../offline/mockEngine";
+import { hostKeyMismatchHelp } from "../../settings/hostKey";
 import { PROJECT, runOffline, type OfflineRun } from "../../offline/runOffline";
 import { stackConfig } from "../helpers/devConfig";
 import { CI_APP_DIR, RUNNER_CONFIG } from "./layouts";
@@ -93,6 +98,13 @@ export interface ApplyOptions {
    * value the executed stdout then overrides.
    */
   serverFiles?: Record<string, string | null>;
+  /**
+   * Check each connection's pinned host key as @pulumi/command 1.2.1 does before it runs anything:
+   * a fresh SSH handshake (no master connection) with the real ssh client, the connection's
+   * hostKey the only known key and its type the only host key algorithm. A mismatch refuses the
+   * command. Off by default: the builder's pinned key is derived, and no sandbox holds it.
+   */
+  checkHostKeys?: boolean;
 }
 
 export interface ApplyResult {
@@ -148,11 +160,32 @@ export async function execWithSnapshots(sb: Sandbox, script: string, stdin: stri
   }
 }
 
+/**
+ * The pinned key against the one the sandbox presents, by the real ssh client: the host key is
+ * checked before user authentication, so on a mismatch not even the login key is offered.
+ */
+export async function hostKeyCheck(sb: Sandbox, hostKey: string): Promise<ExecResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-pinned-"));
+  try {
+    const knownHosts = path.join(dir, "known_hosts");
+    fs.writeFileSync(knownHosts, `[127.0.0.1]:${sb.port} ${hostKey}\n`);
+    // ssh takes the first value of an option: these win over the sandbox's own (its known_hosts, its master).
+    const args = ["-o", `UserKnownHostsFile=${knownHosts}`, "-o", `HostKeyAlgorithms=${hostKey.split(" ")[0]}`, "-o", "ControlMaster=no", "-o", "ControlPath=none", ...sb.sshArgs(), "true"];
+    return await new Promise<ExecResult>((resolve) => {
+      execFile("/usr/bin/ssh", args, { timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : 255) : 0, stdout: String(stdout), stderr: String(stderr) }));
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Runs the program (as `pulumi up` would) with its remote commands executed on the sandboxes. */
 export async function apply(config: StackConfig, opts: ApplyOptions, watch: readonly string[] = Object.values(CI_PATHS)): Promise<ApplyResult> {
   const executed: Executed[] = [];
   const attempted: string[] = [];
   let failure: Error | undefined;
+  const verified = new Set<string>();
   const execute: CommandExecutor = async (cmd) => {
     const host = String(cmd.connection.host);
     const port = Number(cmd.connection.port ?? 22);
@@ -160,6 +193,17 @@ export async function apply(config: StackConfig, opts: ApplyOptions, watch: read
     attempted.push(cmd.name);
     // Once a command failed the engine would not run its dependents; refuse anything after it.
     if (failure) throw new Error(`${cmd.name}: not run, an earlier command failed`);
+    const pinned = cmd.connection.hostKey as string | undefined;
+    if (opts.checkHostKeys && pinned && !verified.has(`${port} ${pinned}`)) {
+      const check = await hostKeyCheck(sb, pinned);
+      if (check.code !== 0) {
+        const key = host === "127.0.0.1" ? "ciServer.hostKey" : "the builder's pinned key";
+        failure = new Error(`${cmd.name}: ssh: host key mismatch (${check.stderr.trim().split("\n").pop()}). ` +
+          hostKeyMismatchHelp({ key, what: "The CI server", peer: { host, port, user: String(cmd.connection.user) } }));
+        throw failure;
+      }
+      verified.add(`${port} ${pinned}`);
+    }
     await opts.before?.(cmd.name, sb);
     const taken = await opts.intercept?.({ name: cmd.name, create: cmd.create, stdin: cmd.stdin }, sb);
     const r = taken ? { ...taken, snapshots: [] } : await execWithSnapshots(sb, cmd.create, cmd.stdin, opts.snapshotEveryMs ?? 100, opts.timeoutMs);

@@ -43,8 +43,8 @@ describe("npm run plan", function () {
     assert.match(managed, /^ {6}IdleTime = 1800$/m);
     assert.doesNotMatch(managed, /shellcheck/, "only the header's managed values, not comments inside the script");
     assert.match(result.stdout, /\/home\/ec2-user\/nop\/docker\/ci\/common\.env: \+3 -1 lines/);
-    // The dev stack has no host key (the runbook cannot know it): that warning, and nothing else (no leaked promises).
-    assert.equal(result.stderr, "warning: [runtime] ciServer.hostKey is not set: the CI server's SSH host key is not checked. Set it (see README, 'Step by step') to refuse an impostor.\n");
+    // The dev stack pins its host key and sets nothing that goes unused: no warning, and nothing else (no leaked promises).
+    assert.equal(result.stderr, "");
   });
 
   it("writes the plan, the new server files, the AMI files, the IAM policy and diffs", () => {
@@ -127,6 +127,35 @@ describe("npm run plan", function () {
     assert.match(r.stderr, /runner\.concurrent: got 0/);
     assert.match(r.stderr, /proxy\.httpProxy: got "192\.0\.2\.1:3128"/);
     assert.equal(fs.existsSync(path.join(dir, "p")), false);
+  });
+
+  it("a stack without ciServer.hostKey: exit 2, with the ssh-keyscan that gets the key and the command that stores it", () => {
+    const dir = tmp();
+    const file = path.join(dir, "Pulumi.nokey.yaml");
+    fs.writeFileSync(file, fs.readFileSync(path.join(REPO, "Pulumi.dev.yaml"), "utf8").replace(/^    hostKey: .*\n/m, "").replace("user: ec2-user\n", "user: ec2-user\n    port: 2222\n"));
+    const r = plan("--config-file", file, "--out", path.join(dir, "p"));
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^ {2}- ciServer\.hostKey: got \(not set\); expected .*`ssh-keyscan -t ed25519 -p 2222 192\.0\.2\.3`.*`pulumi config set --path ciServer\.hostKey 'ssh-ed25519 AAAA…'`.*ciServer\.insecureSkipHostKeyCheck true`$/m);
+    assert.equal(fs.existsSync(path.join(dir, "p")), false);
+  });
+
+  it("ciServer.insecureSkipHostKeyCheck: the plan goes on, with a warning naming it; the connection has no host key", () => {
+    const dir = tmp();
+    const file = path.join(dir, "Pulumi.insecure.yaml");
+    fs.writeFileSync(file, fs.readFileSync(path.join(REPO, "Pulumi.dev.yaml"), "utf8").replace(/^    hostKey: .*\n/m, "    insecureSkipHostKeyCheck: true\n"));
+    const r = plan("--config-file", file, "--out", path.join(dir, "p"));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "warning: [runtime] ciServer.insecureSkipHostKeyCheck is true: SSH does not verify the CI server 192.0.2.3, so the login key, the proxy credentials and the runner's access key go to whatever answers there. " +
+      "Pin it: `ssh-keyscan -t ed25519 192.0.2.3`, then `pulumi config set --path ciServer.hostKey 'ssh-ed25519 AAAA…'`; then `pulumi config rm --path ciServer.insecureSkipHostKeyCheck`.\n");
+  });
+
+  it("a key that would be ignored (workers.zone under docker-autoscaler): a warning naming the key and the switch", () => {
+    const dir = tmp();
+    const file = path.join(dir, "Pulumi.zone.yaml");
+    fs.writeFileSync(file, fs.readFileSync(path.join(REPO, "Pulumi.autoscaler.yaml"), "utf8").replace("    subnetCidr: 192.0.2.0/24\n", "    subnetCidr: 192.0.2.0/24\n    zone: c\n"));
+    const r = plan("--config-file", file, "--out", path.join(dir, "p"));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^warning: \[runtime\] workers\.zone is set \("c"\) but has no effect: it counts only when runner\.executor is docker\+machine/m);
   });
 
   it("a refused upgrade path (known only from the server's files): exit 1 with the stops to go through", () => {

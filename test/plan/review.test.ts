@@ -240,16 +240,22 @@ describe("npm run plan on new stacks (issue 8)", function () {
   describe("in Japanese", () => {
     let en: Awaited<ReturnType<typeof plan>>;
     let ja: Awaited<ReturnType<typeof plan>>;
+    let file: string;
     before(async () => {
-      en = await plan([]);
-      ja = await plan(["--lang", "ja"]);
+      // A stack that draws warnings: an opt-out of host key checks, and a key the stack does not use.
+      file = stack(tmp(), (y) => y.replace(/^    hostKey: .*\n/m, "    insecureSkipHostKeyCheck: true\n").replace("  gitlab-runner-autoscaling:ami:\n", "  gitlab-runner-autoscaling:ami:\n    existingAmi: ami-0123456789abcdef0\n"));
+      en = await plan(["--config-file", file]);
+      ja = await plan(["--config-file", file, "--lang", "ja"]);
     });
 
     it("--lang ja: Japanese headings and warning", () => {
       assert.equal(ja.code, 0, ja.stderr);
-      assert.match(ja.stdout, /^スタック "dev" の実行計画 — オフライン/);
+      assert.match(ja.stdout, /^スタック "review" の実行計画 — オフライン/);
       for (const heading of [/^リソース（\d+ 個）:$/m, /^CIサーバ上のファイル:$/m, /^スタック出力:$/m, /^ {6}destroy 時: /m]) assert.match(ja.stdout, heading);
-      assert.match(ja.stderr, /^警告: ciServer\.hostKey が設定されていないため/);
+      assert.match(ja.stderr, /^警告: ciServer\.insecureSkipHostKeyCheck が true のため、SSH は CIサーバ 192\.0\.2\.3 のホスト鍵を検証しません。.*鍵を固定してください: `ssh-keyscan -t ed25519 192\.0\.2\.3` の後に `pulumi config set --path ciServer\.hostKey 'ssh-ed25519 AAAA…'`。/m);
+      assert.match(ja.stderr, /^警告: ami\.baseAmi は設定されています（"ami-0a3eb6ca097b78895"）が効果がありません。有効になる条件: ami\.existingAmi is unset .*`pulumi config rm --path ami\.baseAmi`/m);
+      assert.doesNotMatch(ja.stderr, /has no effect|does not verify/);
+      assert.match(en.stderr, /^warning: \[runtime\] ami\.baseAmi is set/m);
       assert.doesNotMatch(ja.stdout, /^(Resources|Files on the CI server|Outputs):/m);
     });
 
@@ -260,9 +266,10 @@ describe("npm run plan on new stacks (issue 8)", function () {
     });
 
     it("LANG=ja_JP.UTF-8 selects Japanese, and --lang en overrides it", async () => {
-      const byLocale = await plan([], { LANG: "ja_JP.UTF-8" });
+      const byLocale = await plan(["--config-file", file], { LANG: "ja_JP.UTF-8" });
       assert.equal(byLocale.stdout, ja.stdout);
-      assert.equal((await plan(["--lang", "en"], { LANG: "ja_JP.UTF-8" })).stdout, en.stdout);
+      assert.equal(byLocale.stderr, ja.stderr);
+      assert.equal((await plan(["--config-file", file, "--lang", "en"], { LANG: "ja_JP.UTF-8" })).stdout, en.stdout);
     });
 
     it("settings errors in Japanese keep the key, the value and the expected form", async () => {
