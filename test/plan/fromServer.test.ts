@@ -20,7 +20,8 @@ import { readResultLine, sha256Hex } from "../../core/readResult";
 import { scriptBody } from "../../core/shell";
 import { assertShellcheckClean, WRAPPED_EXCLUDES } from "../helpers/shellcheck";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOffLineTestKeyOffLineTestKeyOffLineTestK";
+// A real ed25519 public key (the bundled dev stack's): the settings check that a key parses.
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIETCx7sJxVbxsSalR925nwFWDfIjoHNJuHe1NQ68DDY0";
 
 describe("plan --from-server: options", () => {
   it("takes --from-server with an optional --ssh-key, and refuses it with --server-files", () => {
@@ -260,12 +261,16 @@ describe("plan --from-server: drift classification", () => {
 });
 
 describe("plan --from-server: before any connection", () => {
-  const settings = (hostKey?: string) => validateSettings({ ...devRaw(), ciServer: { ...(devRaw().ciServer as object), ...(hostKey ? { hostKey } : {}) } });
+  const settings = (hostKey?: string) => {
+    const { hostKey: _bundled, ...ciServer } = devRaw().ciServer as Record<string, unknown>;
+    return validateSettings({ ...devRaw(), ciServer: { ...ciServer, ...(hostKey ? { hostKey } : {}) } });
+  };
 
   it("needs a host key first, then a login key (--ssh-key or the agent), and never starts ssh without them", async () => {
     // A client that would fail the test if it were ever run.
     const sshBinary = "/nonexistent/ssh-must-not-run";
-    await assert.rejects(readServer(settings(), ["/p"], { env: {}, sshBinary }), /^Error: ciServer\.hostKey is not set/);
+    // Without a key (and without the explicit opt-out) the stack itself is refused, before any read.
+    assert.throws(() => settings(), /ciServer\.hostKey/);
     await assert.rejects(readServer(settings(KEY), ["/p"], { env: {}, sshBinary }), /needs a login key: --ssh-key FILE .* or a running SSH agent \(SSH_AUTH_SOCK\)/);
     await assert.rejects(readServer(settings(KEY), ["/p"], { sshKey: "/nonexistent/key", env: {}, sshBinary }), /--ssh-key \/nonexistent\/key: no such file/);
   });
