@@ -879,7 +879,7 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       assert.equal(editWrite(sb, base(), rewritten).status, 0);
       const d = run(sb, restoreScript(base(), sb.opts));
       assert.equal(d.status, 7, d.stderr);
-      assert.match(d.stderr, /nothing was changed: m: changed since pulumi wrote it\./);
+      assert.match(d.stderr, /nothing was changed: m: changed since pulumi wrote it\. Pulumi's values to put back by hand: m\. If the runner rewrote/);
       assert.equal(fs.readFileSync(target, "utf8"), rewritten);
       for (const f of ["written", "original", "reverse-1", "reverse-2"]) assert.ok(fs.existsSync(stateFile(sb, key, f)), f);
     });
