@@ -50,6 +50,13 @@ export function modelCheck(file: string): ModelResult {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `runner-toml load`: the runner's (re)load of `file`: "Configuration loaded", or the error it logs. */
+export function modelLoad(file: string): ModelResult {
+  const r = spawnSync(runnerTomlModel(), ["load", KNOWN_KEYS, file], { encoding: "utf8" });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
 /** `runner-toml save`: SaveConfig after a token rotation of the named runners (NAME → new token). */
 export function modelSave(file: string, tokens: Record<string, string>): ModelResult {
   const args = Object.entries(tokens).map(([n, t]) => `${n}=${t}`);

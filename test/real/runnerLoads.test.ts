@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { modelCheck, runnerTomlModel } from "../helpers/runnerTomlModel";
+import { modelCheck, modelLoad, runnerTomlModel } from "../helpers/runnerTomlModel";
 import { configCases } from "./configCases";
 
 describe("the runner loads what we write (runner-toml model: BurntSushi/toml v1.6.0 on the runner's keys)", function () {
@@ -53,6 +53,19 @@ describe("the runner loads what we write (runner-toml model: BurntSushi/toml v1.
       const r = check("type", good.replace(/IdleTime = (\d+)/, 'IdleTime = "$1"'));
       assert.equal(r.status, 1);
       assert.match(r.stderr, /\(last key "runners\.machine\.IdleTime"\): incompatible types: TOML value has type string; destination has type integer/);
+    });
+    it("an autoscaling period the runner's cron parser refuses, and an unknown timezone", () => {
+      const period = check("period", good.replace('"* * 9-17 * * mon-fri *"', '"* * 9-17 * * mon-xyz *"'));
+      assert.equal(period.status, 1);
+      assert.match(period.stderr, /^FATAL: decoding config: loading configuration for 0123456789ab runner: compiling docker machine autoscaling periods: invalid time periods \[\* \* 9-17 \* \* mon-xyz \*\], caused by: syntax error in day-of-week field: 'mon-xyz'\n$/);
+      const zone = check("zone", good.replace('Timezone = "Asia/Tokyo"', 'Timezone = "Asia/Tokio"'));
+      assert.equal(zone.status, 1);
+      assert.match(zone.stderr, /caused by: unknown time zone Asia\/Tokio\n$/);
+    });
+    it("the runner's own load ignores an unknown key (only lint reports it)", () => {
+      const file = path.join(dir, "unknown-load.toml");
+      fs.writeFileSync(file, good.replace("MachineOptions =", "MachineOption ="));
+      assert.deepEqual(modelLoad(file), { status: 0, stdout: "Configuration loaded\n", stderr: "" });
     });
     it("an unknown key (a misspelt MachineOptions)", () => {
       const r = check("unknown", good.replace("MachineOptions =", "MachineOption ="));

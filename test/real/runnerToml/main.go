@@ -6,9 +6,11 @@
 // (test/fixtures/runner-config/known-keys-detailed.json: every table, key and TOML type of the
 // runner's config structs). Every key is a pointer, so an absent key stays absent on save.
 //
-//	runner-toml check KEYS.json FILE     decode FILE as the runner's loader does; exit 1 on a
-//	                                     decoding error or an unknown key (`gitlab-runner lint`'s
-//	                                     texts), else "Configuration file is valid."
+//	runner-toml load KEYS.json FILE      what the runner's (re)load decides from FILE's text: prints
+//	                                     "Configuration loaded", or the error the runner logs after
+//	                                     "Failed to load config" and exits 1 (unknown keys are ignored)
+//	runner-toml check KEYS.json FILE     `gitlab-runner lint`: the load, then unknown keys; exit 1 on
+//	                                     either (lint's texts), else "Configuration file is valid."
 //	runner-toml save KEYS.json FILE NAME=TOKEN...
 //	                                     what SaveConfig does after a token rotation: decode, set the
 //	                                     named runners' token, token_obtained_at and token_expires_at,
@@ -27,6 +29,7 @@ import (
 	"unicode"
 
 	"github.com/BurntSushi/toml"
+	"github.com/gorhill/cronexpr"
 )
 
 type key struct {
@@ -152,12 +155,61 @@ func typeOf(tables map[string][]key, parent string, k key) reflect.Type {
 	}
 }
 
-// undecoded lists the keys BurntSushi could not place, as `gitlab-runner lint` does. Keys of the
-// free-form tables (map[string]interface{}) are decoded, not reported, as in the runner.
-func check(cfg reflect.Value, file string) error {
+// load is the runner's LoadConfig as far as config.toml's text decides it: the decoding, then each
+// runner's [[runners.machine.autoscaling]] periods and timezone compiled as the runner does
+// (gorhill/cronexpr, time.LoadLocation). Its error texts are the runner's.
+func load(cfg reflect.Value, file string) (toml.MetaData, error) {
 	meta, err := toml.DecodeFile(file, cfg.Interface())
 	if err != nil {
-		return fmt.Errorf("decoding config: decoding configuration file: %w", err)
+		return meta, fmt.Errorf("decoding configuration file: %w", err)
+	}
+	runners := field(cfg.Elem(), "runners")
+	for i := 0; i < runners.Len(); i++ {
+		r := runners.Index(i).Elem()
+		name := ""
+		if n := field(r, "name"); !n.IsNil() {
+			name = n.Elem().String()
+		}
+		m := field(r, "machine")
+		if m.IsNil() {
+			continue
+		}
+		entries := field(m.Elem(), "autoscaling")
+		for j := 0; j < entries.Len(); j++ {
+			a := entries.Index(j).Elem()
+			periods := field(a, "Periods").Interface().([]string)
+			tz := ""
+			if t := field(a, "Timezone"); !t.IsNil() {
+				tz = t.Elem().String()
+			}
+			if err := compilePeriods(periods, tz); err != nil {
+				return meta, fmt.Errorf("loading configuration for %s runner: compiling docker machine autoscaling periods: %w",
+					name, fmt.Errorf("invalid time periods %v, caused by: %v", periods, err))
+			}
+		}
+	}
+	return meta, nil
+}
+
+func compilePeriods(periods []string, timezone string) error {
+	for _, p := range periods {
+		if _, err := cronexpr.Parse(p); err != nil {
+			return err
+		}
+	}
+	if timezone == "" {
+		timezone = "Local" // as the runner: empty means the system's zone
+	}
+	_, err := time.LoadLocation(timezone)
+	return err
+}
+
+// check is `gitlab-runner lint`: the load, then the keys BurntSushi could not place. Keys of the
+// free-form tables (map[string]interface{}) are decoded, not reported, as in the runner.
+func check(cfg reflect.Value, file string) error {
+	meta, err := load(cfg, file)
+	if err != nil {
+		return fmt.Errorf("decoding config: %w", err)
 	}
 	if u := meta.Undecoded(); len(u) > 0 {
 		msgs := make([]string, 0, len(u))
@@ -180,8 +232,8 @@ func field(v reflect.Value, tomlKey string) reflect.Value {
 }
 
 func main() {
-	if len(os.Args) < 4 || (os.Args[1] != "check" && os.Args[1] != "save") {
-		fmt.Fprintln(os.Stderr, "usage: runner-toml check|save KEYS.json FILE [NAME=TOKEN...]")
+	if len(os.Args) < 4 || (os.Args[1] != "check" && os.Args[1] != "load" && os.Args[1] != "save") {
+		fmt.Fprintln(os.Stderr, "usage: runner-toml check|load|save KEYS.json FILE [NAME=TOKEN...]")
 		os.Exit(2)
 	}
 	tables, err := readTables(os.Args[2])
@@ -191,6 +243,14 @@ func main() {
 	}
 	file := os.Args[3]
 	cfg := reflect.New(structOf(tables, "global"))
+	if os.Args[1] == "load" {
+		if _, err := load(cfg, file); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		fmt.Println("Configuration loaded")
+		return
+	}
 	if err := check(cfg, file); err != nil {
 		fmt.Fprintln(os.Stderr, "FATAL:", err)
 		os.Exit(1)
