@@ -884,6 +884,17 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       for (const f of ["written", "original", "reverse-1", "reverse-2"]) assert.ok(fs.existsSync(stateFile(sb, key, f)), f);
     });
 
+    it("a change between two writes that kept no reverse edit: destroy refuses (exit 7) rather than lose it", () => {
+      fs.writeFileSync(target, "orig\n");
+      assert.equal(readThenWrite(sb, base(), "new 1\n").status, 0);
+      fs.writeFileSync(target, "rotated\n");
+      assert.equal(readThenWrite(sb, base(), "new 2 rotated\n").status, 0);
+      const d = run(sb, restoreScript(base(), sb.opts));
+      assert.equal(d.status, 7, d.stderr);
+      assert.match(d.stderr, /was changed between two of pulumi's writes and no reverse edit was kept; putting back the content from before pulumi would lose that change; nothing was changed/);
+      assert.equal(fs.readFileSync(target, "utf8"), "new 2 rotated\n");
+    });
+
     it("a failed after-action takes back the reverse edit it filed", () => {
       const w = { ...base(), after: upAfter() };
       assert.equal(editWrite(sb, w, "old: 1\nnew: 1\n").status, 0);
