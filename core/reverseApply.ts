@@ -120,7 +120,10 @@ export function reverseChainFn(): string[] {
     "    export GRA_OUT GRA_NONL",
     `    if ! why=$(LC_ALL=C awk ${shQuoteScript(REVERSE_AWK)} "$sd/reverse-$i" "$1"); then`,
     "      rm -f \"$1.next\"",
-    "      die 7 \"$target changed after pulumi wrote it, and pulumi's edit cannot be undone on the file as it is now; nothing was changed:\" \"$why.\" " +
+    // Nothing is written, so every value any of pulumi's writes changed is still to put back:
+    // the hunks' labels name their keys, never a value.
+    "      keys=$(for f in \"$sd\"/reverse-*; do LC_ALL=C sed -n 's/^@//p' \"$f\"; done | LC_ALL=C awk '!seen[$0]++ { printf \"%s%s\", (n++ ? \"; \" : \"\"), $0 }')",
+    "      die 7 \"$target changed after pulumi wrote it, and pulumi's edit cannot be undone on the file as it is now; nothing was changed:\" \"$why.\" \"Pulumi's values to put back by hand: $keys.\" " +
       "\"If the runner rewrote the whole file (token rotation), no edit can be matched. The content from before pulumi is in $sd/original; put back what you want by hand, then run \\\"pulumi state delete <urn of this command>\\\" and destroy again.\"",
     "    fi",
     "    mv -f \"$1.next\" \"$1\"",

@@ -311,13 +311,18 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
       "if [ ! -e \"$sd/original\" ] && [ ! -e \"$sd/original.absent\" ]; then",
       w.after && "  fresh=1",
       // Reverse edits of an earlier life of this state dir (restored since) are not ours to apply.
-      "  rm -f \"$sd\"/reverse-*",
+      "  rm -f \"$sd\"/reverse-* \"$sd/diverged\"",
       "  if [ \"$cur\" = absent ]; then",
       "    : > \"$sd/original.absent\"",
       "  else",
       "    cp -p \"$target\" \"$sd/original.tmp\"",
       "    mv -f \"$sd/original.tmp\" \"$sd/original\"",
       "  fi",
+      // Someone else changed the file since pulumi's last write (the runner rewriting it on a
+      // token rotation, a hand edit) and this write builds on that: \`original\` no longer is this
+      // file without pulumi's edits, so destroy must undo the edits instead of putting it back.
+      "elif [ -e \"$sd/written\" ] && [ \"$(cat \"$sd/written\")\" != \"$cur\" ]; then",
+      "  : > \"$sd/diverged\"",
       "fi",
       "backup=",
       "if [ \"$cur\" != absent ]; then",
@@ -349,7 +354,7 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
         "    mv -f \"$tmp\" \"$target\"",
         "  fi",
         "  if [ \"$fresh\" = 1 ]; then",
-        "    rm -f \"$sd/original\" \"$sd/original.absent\" \"$sd/written\" \"$sd/owner\"",
+        "    rm -f \"$sd/original\" \"$sd/original.absent\" \"$sd/written\" \"$sd/owner\" \"$sd/diverged\"",
         "  else",
         "    put \"$sd/written\" \"$cur\"",
         "    if [ -n \"$prev_owner\" ]; then put \"$sd/owner\" \"$prev_owner\"; else rm -f \"$sd/owner\"; fi",
@@ -417,7 +422,7 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       "fi",
       "[ ! -L \"$target\" ] || die 7 \"$target is now a symbolic link; nothing was changed.\"",
       "cur=$(state_of \"$target\")",
-      "if [ \"$cur\" = \"$written\" ]; then",
+      "if [ \"$cur\" = \"$written\" ] && [ ! -e \"$sd/diverged\" ]; then",
       // What pulumi wrote is kept too: a restore never loses a version of the file.
       "  stamp before-restore",
       "  cp -p \"$target\" \"$stamped\"",
@@ -455,6 +460,8 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       "  [ \"$(state_of \"$target\")\" = \"$cur\" ] || die 7 \"$target changed while destroy was undoing pulumi's edit; nothing was changed. Run pulumi destroy again.\"",
       "  mv -f \"$tmp\" \"$target\"",
       "  echo \"undid pulumi's edit of $target, keeping the changes made after it (before: $stamped)\"",
+      "elif [ \"$cur\" = \"$written\" ]; then",
+      "  die 7 \"$target was changed between two of pulumi's writes and no reverse edit was kept; putting back the content from before pulumi would lose that change; nothing was changed. The content from before pulumi is in $sd/original; put back what you want by hand, then run \\\"pulumi state delete <urn of this command>\\\" and destroy again.\"",
       "else",
       "  if [ \"$orig\" = absent ]; then where=\"it did not exist before pulumi ($sd/original.absent)\"; else where=\"the content from before pulumi is in $sd/original\"; fi",
       "  die 7 \"$target changed after pulumi wrote it (wrote $written, found $cur); nothing was changed.\" \"$where.\" " +
@@ -462,7 +469,7 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       "fi",
     ],
     afterLines,
-    ["rm -f \"$sd/original\" \"$sd/original.absent\" \"$sd/written\" \"$sd/owner\" \"$sd/reverse.tmp\" \"$sd\"/reverse-*"],
+    ["rm -f \"$sd/original\" \"$sd/original.absent\" \"$sd/written\" \"$sd/owner\" \"$sd/reverse.tmp\" \"$sd\"/reverse-* \"$sd/diverged\""],
   );
 }
 

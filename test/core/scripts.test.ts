@@ -288,13 +288,15 @@ describe("core/scripts builders", () => {
       "fresh=0",
       "if [ ! -e \"$sd/original\" ] && [ ! -e \"$sd/original.absent\" ]; then",
       "  fresh=1",
-      "  rm -f \"$sd\"/reverse-*",
+      "  rm -f \"$sd\"/reverse-* \"$sd/diverged\"",
       "  if [ \"$cur\" = absent ]; then",
       "    : > \"$sd/original.absent\"",
       "  else",
       "    cp -p \"$target\" \"$sd/original.tmp\"",
       "    mv -f \"$sd/original.tmp\" \"$sd/original\"",
       "  fi",
+      "elif [ -e \"$sd/written\" ] && [ \"$(cat \"$sd/written\")\" != \"$cur\" ]; then",
+      "  : > \"$sd/diverged\"",
       "fi",
       "backup=",
       "if [ \"$cur\" != absent ]; then",
@@ -341,7 +343,7 @@ describe("core/scripts builders", () => {
       "    mv -f \"$tmp\" \"$target\"",
       "  fi",
       "  if [ \"$fresh\" = 1 ]; then",
-      "    rm -f \"$sd/original\" \"$sd/original.absent\" \"$sd/written\" \"$sd/owner\"",
+      "    rm -f \"$sd/original\" \"$sd/original.absent\" \"$sd/written\" \"$sd/owner\" \"$sd/diverged\"",
       "  else",
       "    put \"$sd/written\" \"$cur\"",
       "    if [ -n \"$prev_owner\" ]; then put \"$sd/owner\" \"$prev_owner\"; else rm -f \"$sd/owner\"; fi",
@@ -852,6 +854,45 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       const d = run(sb, restoreScript(base(), sb.opts));
       assert.equal(d.status, 0, d.stderr);
       assert.equal(fs.readFileSync(target, "utf8"), "# top\na: 1\nb: 2\nz: 0\n");
+    });
+
+    // The runner's token rotation between two `up`s: the second write is based on the runner's
+    // file, so putting `original` back would bring the old token back. Destroy undoes pulumi's
+    // edits on the file instead, or refuses and names the keys.
+    it("a change between two writes survives destroy when the file is as pulumi last wrote it", () => {
+      fs.writeFileSync(target, "a: 1\ntoken: old\nb: 2\n");
+      assert.equal(editWrite(sb, base(), "a: 1\ntoken: old\nm: 1\nb: 2\n").status, 0);
+      fs.writeFileSync(target, "a: 1\ntoken: rotated\nm: 1\nb: 2\n");
+      assert.equal(editWrite(sb, base(), "a: 1\ntoken: rotated\nm: 2\nb: 2\n").status, 0);
+      const d = run(sb, restoreScript(base(), sb.opts));
+      assert.equal(d.status, 0, d.stderr);
+      assert.match(d.stdout, /^undid pulumi's edit of .*, keeping the changes made after it/m);
+      assert.equal(fs.readFileSync(target, "utf8"), "a: 1\ntoken: rotated\nb: 2\n");
+      assert.deepEqual(fs.readdirSync(path.join(sb.stateDir, key)).filter((f) => !/^(backup|before-restore)-/.test(f)), []);
+    });
+
+    it("a rewrite that re-encodes pulumi's lines between two writes: destroy refuses (exit 7) naming the key, the rotated token stays", () => {
+      fs.writeFileSync(target, "a: 1\ntoken: old\nb: 2\n");
+      assert.equal(editWrite(sb, base(), "a: 1\ntoken: old\nm: 1\nb: 2\n").status, 0);
+      fs.writeFileSync(target, "b:  2\nm:  1\na:  1\ntoken:  rotated\n");
+      const rewritten = "b:  2\nm: 2\na:  1\ntoken:  rotated\n";
+      assert.equal(editWrite(sb, base(), rewritten).status, 0);
+      const d = run(sb, restoreScript(base(), sb.opts));
+      assert.equal(d.status, 7, d.stderr);
+      assert.match(d.stderr, /nothing was changed: m: changed since pulumi wrote it\. Pulumi's values to put back by hand: m\. If the runner rewrote/);
+      assert.equal(fs.readFileSync(target, "utf8"), rewritten);
+      for (const f of ["written", "original", "reverse-1", "reverse-2"]) assert.ok(fs.existsSync(stateFile(sb, key, f)), f);
+    });
+
+    it("a change between two writes that kept no reverse edit: destroy refuses (exit 7) rather than lose it", () => {
+      fs.writeFileSync(target, "orig\n");
+      assert.equal(readThenWrite(sb, base(), "new 1\n").status, 0);
+      fs.writeFileSync(target, "rotated\n");
+      assert.equal(readThenWrite(sb, base(), "new 2 rotated\n").status, 0);
+      const d = run(sb, restoreScript(base(), sb.opts));
+      assert.equal(d.status, 7, d.stderr);
+      assert.match(d.stderr, /was changed between two of pulumi's writes and no reverse edit was kept; putting back the content from before pulumi would lose that change; nothing was changed/);
+      assert.equal(fs.readFileSync(target, "utf8"), "new 2 rotated\n");
     });
 
     it("a failed after-action takes back the reverse edit it filed", () => {

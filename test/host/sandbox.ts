@@ -18,6 +18,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { verifyHostDeps } from "../helpers/hostDeps";
+import { KNOWN_KEYS, runnerTomlModel } from "../helpers/runnerTomlModel";
 import { ALL_STANDINS, COLLABORAGE_FIXTURES, LAYOUTS, Layout, LayoutSpec } from "./layouts";
 
 export { Layout } from "./layouts";
@@ -614,6 +615,11 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
         }
         fs.copyFileSync(path.join(__dirname, "standin.py"), path.join(ctl, "standin.py"));
         fs.copyFileSync(path.join(__dirname, "standin_container.py"), path.join(ctl, "standin_container.py"));
+        // The runner's reload of config.toml: the runner-toml model (the runner's TOML library on its
+        // keys and types), a static binary, since the real gitlab-runner cannot be built here.
+        fs.copyFileSync(runnerTomlModel(), path.join(ctl, "runner-toml"));
+        fs.chmodSync(path.join(ctl, "runner-toml"), 0o755);
+        fs.copyFileSync(KNOWN_KEYS, path.join(ctl, "runner-known-keys.json"));
         fs.copyFileSync("/usr/bin/docker-compose", path.join(ctl, "real/docker-compose"));
         fs.chmodSync(path.join(ctl, "real/docker-compose"), 0o755);
         fs.writeFileSync(

@@ -346,8 +346,9 @@ def docker_ps(args):
 #   running jobs then has them aborted. `docker kill -s QUIT` lets them finish: each later
 #   `docker inspect` poll finishes one job, and the runner exits after the last.
 # - The runner re-reads config.toml when its mtime is newer than the loaded one, seen at the
-#   second `docker logs` after the change (it polls every 3 s), parsing it with tomllib and logging
-#   "Configuration loaded" or "Failed to load config <error>" (runner or JSON format) on stderr.
+#   second `docker logs` after the change (it polls every 3 s), loading it with the runner-toml model
+#   (test/real/runnerToml: the runner's TOML library on its keys and types) and logging
+#   "Configuration loaded" or "Failed to load config <the runner's error>" (runner or JSON format).
 
 DOCKERD = SANDBOX + "/dockerd.json"
 KNOBS = SANDBOX + "/knobs.json"
@@ -500,15 +501,14 @@ class Daemon:
             return
         r["pending"] = None
         r["loaded"] = m
-        try:
-            with open(RUNNER_CONFIG, "rb") as f:
-                import tomllib
-                cfg = tomllib.load(f)
-            if not isinstance(cfg.get("runners", []), list):
-                raise ValueError("runners must be an array of tables")
-        except Exception as e:  # noqa: BLE001 - any load error is what the runner logs
+        # The runner's own load as far as the file's text decides it (runner-toml model: BurntSushi
+        # toml on the runner's keys and types, autoscaling periods; the runner's error texts).
+        r = subprocess.run([SANDBOX + "/runner-toml", "load", SANDBOX + "/runner-known-keys.json", RUNNER_CONFIG],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            error = (r.stdout.strip() or r.stderr.strip()).replace("\n", " ")
             event(event="runner-reload", ok=False)
-            self.log("Failed to load config %s" % e, "error")
+            self.log("Failed to load config %s" % error, "error")
             return
         event(event="runner-reload", ok=True)
         self.log("Configuration loaded")

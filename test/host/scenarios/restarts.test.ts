@@ -107,6 +107,20 @@ describe("restart scenarios: a proxy up, a re-run, a config.toml change and dest
       assert.ok(sb.readFile(CI_PATHS.configToml).equals(before), "the previous config.toml is back");
       assert.deepEqual(sb.events().map((e) => [e.event, e.ok]), [["runner-reload", false]]);
     });
+
+    it("a value of the wrong type (TOML that parses, but not into the runner's struct): the runner's decoding error, put back", async () => {
+      const sb = ci();
+      const w = latest.commands.find((c) => c.name === "ci-server-config-toml-write")!;
+      const before = sb.readFile(CI_PATHS.configToml);
+      const wrongType = before.toString("utf8").replace(/IdleTime = (\d+)/, 'IdleTime = "$1"');
+      assert.notEqual(wrongType, before.toString("utf8"));
+      sb.clearEvents();
+      const r = await sb.exec(w.create, { stdin: guardedWriteStdin(sha256Hex(before), wrongType), timeoutMs: 60_000 });
+      assert.equal(r.code, 5, r.stderr);
+      assert.match(r.stderr, /its log says: ERROR: Failed to load config decoding configuration file: toml: line \d+ \(last key "runners\.machine\.IdleTime"\): incompatible types: TOML value has type string; destination has type integer/);
+      assert.ok(sb.readFile(CI_PATHS.configToml).equals(before), "the previous config.toml is back");
+      assert.deepEqual(sb.events().map((e) => [e.event, e.ok]), [["runner-reload", false]]);
+    });
   });
 
   describe("destroy", () => {
