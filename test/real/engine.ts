@@ -71,7 +71,7 @@ export interface RealStackOptions {
   config: Record<string, unknown>;
   /** Keys (without prefix) set with --secret. */
   secretKeys: string[];
-  /** Environment for the plugins (GRA_SSH_ROUTES, GRA_STUB_BUILDER_IP, GRA_STUB_AWS_SECRET). */
+  /** Environment for the plugins (GRA_SSH_ROUTES, GRA_STUB_AWS_SECRET). */
   pluginEnv: Record<string, string>;
 }
 
@@ -193,4 +193,19 @@ export class RealStack {
   remove(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** One property of one resource as `preview --diff` prints it: the text after "key : ", or undefined. */
+export function previewProperty(output: string, resource: string, key: string): string | undefined {
+  const lines = output.split("\n");
+  const start = lines.findIndex((l) => l.includes("[urn=") && l.trimEnd().endsWith(`::${resource}]`));
+  if (start < 0) return undefined;
+  const prop = new RegExp(`^\\s*[-+~]?\\s*${key}\\s*: (.*)$`);
+  for (const l of lines.slice(start + 1)) {
+    const m = prop.exec(l);
+    if (m) return m[1];
+    // The next resource's header ends this one's properties.
+    if (/^\s*[-+~]+ [\w:/-]+: \(/.test(l) || l.includes("[urn=")) return undefined;
+  }
+  return undefined;
 }

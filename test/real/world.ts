@@ -10,8 +10,6 @@ import { REAL_BUILD_TIMEOUT_MS, realBinary } from "../helpers/realBinaries";
 import { RealStack } from "./engine";
 
 export const SECRET_KEYS = ["sshPrivateKey", "proxyCredentials"];
-/** Where the stub aws plugin puts the AMI builder (its privateIp); the command stand-in routes it to the builder sandbox. */
-export const BUILDER_IP = "127.0.0.2";
 
 /** The builder accepts the stack's key, as EC2 puts the key pair's public key on the instance. */
 export function authorize(target: Sandbox, privateKey: string): void {
@@ -47,8 +45,8 @@ export function useRealWorld(stackName: string, initial: (c: StackConfig) => voi
     stack = await RealStack.create({
       pulumi, stackName, config: config(), secretKeys: SECRET_KEYS,
       pluginEnv: {
-        GRA_STUB_BUILDER_IP: BUILDER_IP,
-        GRA_SSH_ROUTES: JSON.stringify({ [`${BUILDER_IP}:22`]: `127.0.0.1:${builder().port}` }),
+        // The builder's private IP (a loopback address the stub picks), port 22: the builder sandbox.
+        GRA_SSH_ROUTES: JSON.stringify({ "*:22": `127.0.0.1:${builder().port}` }),
         GRA_STUB_AWS_SECRET: CANARY_AWS_SECRET,
       },
     });

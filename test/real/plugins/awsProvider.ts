@@ -1,54 +1,12 @@
 // Test double of the `aws` resource plugin (AWS itself cannot be reached): the real engine loads it
 // as `pulumi-resource-aws` (a shim on PATH, see engine.ts). It reports the version the SDK asks for,
 // serves every resource type and data source the program uses, answers ids and computed outputs,
-// and marks a change as a replacement exactly where the real provider does: FORCE_NEW below, each
-// entry with the source it was taken from. Everything else changes in place.
+// and marks a change as a replacement exactly where the real provider does: offline/forceNew.ts,
+// each entry with the source it was taken from. Everything else changes in place.
 import * as crypto from "node:crypto";
 import * as provider from "@pulumi/pulumi/provider";
+import { FORCE_NEW } from "../../../offline/forceNew";
 import { hasUnknown, hexOf, logCall, parseUrn, plain, same, secret } from "./wire";
-
-/**
- * Input properties whose change forces a new resource (Terraform's ForceNew / RequiresReplace, which
- * the Pulumi bridge turns into replaces), per type. A dotted path is a property inside an object
- * (rootBlockDevice.encrypted). Sources: the Terraform AWS provider's schemas, hashicorp/
- * terraform-provider-aws `internal/service/...`; README "Real engine" has the table with the files.
- */
-export const FORCE_NEW: Record<string, string[]> = {
-  // ec2/vpc_security_group.go
-  "aws:ec2/securityGroup:SecurityGroup": ["name", "namePrefix", "description", "vpcId"],
-  // ec2/vpc_security_group_ingress_rule.go, _egress_rule.go (framework: RequiresReplace)
-  "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ["securityGroupId"],
-  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ["securityGroupId"],
-  // ec2/ec2_key_pair.go
-  "aws:ec2/keyPair:KeyPair": ["keyName", "keyNamePrefix", "publicKey"],
-  // ec2/ec2_instance.go (userData only with userDataReplaceOnChange, see diff())
-  "aws:ec2/instance:Instance": ["ami", "availabilityZone", "subnetId", "keyName", "privateIp", "associatePublicIpAddress", "placementGroup",
-    "tenancy", "hostId", "networkInterfaces", "ebsBlockDevices", "ephemeralBlockDevices", "rootBlockDevice.encrypted", "rootBlockDevice.kmsKeyId"],
-  // ec2/ec2_ami_from_instance.go (read for this table)
-  "aws:ec2/amiFromInstance:AmiFromInstance": ["name", "sourceInstanceId", "snapshotWithoutReboot", "ephemeralBlockDevices"],
-  // ec2/ec2_instance_state.go
-  "aws:ec2transitgateway/instanceState:InstanceState": ["instanceId"],
-  // ec2/ec2_launch_template.go: every other change is a new version of the same template
-  "aws:ec2/launchTemplate:LaunchTemplate": ["name", "namePrefix"],
-  // ec2/vpc_endpoint.go
-  "aws:ec2/vpcEndpoint:VpcEndpoint": ["vpcId", "serviceName", "vpcEndpointType"],
-  // autoscaling/group.go
-  "aws:autoscaling/group:Group": ["name", "namePrefix"],
-  // iam/user.go: a rename is an UpdateUser
-  "aws:iam/user:User": [],
-  // iam/user_policy.go, role_policy.go
-  "aws:iam/userPolicy:UserPolicy": ["user", "name", "namePrefix"],
-  "aws:iam/rolePolicy:RolePolicy": ["role", "name", "namePrefix"],
-  // iam/access_key.go (read for this table)
-  "aws:iam/accessKey:AccessKey": ["user", "pgpKey"],
-  // s3/bucket.go and the bucket's sub-resources
-  "aws:s3/bucket:Bucket": ["bucket", "bucketPrefix", "objectLockEnabled"],
-  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ["bucket"],
-  "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ["bucket"],
-  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": ["bucket", "expectedBucketOwner"],
-  "aws:s3/bucketVersioning:BucketVersioning": ["bucket", "expectedBucketOwner"],
-  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ["bucket", "expectedBucketOwner"],
-};
 
 /** The property Pulumi auto-names (resource name + random suffix) when the program leaves it out. */
 const AUTONAMED: Record<string, string> = {
@@ -65,6 +23,11 @@ const AUTONAMED: Record<string, string> = {
 const ACCOUNT = "123456789012";
 const config = JSON.parse(process.env.PULUMI_CONFIG || "{}") as Record<string, string>;
 const region = config.region ?? "us-east-1";
+/**
+ * An instance's private IP: a loopback address of its own (a replacement, created before the old
+ * one goes, never gets the old one's), which the command stand-in routes to the builder sandbox.
+ */
+const loopbackIp = () => `127.0.${1 + crypto.randomInt(254)}.${2 + crypto.randomInt(253)}`;
 const rand = (n: number) => crypto.randomBytes(Math.ceil(n / 2)).toString("hex").slice(0, n);
 
 /** What the provider computes on create: ids, ARNs, and the builder's address (a sandbox). */
@@ -79,7 +42,7 @@ function computed(type: string, name: string, inputs: Record<string, any>): { id
       return { id: i.name, outs: { arn: `arn:aws:iam::${ACCOUNT}:user${i.path ?? "/"}${i.name}`, uniqueId: `AIDA${rand(17).toUpperCase()}` } };
     case "aws:ec2/instance:Instance": {
       const id = `i-${rand(17)}`;
-      return { id, outs: { arn: `arn:aws:ec2:${region}:${ACCOUNT}:instance/${id}`, privateIp: process.env.GRA_STUB_BUILDER_IP ?? "127.0.0.2", instanceState: "running" } };
+      return { id, outs: { arn: `arn:aws:ec2:${region}:${ACCOUNT}:instance/${id}`, privateIp: loopbackIp(), instanceState: "running" } };
     }
     case "aws:ec2/amiFromInstance:AmiFromInstance": {
       const id = `ami-${rand(17)}`;

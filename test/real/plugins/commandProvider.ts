@@ -13,7 +13,8 @@
 //  - Refresh (Read) returns the state unchanged: nothing runs.
 // Commands run over real SSH (the system ssh client) with the connection's host, port, user,
 // private key and host key. The one liberty: GRA_SSH_ROUTES maps an address the program cannot
-// choose (the builder's private IP, port 22) to the sandbox sshd serving it; only 127/8 is contacted.
+// choose (the builder's private IP, port 22: "*:22") to the sandbox sshd serving it; only 127/8 is
+// ever contacted.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -49,7 +50,7 @@ async function runRemote(r: Run): Promise<{ stdout: string; stderr: string }> {
   if (c.proxy) throw new Error("command stand-in: connection.proxy (a bastion) is not implemented");
   if (c.password || !c.privateKey) throw new Error("command stand-in: only privateKey authentication is implemented");
   const wanted = `${c.host}:${c.port ?? 22}`;
-  const [host, port] = (routes[wanted] ?? wanted).split(":");
+  const [host, port] = (routes[wanted] ?? routes[`*:${c.port ?? 22}`] ?? wanted).split(":");
   if (!/^127\.\d+\.\d+\.\d+$/.test(host)) throw new Error(`command stand-in: refusing to contact ${wanted} (tests reach loopback sandboxes only)`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-cmd-"));
   try {
