@@ -37,8 +37,9 @@ export interface OfflineWorld {
   providerSecret: string;
   account: string;
   /**
-   * `type::name` of resources the engine replaces in this run: the provider gives their new copies
-   * new ids and addresses, which every input made from them sees (offline/operations.ts).
+   * `type::name` of resources the engine replaced, once per replacement (this run's and earlier
+   * ones'): the provider gives each new copy new ids and addresses, which every input made from
+   * them sees (offline/operations.ts).
    */
   renewed?: string[];
 }
@@ -125,8 +126,8 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
 
   private answer(type: string, resourceName: string, inputs: Record<string, any>): Record<string, any> {
     // A replacement's new copy: other ids and addresses, the same names where the program gives them.
-    const renewed = this.world.renewed?.includes(`${type}::${resourceName}`) ?? false;
-    const name = renewed ? `${resourceName}~` : resourceName;
+    const renewals = (this.world.renewed ?? []).filter((k) => k === `${type}::${resourceName}`).length;
+    const name = `${resourceName}${"~".repeat(renewals)}`;
     switch (type) {
       case "command:remote:Command":
         return { stdout: this.commandStdout(resourceName, inputs), stderr: "" };
@@ -135,7 +136,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
       case "aws:iam/user:User":
         return { name: resourceName, arn: `arn:aws:iam::${this.world.account}:user${inputs.path ?? "/"}${resourceName}` };
       case "aws:ec2/instance:Instance":
-        return { id: `i-${hex(name, 17)}`, privateIp: renewed ? "10.0.1.11" : "10.0.1.10" };
+        return { id: `i-${hex(name, 17)}`, privateIp: `10.0.1.${10 + renewals}` };
       case "aws:ec2/amiFromInstance:AmiFromInstance":
         return { id: `ami-${hex(name, 17)}` };
       case "aws:autoscaling/group:Group": {

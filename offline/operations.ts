@@ -118,7 +118,7 @@ export function orderOf(steps: PlannedStep[], before: RecordedResource[] | undef
   }
   // A replaced old copy goes after its new copy exists, at the end with the removed resources;
   // deleteBeforeReplace: before its new copy.
-  const live = steps.filter((s) => s.op !== "delete").map((s) => s.key);
+  const live = steps.filter((s) => s.op !== "delete" && isCustomKey(s.key)).map((s) => s.key);
   for (const s of steps.filter((x) => x.op === "replace")) {
     if (dbr.has(s.key)) {
       order.push([`${s.key}#delete`, s.key]);
@@ -130,20 +130,28 @@ export function orderOf(steps: PlannedStep[], before: RecordedResource[] | undef
   return order;
 }
 
+/** A prediction of `pulumi up`, with the offline run of the stack it leaves. */
+export interface UpPrediction extends Prediction {
+  after: OfflineRun;
+  /** The renewals `after` was run with: pass them to the next prediction of this stack. */
+  renewed: string[];
+}
+
 /**
- * `pulumi up` from `before` to the program run with new settings: `run(renewed)` runs it offline
- * with the given resources' provider outputs renewed (their replacements' new copies).
+ * `pulumi up` from `before` (made with the renewals `earlier`) to the program run with new settings:
+ * `run(renewed)` runs it offline with those resources' provider outputs renewed.
  */
-export async function predictUp(before: OfflineRun | undefined, run: (renewed: string[]) => Promise<OfflineRun>): Promise<Prediction & { after: OfflineRun }> {
-  let renewed: string[] = [];
+export async function predictUp(before: OfflineRun | undefined, run: (renewed: string[]) => Promise<OfflineRun>, earlier: string[] = []): Promise<UpPrediction> {
+  const now = new Set<string>();
   for (let round = 0; ; round++) {
+    const renewed = [...earlier, ...now];
     const after = await run(renewed);
     const steps = await stepsBetween(before?.engine.resources, after.engine.resources);
     const replaced = steps.filter((s) => s.op === "replace").map((s) => s.key);
-    if (replaced.every((k) => renewed.includes(k)) || round > 10) {
-      return { steps, order: orderOf(steps, before?.engine.resources, after.engine.resources), after };
+    if (replaced.every((k) => now.has(k)) || round > 10) {
+      return { steps, order: orderOf(steps, before?.engine.resources, after.engine.resources), after, renewed };
     }
-    renewed = [...new Set([...renewed, ...replaced])];
+    replaced.forEach((k) => now.add(k));
   }
 }
 

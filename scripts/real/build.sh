@@ -3,8 +3,11 @@
 # work tree keyed by version. Nothing here enters git. Prints one "NAME: /absolute/path" line per
 # binary on stdout; progress and timings go to stderr.
 #
+#   build.sh [NAME...]   (default: pulumi, the programs the suite runs)
 #   pulumi         the Pulumi CLI at the version package-lock.json pins for @pulumi/pulumi
-#   gitlab-runner  the newest runner the Go module proxy serves (a pseudo-version of the main branch)
+#   gitlab-runner  the newest runner the Go module proxy serves (a pseudo-version of the main branch).
+#                  Blocked here: the proxy refuses its gitlab.com dependencies (labkit, step-runner,
+#                  moa, fleeting, runner_wrapper/api) with 403, so it is built only when asked by name.
 #
 # A module the proxy refuses is a hard failure that names the command and the proxy's answer.
 # Environment: GRA_REAL_CACHE (default ~/.cache/gitlab-runner-autoscaling/real).
@@ -64,24 +67,38 @@ build() {
   printf '%s: %s\n' "$name" "$dest/$name"
 }
 
-build pulumi "$pulumi_version" "module gra.invalid/real-pulumi
+build_pulumi() {
+  build pulumi "$pulumi_version" "module gra.invalid/real-pulumi
 
-go 1.26
+  go 1.26
 
-require (
-	github.com/pulumi/pulumi/pkg/v3 $pulumi_version
-	github.com/pulumi/pulumi/sdk/v3 $pulumi_version
-)" \
-  github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
-  "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$pulumi_version"
+  require (
+  	github.com/pulumi/pulumi/pkg/v3 $pulumi_version
+  	github.com/pulumi/pulumi/sdk/v3 $pulumi_version
+  )" \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+    "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$pulumi_version"
+}
 
 # The runner's own exclude is ignored when it comes from a dependency, so the wrapper repeats it.
-build gitlab-runner "$runner_version" "module gra.invalid/real-gitlab-runner
+build_gitlab_runner() {
+  build gitlab-runner "$runner_version" "module gra.invalid/real-gitlab-runner
 
-go 1.26.5
+  go 1.26.5
 
-require $runner_module $runner_pseudo
+  require $runner_module $runner_pseudo
 
-exclude github.com/moby/moby v28.5.2+incompatible" \
-  "$runner_module" \
-  "-s -w -X $runner_module/common.NAME=gitlab-runner -X $runner_module/common.VERSION=$runner_version -X $runner_module/common.REVISION=${runner_pseudo##*-} -X $runner_module/common.BRANCH=main"
+  exclude github.com/moby/moby v28.5.2+incompatible" \
+    "$runner_module" \
+    "-s -w -X $runner_module/common.NAME=gitlab-runner -X $runner_module/common.VERSION=$runner_version -X $runner_module/common.REVISION=${runner_pseudo##*-} -X $runner_module/common.BRANCH=main"
+}
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(pulumi)
+for t in "${targets[@]}"; do
+  case "$t" in
+    pulumi) build_pulumi ;;
+    gitlab-runner) build_gitlab_runner ;;
+    *) log "unknown program '$t' (expected: pulumi, gitlab-runner)"; exit 2 ;;
+  esac
+done

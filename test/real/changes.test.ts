@@ -1,0 +1,82 @@
+// Issue 16, section 2, scenarios 3, 4 and 5 (the key) with the real Pulumi engine, on one stack:
+// a runner.idleTime change, a proxy password change (the AMI rebuilt through the builder's
+// replacementTrigger, new before old), a runner.keyGeneration bump. Each: what the preview names,
+// what up does, what the sandboxes saw, and the offline engine's prediction of both.
+import { strict as assert } from "node:assert";
+import type { OfflineRun } from "../../offline/runOffline";
+import { CANARY_PROXY_CREDENTIALS, CI_PATHS, type StackConfig } from "../host/programRun";
+import type { EngineRun, Operation } from "./engine";
+import { divergences, offlineRunner, predictUp, stepsOf } from "./differential";
+import { SECRET_KEYS, useRealWorld } from "./world";
+
+const STACK = "changes";
+const cmd = (n: string) => `command:remote:Command::${n}`;
+const changedSteps = (ops: Operation[]) => ops.filter((o) => o.op !== "same").map((o) => `${o.op} ${o.key.slice(o.key.indexOf("::") + 2)}`).sort();
+const runsOn = (r: EngineRun, host: RegExp) => r.pluginCalls.filter((c) => c.plugin === "command" && c.op === "run" && host.test(String(c.host))).length;
+const BUILDER = /^127\.0\.\d+\.\d+:22$/;
+const CI = /^127\.0\.0\.1:\d+$/;
+
+describe("real engine (Pulumi CLI v3.276.0): idleTime change, proxy password change, key rotation", function () {
+  this.timeout(300_000);
+  const w = useRealWorld(STACK);
+  let last: OfflineRun;
+  let renewed: string[] = [];
+  let config: StackConfig;
+
+  /** Sets the stack's config, previews and ups; both compared with the offline prediction. */
+  async function change(next: StackConfig): Promise<{ preview: EngineRun; up: EngineRun }> {
+    await w.stack().setConfig(next, SECRET_KEYS);
+    const predicted = await predictUp(last, offlineRunner(next, STACK), renewed);
+    const preview = await w.stack().preview(true);
+    assert.deepEqual(divergences(predicted, preview.operations), [], "preview vs offline");
+    w.ci().clearEvents();
+    const up = await w.stack().up();
+    assert.deepEqual(divergences(predicted, up.operations), [], "up vs offline");
+    last = predicted.after;
+    renewed = predicted.renewed;
+    config = next;
+    return { preview, up };
+  }
+
+  before(async function () {
+    config = w.config();
+    await w.stack().up();
+    last = (await predictUp(undefined, offlineRunner(config, STACK))).after;
+  });
+
+  it("(3) runner.idleTime 1800 → 2400: the preview names the config.toml edit and the worker notice only; up writes config.toml and the runner reloads it", async () => {
+    const { preview, up } = await change(w.config((c) => { c.runner.idleTime = 2400; }));
+    const expected = ["replace ci-server-config-toml-read", "update ci-server-config-toml-write", "update workers-cleanup"];
+    assert.deepEqual(changedSteps(preview.operations).filter((s) => !s.startsWith("create-replacement") && !s.startsWith("delete-replaced")), expected);
+    assert.deepEqual(changedSteps(up.operations).filter((s) => !s.startsWith("create-replacement") && !s.startsWith("delete-replaced")), expected);
+    assert.match(w.ci().readFile(CI_PATHS.configToml).toString("utf8"), /IdleTime = 2400\n/);
+    assert.ok(w.ci().events().some((e) => e.event === "runner-reload" && e.ok === true), JSON.stringify(w.ci().events()));
+    // The read, the write and the notice ran; nothing else, nothing on the builder.
+    assert.equal(runsOn(up, CI), 3);
+    assert.equal(runsOn(up, BUILDER), 0);
+  });
+
+  it("(4) a new proxy password: the builder is replaced through its replacementTrigger, the AMI rebuilt, each new copy before the old one goes", async () => {
+    const { preview, up } = await change(w.config((c) => { c.proxyCredentials = CANARY_PROXY_CREDENTIALS.replace("7731", "8842"); }));
+    for (const k of ["aws:ec2/instance:Instance::worker-ami-builder", "aws:ec2/amiFromInstance:AmiFromInstance::worker-ami-ami", "aws:ec2transitgateway/instanceState:InstanceState::worker-ami-builder-stopped"]) {
+      assert.ok(stepsOf(preview.operations, "replace").includes(k), `preview replaces ${k}`);
+      const made = up.operations.find((o) => o.key === k && o.op === "create-replacement");
+      const gone = up.operations.find((o) => o.key === k && o.op === "delete-replaced");
+      assert.ok(made && gone && made.seq < gone.seq, `${k}: new copy before the old one is deleted`);
+    }
+    // Every provisioning step ran again, on the new builder.
+    assert.equal(runsOn(up, BUILDER), 6);
+    assert.match(w.builder().readFile("/etc/apt/apt.conf.d/95gitlab-runner-autoscaling-proxy").toString("utf8"), /CANARY-pw-8842/);
+  });
+
+  it("(5) runner.keyGeneration 1 → 2: the new key is created, config.toml and the worker notice take it, the old key is deleted last", async () => {
+    const { up } = await change(w.config((c) => { c.runner.keyGeneration = 2; c.proxyCredentials = config.proxyCredentials; }));
+    const at = (key: string, op: string) => up.operations.find((o) => o.key === key && o.op === op)?.seq ?? -1;
+    const newKey = at("aws:iam/accessKey:AccessKey::runner-key-2", "create");
+    const write = at(cmd("ci-server-config-toml-write"), "update");
+    const oldKey = at("aws:iam/accessKey:AccessKey::runner-key-1", "delete");
+    assert.ok(newKey >= 0 && write > newKey && oldKey > write, `create key 2 (${newKey}) < config.toml write (${write}) < delete key 1 (${oldKey})`);
+    assert.ok(stepsOf(up.operations, "create-replacement").includes(cmd("workers-cleanup")), "the worker cleanup is replaced: its old delete removes the old key's workers");
+    assert.match(w.ci().readFile(CI_PATHS.configToml).toString("utf8"), /amazonec2-access-key=AKIA/);
+  });
+});
