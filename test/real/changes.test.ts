@@ -3,11 +3,10 @@
 // replacementTrigger, new before old), a runner.keyGeneration bump. Each: what the preview names,
 // what up does, what the sandboxes saw, and the offline engine's prediction of both.
 import { strict as assert } from "node:assert";
-import type { OfflineRun } from "../../offline/runOffline";
 import { CANARY_PROXY_CREDENTIALS, CI_PATHS, type StackConfig } from "../host/programRun";
 import type { EngineRun, Operation } from "./engine";
-import { divergences, offlineRunner, predictUp, stepsOf } from "./differential";
-import { SECRET_KEYS, useRealWorld } from "./world";
+import { stepsOf } from "./differential";
+import { changesOf, useRealWorld } from "./world";
 
 const STACK = "changes";
 const cmd = (n: string) => `command:remote:Command::${n}`;
@@ -19,29 +18,11 @@ const CI = /^127\.0\.0\.1:\d+$/;
 describe("real engine (Pulumi CLI v3.276.0): idleTime change, proxy password change, key rotation", function () {
   this.timeout(300_000);
   const w = useRealWorld(STACK);
-  let last: OfflineRun;
-  let renewed: string[] = [];
-  let config: StackConfig;
-
-  /** Sets the stack's config, previews and ups; both compared with the offline prediction. */
-  async function change(next: StackConfig): Promise<{ preview: EngineRun; up: EngineRun }> {
-    await w.stack().setConfig(next, SECRET_KEYS);
-    const predicted = await predictUp(last, offlineRunner(next, STACK), renewed);
-    const preview = await w.stack().preview(true);
-    assert.deepEqual(divergences(predicted, preview.operations), [], "preview vs offline");
-    w.ci().clearEvents();
-    const up = await w.stack().up();
-    assert.deepEqual(divergences(predicted, up.operations), [], "up vs offline");
-    last = predicted.after;
-    renewed = predicted.renewed;
-    config = next;
-    return { preview, up };
-  }
+  const changes = changesOf(w, STACK);
+  const change = (next: StackConfig) => changes.change(next);
 
   before(async function () {
-    config = w.config();
-    await w.stack().up();
-    last = (await predictUp(undefined, offlineRunner(config, STACK))).after;
+    await changes.start(w.config());
   });
 
   it("(3) runner.idleTime 1800 → 2400: the preview names the config.toml edit and the worker notice only; up writes config.toml and the runner reloads it", async () => {
@@ -70,7 +51,7 @@ describe("real engine (Pulumi CLI v3.276.0): idleTime change, proxy password cha
   });
 
   it("(5) runner.keyGeneration 1 → 2: the new key is created, config.toml and the worker notice take it, the old key is deleted last", async () => {
-    const { up } = await change(w.config((c) => { c.runner.keyGeneration = 2; c.proxyCredentials = config.proxyCredentials; }));
+    const { up } = await change(w.config((c) => { c.runner.keyGeneration = 2; c.proxyCredentials = changes.config().proxyCredentials; }));
     const at = (key: string, op: string) => up.operations.find((o) => o.key === key && o.op === op)?.seq ?? -1;
     const newKey = at("aws:iam/accessKey:AccessKey::runner-key-2", "create");
     const write = at(cmd("ci-server-config-toml-write"), "update");

@@ -4,8 +4,8 @@ import { PROJECT, runOffline, type OfflineRun } from "../../offline/runOffline";
 import { predictDestroy, predictUp, type Op, type Prediction } from "../../offline/operations";
 import { fixtureWorld } from "../helpers/offlineWorld";
 import { CANARY_AWS_SECRET, type StackConfig } from "../host/programRun";
-import type { Operation } from "./engine";
-import { SECRET_KEYS } from "./world";
+import type { OfflineWorld } from "../../offline/mockEngine";
+import { SECRET_KEYS, type Operation } from "./engine";
 
 /** The engine's ops as the offline engine names them; a replacement's two halves are one replace. */
 const OP: Record<string, Op | undefined> = {
@@ -49,10 +49,10 @@ export function divergences(predicted: Prediction, ops: Operation[]): string[] {
 /** The steps of one kind, for readable assertions. */
 export const stepsOf = (ops: Operation[], ...kinds: string[]) => ops.filter((o) => kinds.includes(o.op)).map((o) => o.key);
 
-/** Runs the program offline with a real scenario's config (the CI server's files: the Collaborage fixtures). */
-export function offlineRunner(config: StackConfig, stack: string): (renewed: string[]) => Promise<OfflineRun> {
+/** Runs the program offline with a real scenario's config (the CI server's files: the Collaborage fixtures, or `world`'s). */
+export function offlineRunner(config: StackConfig, stack: string, world: Partial<OfflineWorld> = {}): (renewed: string[]) => Promise<OfflineRun> {
   const secretKeys = SECRET_KEYS.filter((k) => config[k] !== undefined).map((k) => `${PROJECT}:${k}`);
-  return (renewed) => runOffline(config, { ...fixtureWorld({ providerSecret: CANARY_AWS_SECRET }), renewed }, { secretKeys, stack });
+  return (renewed) => runOffline(config, { ...fixtureWorld({ providerSecret: CANARY_AWS_SECRET, ...world }), renewed }, { secretKeys, stack });
 }
 
 export { predictDestroy, predictUp };

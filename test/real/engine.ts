@@ -13,6 +13,8 @@ import { PROJECT } from "../../offline/runOffline";
 
 const REPO = path.resolve(__dirname, "../..");
 export const PASSPHRASE = "real-engine-test-passphrase";
+/** Stack config keys set with --secret. */
+export const SECRET_KEYS = ["sshPrivateKey", "proxyCredentials"];
 
 /** One step the engine reported done (ResOutputsEvent), in the order it reported them. */
 export interface Operation {

@@ -7,9 +7,12 @@ import * as path from "node:path";
 import { CANARY_AWS_SECRET, CANARY_PROXY_PASSWORD, hostStackConfig, type StackConfig } from "../host/programRun";
 import { useSandbox, type Sandbox } from "../host/sandbox";
 import { REAL_BUILD_TIMEOUT_MS, realBinary } from "../helpers/realBinaries";
-import { RealStack } from "./engine";
+import { strict as assert } from "node:assert";
+import type { OfflineWorld } from "../../offline/mockEngine";
+import type { OfflineRun } from "../../offline/runOffline";
+import { RealStack, SECRET_KEYS, type EngineRun } from "./engine";
+import { divergences, offlineRunner, predictUp } from "./differential";
 
-export const SECRET_KEYS = ["sshPrivateKey", "proxyCredentials"];
 
 /** The builder accepts the stack's key, as EC2 puts the key pair's public key on the instance. */
 export function authorize(target: Sandbox, privateKey: string): void {
@@ -65,4 +68,48 @@ export function useRealWorld(stackName: string, initial: (c: StackConfig) => voi
 export function canaries(w: RealWorld): string[] {
   const keyBody = w.ci().privateKey.split("\n").filter((l) => l && !l.startsWith("-----"));
   return [CANARY_PROXY_PASSWORD, CANARY_AWS_SECRET, ...keyBody.filter((l) => l.length >= 20)];
+}
+
+/** A stack's ups, each previewed first; preview and up both compared with the offline prediction. */
+export interface Changes {
+  /** The first up (of a new stack), and the offline run it leaves. */
+  start(config: StackConfig): Promise<EngineRun>;
+  change(next: StackConfig): Promise<{ preview: EngineRun; up: EngineRun }>;
+  /** The config of the last up. */
+  config(): StackConfig;
+}
+
+export function changesOf(w: RealWorld, stackName: string, world: Partial<OfflineWorld> = {}): Changes {
+  let last: OfflineRun | undefined;
+  let renewed: string[] = [];
+  let current: StackConfig | undefined;
+  return {
+    async start(config) {
+      await w.stack().setConfig(config, SECRET_KEYS);
+      const up = await w.stack().up();
+      const predicted = await predictUp(undefined, offlineRunner(config, stackName, world));
+      assert.deepEqual(divergences(predicted, up.operations), [], "up vs offline");
+      last = predicted.after;
+      current = config;
+      return up;
+    },
+    async change(next) {
+      await w.stack().setConfig(next, SECRET_KEYS);
+      const predicted = await predictUp(last, offlineRunner(next, stackName, world), renewed);
+      const preview = await w.stack().preview(true);
+      assert.deepEqual(divergences(predicted, preview.operations), [], "preview vs offline");
+      w.ci().clearEvents();
+      w.ci().clearCalls();
+      const up = await w.stack().up();
+      assert.deepEqual(divergences(predicted, up.operations), [], "up vs offline");
+      last = predicted.after;
+      renewed = predicted.renewed;
+      current = next;
+      return { preview, up };
+    },
+    config: () => {
+      if (!current) throw new Error("no up yet");
+      return current;
+    },
+  };
 }
