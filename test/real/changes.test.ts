@@ -4,7 +4,7 @@
 // what up does, what the sandboxes saw, and the offline engine's prediction of both.
 import { strict as assert } from "node:assert";
 import { CANARY_PROXY_CREDENTIALS, CI_PATHS, type StackConfig } from "../host/programRun";
-import type { EngineRun, Operation } from "./engine";
+import { previewBlock, type EngineRun, type Operation } from "./engine";
 import { stepsOf } from "./differential";
 import { changesOf, useRealWorld } from "./world";
 
@@ -27,6 +27,11 @@ describe("real engine (Pulumi CLI v3.276.0): idleTime change, proxy password cha
 
   it("(3) runner.idleTime 1800 → 2400: the preview names the config.toml edit and the worker notice only; up writes config.toml and the runner reloads it", async () => {
     const { preview, up } = await change(w.config((c) => { c.runner.idleTime = 2400; }));
+    // preview --diff shows the managed value's header line changed (README quotes this output).
+    const write = previewBlock(preview.output, "ci-server-config-toml-write").map((l) => l.trim());
+    assert.ok(write.includes("- # IdleTime = 1800") && write.includes("+ # IdleTime = 2400"), write.join("\n"));
+    const notice = previewBlock(preview.output, "workers-cleanup").map((l) => l.trim());
+    assert.ok(notice.includes("- # MaxBuilds = 100, IdleTime = 1800") && notice.includes("+ # MaxBuilds = 100, IdleTime = 2400"), notice.join("\n"));
     const expected = ["replace ci-server-config-toml-read", "update ci-server-config-toml-write", "update workers-cleanup"];
     assert.deepEqual(changedSteps(preview.operations).filter((s) => !s.startsWith("create-replacement") && !s.startsWith("delete-replaced")), expected);
     assert.deepEqual(changedSteps(up.operations).filter((s) => !s.startsWith("create-replacement") && !s.startsWith("delete-replaced")), expected);

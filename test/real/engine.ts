@@ -197,17 +197,22 @@ export class RealStack {
   }
 }
 
-/** One property of one resource as `preview --diff` prints it: the text after "key : ", or undefined. */
-export function previewProperty(output: string, resource: string, key: string): string | undefined {
+/** The lines `preview --diff` prints for one resource (after its urn line, up to the next resource). */
+export function previewBlock(output: string, resource: string): string[] {
   const lines = output.split("\n");
   const start = lines.findIndex((l) => l.includes("[urn=") && l.trimEnd().endsWith(`::${resource}]`));
-  if (start < 0) return undefined;
+  if (start < 0) return [];
+  const rest = lines.slice(start + 1);
+  const end = rest.findIndex((l) => /^\s*[-+~]* ?[\w:/-]+: \((create|update|replace|delete|same|create-replacement|delete-replaced)\)/.test(l) || l.includes("[urn=") || /^\s*--outputs:--/.test(l));
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+/** One property of one resource as `preview --diff` prints it: the text after "key : ", or undefined. */
+export function previewProperty(output: string, resource: string, key: string): string | undefined {
   const prop = new RegExp(`^\\s*[-+~]?\\s*${key}\\s*: (.*)$`);
-  for (const l of lines.slice(start + 1)) {
+  for (const l of previewBlock(output, resource)) {
     const m = prop.exec(l);
     if (m) return m[1];
-    // The next resource's header ends this one's properties.
-    if (/^\s*[-+~]+ [\w:/-]+: \(/.test(l) || l.includes("[urn=")) return undefined;
   }
   return undefined;
 }
