@@ -151,10 +151,18 @@ export class RealStack {
     return fresh.split("\n").filter(Boolean).map((l) => JSON.parse(l) as PluginCall);
   }
 
-  private collector() {
+  private runs = 0;
+
+  private collector(kind: string) {
     const operations: Operation[] = [];
     let output = "";
     this.newCalls();
+    const n = ++this.runs;
+    // GRA_REAL_TRANSCRIPTS=DIR keeps what the CLI printed for each run (README quotes them).
+    const keep = (text: string) => {
+      const dir = process.env.GRA_REAL_TRANSCRIPTS;
+      if (dir) fs.writeFileSync(path.join(dir, `${this.stack.name}-${String(n).padStart(2, "0")}-${kind}.txt`), text);
+    };
     return {
       onEvent: (e: EngineEvent) => {
         const m = e.resOutputsEvent?.metadata;
@@ -163,30 +171,33 @@ export class RealStack {
         }
       },
       onOutput: (s: string) => (output += s),
-      done: (summary?: Record<string, number>): EngineRun => ({ operations, output, pluginCalls: this.newCalls(), summary: summary ?? {} }),
+      done: (summary?: Record<string, number>): EngineRun => {
+        keep(output);
+        return { operations, output, pluginCalls: this.newCalls(), summary: summary ?? {} };
+      },
     };
   }
 
   async up(): Promise<EngineRun> {
-    const c = this.collector();
+    const c = this.collector("up");
     const r = await this.stack.up({ onEvent: c.onEvent, onOutput: c.onOutput, color: "never" });
     return c.done(r.summary.resourceChanges as Record<string, number>);
   }
 
   async preview(diff = true): Promise<EngineRun> {
-    const c = this.collector();
+    const c = this.collector(diff ? "preview-diff" : "preview");
     const r = await this.stack.preview({ diff, onEvent: c.onEvent, onOutput: c.onOutput, color: "never" });
     return c.done(r.changeSummary as Record<string, number>);
   }
 
   async refresh(): Promise<EngineRun> {
-    const c = this.collector();
+    const c = this.collector("refresh");
     const r = await this.stack.refresh({ onEvent: c.onEvent, onOutput: c.onOutput, color: "never" });
     return c.done(r.summary.resourceChanges as Record<string, number>);
   }
 
   async destroy(): Promise<EngineRun> {
-    const c = this.collector();
+    const c = this.collector("destroy");
     const r = await this.stack.destroy({ onEvent: c.onEvent, onOutput: c.onOutput, color: "never" });
     return c.done(r.summary.resourceChanges as Record<string, number>);
   }
