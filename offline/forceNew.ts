@@ -3,13 +3,13 @@
 // bridge turns into replaces, for every type this program uses. The offline engine predicts
 // replacements with it (offline/operations.ts); the real-engine tests' stub aws plugin answers
 // with it. Sources: hashicorp/terraform-provider-aws `internal/service/<dir>/<file>.go`, named per
-// entry; README "Real engine" lists them.
+// entry; README "Checked with the real engine" lists them (four were read for this table, the rest
+// are the provider's documented "forces new resource" properties).
 
 /**
  * Input properties whose change forces a new resource (Terraform's ForceNew / RequiresReplace, which
  * the Pulumi bridge turns into replaces), per type. A dotted path is a property inside an object
- * (rootBlockDevice.encrypted). Sources: the Terraform AWS provider's schemas, hashicorp/
- * terraform-provider-aws `internal/service/...`; README "Real engine" has the table with the files.
+ * (rootBlockDevice.encrypted).
  */
 export const FORCE_NEW: Record<string, string[]> = {
   // ec2/vpc_security_group.go
@@ -17,14 +17,14 @@ export const FORCE_NEW: Record<string, string[]> = {
   // ec2/vpc_security_group_ingress_rule.go, _egress_rule.go (framework: RequiresReplace)
   "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ["securityGroupId"],
   "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ["securityGroupId"],
-  // ec2/ec2_key_pair.go
+  // ec2/ec2_key_pair.go (read for this table)
   "aws:ec2/keyPair:KeyPair": ["keyName", "keyNamePrefix", "publicKey"],
   // ec2/ec2_instance.go (userData only with userDataReplaceOnChange, see diff())
   "aws:ec2/instance:Instance": ["ami", "availabilityZone", "subnetId", "keyName", "privateIp", "associatePublicIpAddress", "placementGroup",
     "tenancy", "hostId", "networkInterfaces", "ebsBlockDevices", "ephemeralBlockDevices", "rootBlockDevice.encrypted", "rootBlockDevice.kmsKeyId"],
   // ec2/ec2_ami_from_instance.go (read for this table)
   "aws:ec2/amiFromInstance:AmiFromInstance": ["name", "sourceInstanceId", "snapshotWithoutReboot", "ephemeralBlockDevices"],
-  // ec2/ec2_instance_state.go
+  // ec2/ec2_instance_state.go (read for this table)
   "aws:ec2transitgateway/instanceState:InstanceState": ["instanceId"],
   // ec2/ec2_launch_template.go: every other change is a new version of the same template
   "aws:ec2/launchTemplate:LaunchTemplate": ["name", "namePrefix"],

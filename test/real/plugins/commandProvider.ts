@@ -1,6 +1,6 @@
 // STAND-IN for the real `command` plugin (pulumi-command 1.2.1), which cannot be built here: the Go
 // module proxy refuses it (`go list -m -json github.com/pulumi/pulumi-command/provider@v0.0.0-20260303235922-7f3eb6f3b77c`
-// → "403 Forbidden ... This module version is not available"; README "Real engine"). A test double
+// → "403 Forbidden ... This module version is not available"; README "Checked with the real engine", test/host/README.md). A test double
 // the real engine loads as `pulumi-resource-command`, reporting 1.2.1 and implementing
 // command:remote:Command with the semantics that matter under the real engine
 // (pulumi-command provider/pkg/provider/remote at v1.2.1; our notes' §6):
