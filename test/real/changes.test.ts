@@ -3,10 +3,12 @@
 // replacementTrigger, new before old), a runner.keyGeneration bump. Each: what the preview names,
 // what up does, what the sandboxes saw, and the offline engine's prediction of both.
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
 import { CANARY_PROXY_CREDENTIALS, CI_PATHS, type StackConfig } from "../host/programRun";
 import { previewBlock, type EngineRun, type Operation } from "./engine";
 import { stepsOf } from "./differential";
 import { changesOf, useRealWorld } from "./world";
+import { SECRET_KEYS } from "./engine";
 
 const STACK = "changes";
 const cmd = (n: string) => `command:remote:Command::${n}`;
@@ -40,6 +42,31 @@ describe("real engine (Pulumi CLI v3.276.0): idleTime change, proxy password cha
     // The read, the write and the notice ran; nothing else, nothing on the builder.
     assert.equal(runsOn(up, CI), 3);
     assert.equal(runsOn(up, BUILDER), 0);
+  });
+
+  it("a write that fails on the server: up reports the command and its output, no state is written for it, the next up runs it again", async () => {
+    const sb = w.ci();
+    const state = "/var/lib/gitlab-runner-autoscaling/config-toml";
+    // The write's state directory is a file now: its `mkdir -p` fails before anything is written.
+    assert.equal((await sb.exec(`sudo -n sh -c 'mv ${state} ${state}.aside && : > ${state}'`)).code, 0);
+    const next = w.config((c) => { c.runner.idleTime = 2500; c.proxyCredentials = changes.config().proxyCredentials; });
+    await w.stack().setConfig(next, SECRET_KEYS);
+    await assert.rejects(w.stack().up(), (e: Error) => /ci-server-config-toml-write/.test(e.message) && /Process exited with status 1: running/.test(e.message) && /File exists/.test(e.message));
+    assert.match(sb.readFile(CI_PATHS.configToml).toString("utf8"), /IdleTime = 2400\n/, "config.toml untouched");
+    assert.equal((await sb.exec(`sudo -n sh -c 'rm ${state} && mv ${state}.aside ${state}'`)).code, 0);
+    // The failed write kept its old state: the preview and the next up still update it. The read,
+    // replaced before the write failed, is done; its old copy, left in the state to be deleted,
+    // goes with the next up (the preview lists that delete in some runs, not in others).
+    const pendingDelete = "delete-replaced ci-server-config-toml-read";
+    const preview = await w.stack().preview(false);
+    assert.deepEqual(changedSteps(preview.operations).filter((x) => x !== pendingDelete), ["update ci-server-config-toml-write"]);
+    const retry = await w.stack().up();
+    assert.deepEqual(changedSteps(retry.operations).filter((x) => x !== pendingDelete), ["update ci-server-config-toml-write"]);
+    const reads = (JSON.parse(fs.readFileSync(w.stack().statePath(), "utf8")).checkpoint.latest.resources as { urn: string; delete?: boolean }[])
+      .filter((r) => r.urn.endsWith("::ci-server-config-toml-read"));
+    assert.deepEqual(reads.map((r) => !!r.delete), [false], "one read left in the state, none pending delete");
+    assert.match(sb.readFile(CI_PATHS.configToml).toString("utf8"), /IdleTime = 2500\n/);
+    await changes.sync(next);
   });
 
   it("(4) a new proxy password: the builder is replaced through its replacementTrigger, the AMI rebuilt, each new copy before the old one goes", async () => {

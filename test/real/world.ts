@@ -77,6 +77,8 @@ export interface Changes {
   change(next: StackConfig): Promise<{ preview: EngineRun; up: EngineRun }>;
   /** The config of the last up. */
   config(): StackConfig;
+  /** The stack reached `config` some other way (a failed up, then a retry): the prediction follows. */
+  sync(config: StackConfig): Promise<void>;
 }
 
 export function changesOf(w: RealWorld, stackName: string, world: Partial<OfflineWorld> = {}): Changes {
@@ -110,6 +112,12 @@ export function changesOf(w: RealWorld, stackName: string, world: Partial<Offlin
     config: () => {
       if (!current) throw new Error("no up yet");
       return current;
+    },
+    async sync(config) {
+      const predicted = await predictUp(last, offlineRunner(config, stackName, world), renewed);
+      last = predicted.after;
+      renewed = predicted.renewed;
+      current = config;
     },
   };
 }
