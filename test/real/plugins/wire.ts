@@ -1,6 +1,7 @@
 // What the real engine hands a Node provider (`@pulumi/pulumi/provider` passes structs raw): secret
 // values in their signature envelope, unknowns as a sentinel string. Shared by the two test-double
 // plugins (awsProvider.ts, commandProvider.ts).
+import * as fs from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 
 /** sdk/nodejs/runtime/rpc.ts: specialSigKey, specialSecretSig, unknownValue. */
@@ -49,6 +50,5 @@ export function hexOf(text: string, len: number): string {
 export function logCall(entry: Record<string, unknown>): void {
   const file = process.env.GRA_STUB_LOG;
   if (!file) return;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require("node:fs").appendFileSync(file, JSON.stringify({ pid: process.pid, ...entry }) + "\n");
+  fs.appendFileSync(file, JSON.stringify({ pid: process.pid, ...entry }) + "\n");
 }
