@@ -110,17 +110,23 @@ export class RealStack {
       GRA_STUB_LOG: logFile,
       ...o.pluginEnv,
     };
-    const pulumiCommand = await PulumiCommand.get({ root: cliRoot, skipVersionCheck: true });
-    const stack = await LocalWorkspace.createOrSelectStack(
-      { stackName: o.stackName, projectName: PROJECT, program: async () => runbook(loadSettings()) },
-      {
-        workDir, pulumiHome: home, envVars, pulumiCommand, secretsProvider: "passphrase",
-        projectSettings: { name: PROJECT, runtime: "nodejs", backend: { url: `file://${backendDir}` } },
-      },
-    );
-    const rs = new RealStack(stack, { dir, backendDir, workDir, logFile });
-    await rs.setConfig(o.config, o.secretKeys);
-    return rs;
+    // Nothing is left behind when the CLI refuses the stack or its config.
+    try {
+      const pulumiCommand = await PulumiCommand.get({ root: cliRoot, skipVersionCheck: true });
+      const stack = await LocalWorkspace.createOrSelectStack(
+        { stackName: o.stackName, projectName: PROJECT, program: async () => runbook(loadSettings()) },
+        {
+          workDir, pulumiHome: home, envVars, pulumiCommand, secretsProvider: "passphrase",
+          projectSettings: { name: PROJECT, runtime: "nodejs", backend: { url: `file://${backendDir}` } },
+        },
+      );
+      const rs = new RealStack(stack, { dir, backendDir, workDir, logFile });
+      await rs.setConfig(o.config, o.secretKeys);
+      return rs;
+    } catch (e) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
   }
 
   /** Replaces the stack's config: plain keys as YAML values (objects stay objects), secret keys encrypted. */
