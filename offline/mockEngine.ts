@@ -17,6 +17,8 @@ export interface RecordedResource {
   replacementTrigger?: unknown;
   /** The ignoreChanges option. */
   ignoreChanges?: string[];
+  /** The deleteBeforeReplace option. */
+  deleteBeforeReplace?: boolean;
   /** Inputs as the SDK sent them (secret values in their envelope). */
   inputs: Record<string, any>;
   /** State the mock answered with. */
@@ -34,6 +36,12 @@ export interface OfflineWorld {
   /** Value given to provider-made secrets (access key secret), so tests can look for it. */
   providerSecret: string;
   account: string;
+  /**
+   * `type::name` of resources the engine replaced, once per replacement (this run's and earlier
+   * ones'): the provider gives each new copy new ids and addresses, which every input made from
+   * them sees (offline/operations.ts).
+   */
+  renewed?: string[];
 }
 
 /** Pulumi's wire marker for a secret value (sdk/nodejs/runtime/rpc.ts). */
@@ -72,7 +80,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
   private readonly byUrn = new Map<string, RecordedResource>();
   /** Filled by the stack transformation: options the mock API does not see. */
-  readonly options = new Map<string, { parent?: string; dependsOn: string[]; pending?: Promise<string[]>; replacementTrigger?: unknown; ignoreChanges?: string[] }>();
+  readonly options = new Map<string, { parent?: string; dependsOn: string[]; pending?: Promise<string[]>; replacementTrigger?: unknown; ignoreChanges?: string[]; deleteBeforeReplace?: boolean }>();
   /** Server files as the offline writes left them: a later read sees an earlier write, as on the server. */
   private readonly written = new Map<string, string>();
 
@@ -89,7 +97,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     if (this.resources.some((r) => `${r.type}::${r.name}` === key)) throw new Error(`duplicate resource ${key}`);
     const opts = this.options.get(key);
     const dependsOn = [...(opts?.dependsOn ?? []), ...(opts?.pending ? await opts.pending : [])];
-    const rec: RecordedResource = { type: args.type, name: args.name, urn: key, parent: opts?.parent, dependsOn, replacementTrigger: opts?.replacementTrigger, ignoreChanges: opts?.ignoreChanges, inputs, state };
+    const rec: RecordedResource = { type: args.type, name: args.name, urn: key, parent: opts?.parent, dependsOn, replacementTrigger: opts?.replacementTrigger, ignoreChanges: opts?.ignoreChanges, deleteBeforeReplace: opts?.deleteBeforeReplace, inputs, state };
     this.resources.push(rec);
     this.byUrn.set(key, rec);
     return { id: args.custom === false ? undefined : state.id ?? `${args.name}-id`, state };
@@ -116,30 +124,33 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
     }
   }
 
-  private answer(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+  private answer(type: string, resourceName: string, inputs: Record<string, any>): Record<string, any> {
+    // A replacement's new copy: other ids and addresses, the same names where the program gives them.
+    const renewals = (this.world.renewed ?? []).filter((k) => k === `${type}::${resourceName}`).length;
+    const name = `${resourceName}${"~".repeat(renewals)}`;
     switch (type) {
       case "command:remote:Command":
-        return { stdout: this.commandStdout(name, inputs), stderr: "" };
+        return { stdout: this.commandStdout(resourceName, inputs), stderr: "" };
       case "aws:iam/accessKey:AccessKey":
         return { id: `AKIA${hex(name, 16).toUpperCase()}`, secret: pulumi.secret(this.world.providerSecret) };
       case "aws:iam/user:User":
-        return { name, arn: `arn:aws:iam::${this.world.account}:user${inputs.path ?? "/"}${name}` };
+        return { name: resourceName, arn: `arn:aws:iam::${this.world.account}:user${inputs.path ?? "/"}${resourceName}` };
       case "aws:ec2/instance:Instance":
-        return { id: `i-${hex(name, 17)}`, privateIp: "10.0.1.10" };
+        return { id: `i-${hex(name, 17)}`, privateIp: `10.0.1.${10 + renewals}` };
       case "aws:ec2/amiFromInstance:AmiFromInstance":
         return { id: `ami-${hex(name, 17)}` };
       case "aws:autoscaling/group:Group": {
         // Pulumi auto-names the group: the name carries a random suffix, as for real.
-        const groupName = `${name}-${hex(name, 7)}`;
+        const groupName = `${resourceName}-${hex(name, 7)}`;
         return { id: groupName, name: groupName, arn: `arn:aws:autoscaling:${this.region()}:${this.world.account}:autoScalingGroup:00000000-0000-4000-8000-${hex(name, 12)}:autoScalingGroupName/${groupName}` };
       }
       case "aws:ec2/launchTemplate:LaunchTemplate":
         return { id: `lt-${hex(name, 17)}`, latestVersion: 1 };
       case "aws:ec2/keyPair:KeyPair":
-        return { keyName: name };
+        return { keyName: resourceName };
       case "aws:s3/bucket:Bucket": {
         // Pulumi auto-names a bucket from its resource name plus a random suffix; its id is the name.
-        const bucket = inputs.bucket ?? `${name}-${hex(name, 7)}`;
+        const bucket = inputs.bucket ?? `${resourceName}-${hex(name, 7)}`;
         return { id: bucket, bucket, arn: `arn:aws:s3:::${bucket}` };
       }
       case "aws:ec2/vpcEndpoint:VpcEndpoint":
@@ -197,7 +208,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
       ? Promise.all(later).then((rs) => rs.flat().filter(isResource).map((d) => parentOf(d)!).filter(Boolean))
       : undefined;
     const parent = t.opts.parent && (t.opts.parent as any).__pulumiType !== "pulumi:pulumi:Stack" ? parentOf(t.opts.parent) : undefined;
-    this.options.set(`${t.type}::${t.name}`, { parent, dependsOn: all.filter(isResource).map((d) => parentOf(d)!).filter(Boolean), pending, replacementTrigger: t.opts.replacementTrigger, ignoreChanges: t.opts.ignoreChanges });
+    this.options.set(`${t.type}::${t.name}`, { parent, dependsOn: all.filter(isResource).map((d) => parentOf(d)!).filter(Boolean), pending, replacementTrigger: t.opts.replacementTrigger, ignoreChanges: t.opts.ignoreChanges, deleteBeforeReplace: (t.opts as pulumi.CustomResourceOptions).deleteBeforeReplace });
     return undefined;
   };
 

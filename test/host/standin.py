@@ -1002,6 +1002,10 @@ def apt_get(args):
             for p in pkgs:
                 if p not in have:
                     f.write(p + "\n")
+        # docker-ce's postinst adds the system group `docker` (the docker-autoscaler image's
+        # docker-group step puts the SSH user in it).
+        if "docker-ce" in pkgs and subprocess.call(["getent", "group", "docker"], stdout=subprocess.DEVNULL) != 0:
+            subprocess.check_call(["groupadd", "--system", "docker"])
         for p in pkgs:
             unit = CONFIG.get("packageUnits", {}).get(p)
             if unit:
