@@ -1,0 +1,81 @@
+// The cases pinned by serverBytes.test.ts: every bundled stack × every set of CI server files a
+// test uses (examples/ci-server and each sandbox layout that holds a CI server). The golden copy
+// under test/fixtures/server-bytes/ is written by `npx ts-node test/plan/writeServerBytes.ts`.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { runPlanCli } from "../../offline/planCli";
+import { LAYOUTS, COLLABORAGE_FIXTURES, type Layout } from "../host/layouts";
+import { REPO, FIXTURES } from "../helpers/fixtures";
+
+export const GOLDEN = path.join(FIXTURES, "server-bytes");
+
+export const STACKS: readonly string[] = [
+  "Pulumi.dev.yaml",
+  "Pulumi.autoscaler.yaml",
+  ...fs.readdirSync(path.join(REPO, "examples")).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => `examples/${f}`),
+];
+
+/** Where --server-files reads each name (offline/serverFiles.ts), keyed by the server path a layout puts it at. */
+const SERVER_NAME: Readonly<Record<string, string>> = {
+  "docker-compose.yml": "docker-compose.yml",
+  "common.env": "common.env",
+  "config.toml": "config.toml",
+  "daemon.json": "daemon.json",
+};
+
+/** Layouts with CI server files (the AMI builder layout has none). */
+export const SERVER_SOURCES: readonly string[] = [
+  "examples-ci-server",
+  ...(Object.keys(LAYOUTS) as Layout[]).filter((l) => LAYOUTS[l].files.some((f) => path.posix.basename(f.path) === "config.toml")),
+];
+
+/** Writes a layout's CI server files into dir as --server-files expects them. */
+function layoutServerFiles(layout: Layout, dir: string): void {
+  for (const f of LAYOUTS[layout].files) {
+    const name = SERVER_NAME[path.posix.basename(f.path)];
+    if (!name) continue;
+    const content = typeof f.content === "string" ? f.content : fs.readFileSync(path.join(COLLABORAGE_FIXTURES, f.content.fixture), "utf8");
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+}
+
+/**
+ * Runs `npm run plan -- --config-file STACK [--server-files ...] --out OUT` in this process; the
+ * --out directory, or for a plan the program refuses (exit 1, e.g. an upgrade that skips stops:
+ * nothing reaches the server) a directory holding only `refused` with the exit code.
+ */
+export async function planInto(stack: string, source: string, work: string): Promise<string> {
+  const args = ["--config-file", path.join(REPO, stack)];
+  if (source !== "examples-ci-server") {
+    const dir = path.join(work, "server");
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    layoutServerFiles(source as Layout, dir);
+    args.push("--server-files", dir);
+  }
+  const out = path.join(work, "out");
+  fs.rmSync(out, { recursive: true, force: true });
+  let stderr = "";
+  const code = await runPlanCli([...args, "--out", out], { stdout: () => {}, stderr: (t) => (stderr += t), env: { LANG: "C.UTF-8" } });
+  if (code === 1 && /^plan failed: upgrade: /m.test(stderr)) {
+    fs.mkdirSync(path.join(out, "files"), { recursive: true });
+    fs.writeFileSync(path.join(out, "files", "refused"), `exit ${code}\n`);
+  } else if (code !== 0) throw new Error(`plan ${stack} with ${source}: exit ${code}\n${stderr}`);
+  return out;
+}
+
+export const caseDir = (stack: string, source: string) => path.join(GOLDEN, stack.replace(/^examples\//, "examples_").replace(/\.ya?ml$/, ""), source);
+
+/** Relative path → content for the files/ and diffs/ trees of a plan's --out. */
+export function serverTrees(out: string): Map<string, string> {
+  const found = new Map<string, string>();
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(out, rel), { withFileTypes: true })) {
+      const r = path.posix.join(rel, e.name);
+      if (e.isDirectory()) walk(r);
+      else found.set(r, fs.readFileSync(path.join(out, r), "utf8"));
+    }
+  };
+  for (const top of ["files", "diffs"]) if (fs.existsSync(path.join(out, top))) walk(top);
+  return found;
+}
