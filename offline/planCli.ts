@@ -3,7 +3,7 @@
 // run it in their own process too (a child process per plan cost ~2.7 s of CPU each).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { maskCredentialsInText } from "../core/proxyFiles";
+import { maskCredentialsInText } from "../core/proxy/proxyFiles";
 import { formatProblemsIn, langOf, LANGS, MESSAGES, warningText, type Lang } from "./messages";
 import { buildPlan } from "./planReport";
 import { PLACEHOLDER_PROVIDER_SECRET } from "./placeholders";

@@ -2,10 +2,10 @@
 // what each waits on, the new contents of every file the program puts on a machine, and diffs.
 import * as path from "node:path";
 import { createTwoFilesPatch } from "diff";
-import { APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH } from "../core/proxyFiles";
-import { maskCredentialsInText } from "../core/proxyFiles";
-import { DAEMON_JSON_PATH } from "../core/workerImage";
-import { scriptBody, scriptHeader } from "../core/shell";
+import { APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH } from "../core/proxy/proxyFiles";
+import { maskCredentialsInText } from "../core/proxy/proxyFiles";
+import { DAEMON_JSON_PATH } from "../core/workerImage/workerImage";
+import { scriptBody, scriptHeader } from "../core/remote/shell";
 import { MESSAGES, type Destroy, type Lang } from "./messages";
 import { revealPublic, unwrapSecrets, type RecordedResource } from "./mockEngine";
 import type { OfflineRun } from "./runOffline";

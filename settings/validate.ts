@@ -1,9 +1,9 @@
 // Pure validation of the raw stack config into typed Settings. Every problem is collected and
 // reported at once (key path, offending value, expected form) before any resource exists.
 import { AWS_ID, isHostname, isIPv4, isIPv4Cidr, isInstanceType, isNoProxyEntry, isRegion, isZoneLetter, proxyUrlProblem } from "../core/validators";
-import { maskCredentialsInText } from "../core/proxyFiles";
-import { imageVersion } from "../core/upgradePath";
-import { AUTOSCALER_MIN_RUNNER, DEFAULT_FLEETING_PLUGIN, convertMachinePeriod, isPluginReference } from "../core/autoscalerConvert";
+import { maskCredentialsInText } from "../core/proxy/proxyFiles";
+import { imageVersion } from "../core/ciServer/compose/upgradePath";
+import { AUTOSCALER_MIN_RUNNER, DEFAULT_FLEETING_PLUGIN, convertMachinePeriod, isPluginReference } from "../core/ciServer/configToml/autoscalerConvert";
 import { closest } from "./suggest";
 import type { AutoscalerSettings, AutoscalingPeriod, ComposeCommand, CredentialsMode, Executor, RunnerSettings, Settings, SshEndpoint } from "./types";
 import { cacheSettings } from "./cache";
@@ -514,7 +514,7 @@ function autoscalerProblems(problems: Problem[], runner: RunnerWithAutoscaler, u
     });
   });
   // With an upgrade the target image is known now; without one, the program checks the image in
-  // the server's docker-compose.yml before anything else (core/runnerImageCheck.ts).
+  // the server's docker-compose.yml before anything else (core/ciServer/compose/runnerImageCheck.ts).
   const v = upgrade?.runnerImage && imageVersion(upgrade.runnerImage);
   if (v && (v.major < AUTOSCALER_MIN_RUNNER.major || (v.major === AUTOSCALER_MIN_RUNNER.major && v.minor < AUTOSCALER_MIN_RUNNER.minor))) {
     problems.push({

@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import { builderSteps } from "../../components/proxyAmi";
-import { awsCredentialsFile } from "../../core/ciServer/autoscalerEdits";
-import { fleetingPolicyJson } from "../../core/fleetingPolicy";
-import { daemonJson } from "../../core/workerImage";
+import { awsCredentialsFile } from "../../core/ciServer/configToml/autoscalerEdits";
+import { fleetingPolicyJson } from "../../core/aws/fleetingPolicy";
+import { daemonJson } from "../../core/workerImage/workerImage";
 import type { OfflineRun } from "../../offline/runOffline";
 import {
   FIXTURE_TEXT, PATHS, T, TEST_PROVIDER_SECRET, cachedRun, childrenOf, devStack, find, fixtureWorld, get, inputsOf, isSecretEnvelope, keyOf, ofType, revealed,

@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
-import { runnerMachineEdit, runnerSummary } from "../../core/ciServerEdits";
-import { setEnvVars } from "../../core/commonEnv";
-import { editCompose } from "../../core/composeFile";
-import { mergeRunnerConfig } from "../../core/configToml";
-import { dockerdProxyDropIn } from "../../core/proxyFiles";
-import { reverseEdit, type LineFormat } from "../../core/reverseEdit";
-import { guardedWriteStdin, readFileScript } from "../../core/scripts";
+import { runnerMachineEdit, runnerSummary } from "../../core/ciServer/edits";
+import { setEnvVars } from "../../core/ciServer/commonEnv/commonEnv";
+import { editCompose } from "../../core/ciServer/compose/composeFile";
+import { mergeRunnerConfig } from "../../core/ciServer/configToml/configToml";
+import { dockerdProxyDropIn } from "../../core/proxy/proxyFiles";
+import { reverseEdit, type LineFormat } from "../../core/remote/reverseEdit";
+import { guardedWriteStdin, readFileScript } from "../../core/remote/scripts";
 import type { OfflineRun } from "../../offline/runOffline";
 import {
   FIXTURE_TEXT, PATHS, T, TEST_PROVIDER_SECRET, cachedRun, childrenOf, commands, devStack, get, inputsOf, isSecretEnvelope,

@@ -5,7 +5,7 @@ import { ProxyAmi } from "../../components/proxyAmi";
 import { RemoteFileEdit } from "../../components/remoteFileEdit";
 import { RunnerCredentials } from "../../components/runnerCredentials";
 import { RunnerNetwork } from "../../components/runnerNetwork";
-import { configTomlEdit } from "../../core/ciServerEdits";
+import { configTomlEdit } from "../../core/ciServer/edits";
 import { OfflineEngine } from "../../offline/mockEngine";
 import { placeholderSshKey } from "../../offline/placeholders";
 import { PROJECT, type OfflineRun } from "../../offline/runOffline";
