@@ -42,7 +42,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): { stack: string; con
 }
 
 /** What a plan writes at the top of --out; an earlier plan's are removed first, so no stale file stays. */
-const PLAN_ENTRIES = ["plan.txt", "plan.json", "files", "diffs"];
+const PLAN_ENTRIES = ["plan.txt", "plan.json", "files", "diffs", "scripts"];
 
 function clearOut(dir: string, lang: Lang): void {
   if (!fs.existsSync(dir)) return;

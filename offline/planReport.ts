@@ -199,6 +199,19 @@ export function buildPlan(run: OfflineRun, serverFiles: Record<string, string | 
     if (BUILDER_FILES[step]) files[`files/ami/${step}.txt`] = `# ${BUILDER_FILES[step]}\n${i.stdin}`;
   }
 
+  // Every remote command's exact create and delete script, named after its resource, and for a
+  // script wrapped in `sh -c '...'` its body unwrapped: what runs as root, readable as shell.
+  for (const r of resources.filter((x) => x.type === COMMAND)) {
+    const i = revealPublic(r.inputs) as Record<string, unknown>;
+    for (const phase of ["create", "delete"] as const) {
+      if (typeof i[phase] !== "string") continue;
+      const script = i[phase] as string;
+      files[`scripts/${r.name}.${phase}.sh`] = script;
+      const body = scriptBody(script);
+      if (body !== undefined) files[`scripts/${r.name}.${phase}.body.sh`] = body;
+    }
+  }
+
   const policy = resources.find((r) => r.type === "aws:iam/userPolicy:UserPolicy" || r.type === "aws:iam/rolePolicy:RolePolicy");
   if (policy) files["files/iam/runner-policy.json"] = String(plain(policy).policy);
 
