@@ -3,6 +3,7 @@
 // bound on timestamped backups). The CI server has POSIX sh, coreutils and awk (mawk on Ubuntu,
 // gawk on CentOS 7 / Amazon Linux 2): no python, no patch. Pure: text out.
 import { shQuoteScript } from "./shell";
+import { shFile } from "./shFiles";
 
 /**
  * argv: the hunk file, then the file to change. ENVIRON: GRA_OUT (where the result goes),
@@ -130,38 +131,8 @@ export function reverseChainFn(): string[] {
   ];
 }
 
-/**
- * Shell: `prune NAME KEEP` removes all but the newest KEEP files $sd/NAME-<UTC time>[-n]. The time
- * sorts as text, the same-second suffix as a number (-10 after -9).
- */
-export function pruneFn(): string[] {
-  return [
-    "prune() {",
-    "  names=$(for f in \"$sd/$1\"-*; do if [ -e \"$f\" ]; then printf \"%s\\n\" \"${f#\"$sd/$1\"-}\"; fi; done | LC_ALL=C sort -t - -k 1,1 -k 2,2n)",
-    "  count=$(printf \"%s\" \"$names\" | grep -c '') || true",
-    "  [ \"$count\" -gt \"$2\" ] || return 0",
-    "  printf \"%s\\n\" \"$names\" | head -n \"$((count - $2))\" | while IFS= read -r s; do rm -f \"$sd/$1-$s\"; done",
-    "}",
-  ];
-}
+/** Shell: `prune NAME KEEP` (core/remote/sh/lib/prune.sh). */
+export const pruneFn = (): string[] => shFile("lib/prune.sh");
 
-/**
- * Shell: `stamp NAME` sets $stamped to $sd/NAME-<UTC time>[-n], newer than every file of that name
- * in the same second: a name that prune freed is not taken again (it would sort as the oldest).
- */
-export function stampFn(): string[] {
-  return [
-    "stamp() {",
-    "  ts=$(date -u +%Y%m%dT%H%M%SZ)",
-    "  n=0",
-    "  for f in \"$sd/$1-$ts\" \"$sd/$1-$ts\"-*; do",
-    "    [ -e \"$f\" ] || continue",
-    "    s=${f#\"$sd/$1-$ts\"}",
-    "    s=${s#-}",
-    "    case $s in '') s=0 ;; *[!0-9]*) continue ;; esac",
-    "    [ \"$s\" -lt \"$n\" ] || n=$((s + 1))",
-    "  done",
-    "  if [ \"$n\" -eq 0 ]; then stamped=\"$sd/$1-$ts\"; else stamped=\"$sd/$1-$ts-$n\"; fi",
-    "}",
-  ];
-}
+/** Shell: `stamp NAME` (core/remote/sh/lib/stamp.sh). */
+export const stampFn = (): string[] => shFile("lib/stamp.sh");

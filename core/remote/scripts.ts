@@ -6,9 +6,10 @@ import * as posixPath from "node:path/posix";
 import { createHash } from "node:crypto";
 import { pruneFn, reverseChainFn, stampFn } from "./reverseApply";
 import {
-  asRoot, asUser, checkMode, shComment, shPath, shQuote, shQuoteScript, shUserPath,
+  asRoot, asUser, checkMode, shComment, shPath, shPreamble, shQuote, shQuoteScript, shUserPath,
   type ScriptOptions,
 } from "./shell";
+import { shFile } from "./shFiles";
 import type { ComposeCommand, ComposeContext } from "./composeContext";
 import { afterFns, checkAfter, restoreAfterLines, type AfterAction } from "./afterActions";
 
@@ -81,34 +82,10 @@ const lines = (...ls: (string | false | undefined | null)[][]) =>
 
 // ---- shared shell fragments -------------------------------------------------------------------
 
-const DIE = [`die() { code=$1; shift; printf "%s\\n" "$*" >&2; exit "$code"; }`];
-
-// sha256 of a file, or "absent". Explicit `|| return`: errexit is off inside `$(...)` on bash 4.2.
-const STATE_OF = [
-  "state_of() {",
-  "  if [ -e \"$1\" ]; then",
-  "    sum=$(sha256sum < \"$1\") || return 1",
-  "    printf \"%s\\n\" \"${sum%% *}\"",
-  "  else",
-  "    echo absent",
-  "  fi",
-  "}",
-];
-
-// Small marker files, replaced atomically.
-const PUT = [`put() { printf "%s\\n" "$2" > "$1.tmp" && mv -f "$1.tmp" "$1"; }`];
-
-// Moves a write's reverse edit (decoded from stdin) into place as the next link of the chain that
-// restore applies, newest first; `added` names it, for the rollback after a failed after-action.
-const keepReverse = (rollback: boolean) => [
-  rollback && "added=",
-  "keep_reverse() {",
-  "  i=1",
-  "  while [ -e \"$sd/reverse-$i\" ]; do i=$((i + 1)); done",
-  "  mv -f \"$sd/reverse.tmp\" \"$sd/reverse-$i\"",
-  rollback && "  added=\"$sd/reverse-$i\"",
-  "}",
-];
+// The shared functions live in core/remote/sh/lib/ (one file each); the AMI builder's scripts
+// use the same text.
+const DIE = shFile("lib/die.sh");
+const STATE_OF = shFile("lib/state_of.sh");
 
 // sudo's secure_path may lack /usr/local/bin, where docker-compose v1 lives on CentOS 7 hosts.
 const LOCAL_PATH = ["PATH=\"$PATH:/usr/local/sbin:/usr/local/bin\"", "export PATH"];
@@ -192,21 +169,8 @@ function header(title: string, summary: readonly string[]): string {
 // ---- read --------------------------------------------------------------------------------------
 
 export function readFileBody(path: string): string {
-  return lines(
-    ["set -eu", `target=${shPath(path)}`],
-    DIE,
-    noLink(),
-    [
-      "if [ -e \"$target\" ]; then",
-      // One read of the file: the hash is taken from the same bytes that are printed.
-      "  b64=$(base64 -w 0 < \"$target\")",
-      "  sum=$(printf \"%s\" \"$b64\" | base64 -d | sha256sum)",
-      "  printf \"v1 %s %s\\n\" \"${sum%% *}\" \"$b64\"",
-      "else",
-      "  echo \"v1 absent\"",
-      "fi",
-    ],
-  );
+  shPath(path);
+  return lines(["set -eu"], shPreamble({ target: path }), DIE, shFile("lib/no_link.sh"), shFile("read-file.sh"));
 }
 
 /** Prints one line: "v1 absent" or "v1 <sha256> <base64>" (see core/remote/readResult.ts). */
@@ -216,146 +180,28 @@ export function readFileScript(path: string, opts: ScriptOptions = {}): string {
 
 // ---- guarded write -----------------------------------------------------------------------------
 
+/** The guarded write's body: its parameters as a preamble, the shared functions, the after-action, core/remote/sh/guarded-write.sh. */
 export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
   checkWrite(w);
-  const composeCmd = composeCommandOf(w);
-  const dir = posixPath.dirname(w.path);
-  const mode = checkMode(w.newFileMode ?? "0600");
-  const hint = w.rereadHint ?? DEFAULT_REREAD_HINT;
   const stateDir = opts.stateDir ?? STATE_DIR;
-  const keep = w.keepBackups ?? KEEP_BACKUPS;
-  const v = w.validate?.compose;
+  shPath(stateDir, "stateDir");
   return lines(
     ["set -eu"],
-    composeCmd ? LOCAL_PATH : [],
-    [
-      `target=${shPath(w.path)}`,
-      `dir=${shPath(dir)}`,
-      `root=${shPath(stateDir, "stateDir")}`,
-      `sd=${shPath(posixPath.join(stateDir, w.key), "stateDir")}`,
-    ],
-    DIE, STATE_OF, PUT, keepReverse(!!w.after), stampFn(), pruneFn(),
-    [
-      // The hint is literal text for the user; backticks in it are not meant to run.
-      "# shellcheck disable=SC2016",
-      `hint=${shQuote(hint, "rereadHint")}`,
-    ],
-    noLink(),
-    [
-      "IFS=' ' read -r expected newsum rev || die 2 'stdin must start with a line: the state that was read (absent or its sha256) and the sha256 of the new content.'",
-      "case $expected in",
-      "  absent) ;;",
-      "  *) printf \"%s\\n\" \"$expected\" | grep -Eqx \"[0-9a-f]{64}\" || die 2 \"first stdin line is neither absent nor a sha256.\" ;;",
-      "esac",
-      "printf \"%s\\n\" \"$newsum\" | grep -Eqx \"[0-9a-f]{64}\" || die 2 \"first stdin line lacks the sha256 of the new content.\"",
-      "case $rev in *[!A-Za-z0-9+/=]*) die 2 \"the third field of the first stdin line (the reverse edit) is not base64.\" ;; esac",
-      "[ -d \"$dir\" ] || (umask 022 && mkdir -p \"$dir\")",
-      "umask 077",
-    ],
-    TMP_IN_DIR,
-    [
-      "cat > \"$tmp\"",
-      "[ \"$(state_of \"$tmp\")\" = \"$newsum\" ] || die 2 \"the new content for $target arrived incomplete (connection dropped?); nothing was written.\"",
-      "cur=$(state_of \"$target\")",
-      "new=$(state_of \"$tmp\")",
-      // Identifies this write's stdin; restore uses it to tell a replaced resource from the owner.
-      "owner=$({ printf \"%s %s%s\\n\" \"$expected\" \"$newsum\" \"${rev:+ $rev}\"; cat \"$tmp\"; } | sha256sum)",
-      "owner=${owner%% *}",
-      "if [ \"$cur\" = \"$new\" ]; then",
-      // A write of this content killed between its rename and its markers left its reverse edit.
-      "  if [ -e \"$sd/reverse.tmp\" ] && [ \"$(head -n 1 \"$sd/reverse.tmp\")\" = \"gra-reverse v1 $new\" ]; then",
-      "    keep_reverse",
-      "    put \"$sd/written\" \"$new\"",
-      "  fi",
-      // This resource now owns the edit (a replacement's old delete must then do nothing). The
-      // written marker stays: if the file got here by someone else's change, destroy must not
-      // undo that change. Only a write killed between its rename and its markers sets it.
-      "  if [ -e \"$sd/written\" ]; then",
-      "    put \"$sd/owner\" \"$owner\"",
-      "  elif [ -e \"$sd/original\" ] || [ -e \"$sd/original.absent\" ]; then",
-      "    put \"$sd/written\" \"$new\"",
-      "    put \"$sd/owner\" \"$owner\"",
-      "  fi",
-      "  echo \"unchanged: $target\"",
-      "  exit 0",
-      "fi",
-      "[ \"$cur\" = \"$expected\" ] || die 3 \"$target changed on the server since it was read (expected $expected, found $cur). Someone or the runner edited it; nothing was written.\" \"$hint\"",
-    ],
-    composeCmd ? composeFn(composeCmd) : [],
-    [
-      "if [ \"$cur\" = absent ]; then",
-      `  chmod ${mode} "$tmp"`,
-      "else",
-      "  chown --reference=\"$target\" \"$tmp\"",
-      "  chmod --reference=\"$target\" \"$tmp\"",
-      "fi",
-    ],
-    v
-      ? [`compose -f "$tmp" --project-directory ${shPath(v.appDir)} config -q ||`,
-        "  die 4 \"the new content of $target failed 'compose config -q' (output above); the file was left untouched.\""]
-      : [],
-    [
-      "mkdir -p \"$sd\"",
-      "chmod 0700 \"$root\" \"$sd\"",
-      "rm -f \"$sd/reverse.tmp\"",
-      // How to undo this edit on a file that changed later; root-only like the backups (secrets).
-      "if [ -n \"$rev\" ] && [ \"$cur\" != absent ]; then",
-      "  printf \"%s\" \"$rev\" | base64 -d > \"$sd/reverse.tmp\" || die 2 \"the reverse edit on stdin is not valid base64; nothing was written.\"",
-      "  [ \"$(head -n 1 \"$sd/reverse.tmp\")\" = \"gra-reverse v1 $new\" ] || die 2 \"the reverse edit on stdin is not for the new content of $target; nothing was written.\"",
-      "fi",
-      w.after && "fresh=0",
-      "if [ ! -e \"$sd/original\" ] && [ ! -e \"$sd/original.absent\" ]; then",
-      w.after && "  fresh=1",
-      // Reverse edits of an earlier life of this state dir (restored since) are not ours to apply.
-      "  rm -f \"$sd\"/reverse-*",
-      "  if [ \"$cur\" = absent ]; then",
-      "    : > \"$sd/original.absent\"",
-      "  else",
-      "    cp -p \"$target\" \"$sd/original.tmp\"",
-      "    mv -f \"$sd/original.tmp\" \"$sd/original\"",
-      "  fi",
-      "fi",
-      "backup=",
-      "if [ \"$cur\" != absent ]; then",
-      "  stamp backup",
-      "  backup=$stamped",
-      "  cp -p \"$target\" \"$backup\"",
-      `  prune backup ${keep}`,
-      "fi",
-      // Last look before the swap: the runner may have rewritten the file meanwhile.
-      "[ \"$(state_of \"$target\")\" = \"$cur\" ] || die 3 \"$target changed on the server while it was being replaced; nothing was written.\" \"$hint\"",
-      // A failed update leaves the old stdin in Pulumi's state: the owner must go back with the file.
-      w.after && "prev_owner=",
-      w.after && "[ ! -e \"$sd/owner\" ] || prev_owner=$(cat \"$sd/owner\")",
-      "mv -f \"$tmp\" \"$target\"",
-      "[ ! -e \"$sd/reverse.tmp\" ] || keep_reverse",
-      "put \"$sd/written\" \"$new\"",
-      "put \"$sd/owner\" \"$owner\"",
-      "echo \"wrote: $target (backup: ${backup:-none, the file is new})\"",
-    ],
+    shPreamble({
+      target: w.path,
+      dir: posixPath.dirname(w.path),
+      root: stateDir,
+      sd: posixPath.join(stateDir, w.key),
+      hint: w.rereadHint ?? DEFAULT_REREAD_HINT,
+      new_mode: checkMode(w.newFileMode ?? "0600"),
+      keep: w.keepBackups ?? KEEP_BACKUPS,
+      compose_cmd: composeCommandOf(w) ?? "",
+      validate_dir: w.validate?.compose.appDir ?? "",
+      has_after: w.after ? 1 : 0,
+    }),
+    DIE, STATE_OF, shFile("lib/put.sh"), shFile("lib/keep_reverse.sh"), stampFn(), pruneFn(), shFile("lib/no_link.sh"), shFile("lib/compose_select.sh"),
     w.after ? afterFns(w.after) : [],
-    w.after
-      ? [
-        "if ! after; then",
-        "  if [ \"$cur\" = absent ]; then",
-        "    rm -f \"$target\"",
-        "  else",
-        "    tmp=$(mktemp \"$dir/.gra-tmp.XXXXXX\")",
-        "    cp -p \"$backup\" \"$tmp\"",
-        "    mv -f \"$tmp\" \"$target\"",
-        "  fi",
-        "  if [ \"$fresh\" = 1 ]; then",
-        "    rm -f \"$sd/original\" \"$sd/original.absent\" \"$sd/written\" \"$sd/owner\"",
-        "  else",
-        "    put \"$sd/written\" \"$cur\"",
-        "    if [ -n \"$prev_owner\" ]; then put \"$sd/owner\" \"$prev_owner\"; else rm -f \"$sd/owner\"; fi",
-        "  fi",
-        "  [ -z \"$added\" ] || rm -f \"$added\"",
-        "  after_again || true",
-        "  die 5 \"$why; restored $target and $after_done; $after_check.\"",
-        "fi",
-      ]
-      : [],
+    shFile("guarded-write.sh"),
   );
 }
 
@@ -370,95 +216,26 @@ export function guardedWriteScript(w: GuardedWrite, opts: ScriptOptions = {}): s
 
 // ---- restore (the delete of a guarded write) ---------------------------------------------------
 
+/** The restore's body: its parameters as a preamble, the shared functions, the after-action, core/remote/sh/restore.sh. */
 export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
   checkWrite(w);
-  const composeCmd = composeCommandOf(w);
-  const dir = posixPath.dirname(w.path);
   const stateDir = opts.stateDir ?? STATE_DIR;
-  const keep = w.keepBackups ?? KEEP_BACKUPS;
-  const a = w.after;
-  const afterLines = restoreAfterLines(a, composeFn);
+  shPath(stateDir, "stateDir");
+  const afterLines = restoreAfterLines(w.after, composeFn);
   return lines(
     ["set -eu"],
-    composeCmd || a ? LOCAL_PATH : [],
-    [
-      `target=${shPath(w.path)}`,
-      `dir=${shPath(dir)}`,
-      `sd=${shPath(posixPath.join(stateDir, w.key), "stateDir")}`,
-    ],
+    shPreamble({
+      target: w.path,
+      dir: posixPath.dirname(w.path),
+      sd: posixPath.join(stateDir, w.key),
+      keep: w.keepBackups ?? KEEP_BACKUPS,
+      compose_cmd: composeCommandOf(w) ?? "",
+      has_after: w.after ? 1 : 0,
+      empty_sha256: EMPTY_SHA256,
+    }),
     DIE, STATE_OF, stampFn(), pruneFn(), reverseChainFn(),
-    [
-      "if [ ! -e \"$sd/written\" ]; then",
-      "  echo \"nothing to restore: pulumi never changed $target\"",
-      "  exit 0",
-      "fi",
-      // remote.Command runs delete with the stdin of its create. A replaced resource's delete runs
-      // after its successor's create; its stdin then no longer matches the owner: leave the file.
-      "if [ ! -t 0 ]; then",
-      "  mine=$(sha256sum)",
-      "  mine=${mine%% *}",
-      `  if [ "$mine" != ${EMPTY_SHA256} ] && [ -e "$sd/owner" ] && [ "$(cat "$sd/owner")" != "$mine" ]; then`,
-      "    echo \"nothing to restore: $target was written since by a newer pulumi resource\"",
-      "    exit 0",
-      "  fi",
-      "fi",
-      "exec < /dev/null",
-      "written=$(cat \"$sd/written\")",
-      "if [ -e \"$sd/original.absent\" ]; then",
-      "  orig=absent",
-      "elif [ -e \"$sd/original\" ]; then",
-      "  orig=$(state_of \"$sd/original\")",
-      "else",
-      "  die 7 \"$sd/written exists but no original was saved; restore $target by hand, then remove $sd/written.\"",
-      "fi",
-      "[ ! -L \"$target\" ] || die 7 \"$target is now a symbolic link; nothing was changed.\"",
-      "cur=$(state_of \"$target\")",
-      "if [ \"$cur\" = \"$written\" ]; then",
-      // What pulumi wrote is kept too: a restore never loses a version of the file.
-      "  stamp before-restore",
-      "  cp -p \"$target\" \"$stamped\"",
-      `  prune before-restore ${keep}`,
-      "  if [ \"$orig\" = absent ]; then",
-      "    rm -f \"$target\"",
-      "    echo \"removed: $target (it did not exist before pulumi)\"",
-      "  else",
-      "    umask 077",
-      ...TMP_IN_DIR.map((t) => `    ${t}`),
-      "    cp -p \"$sd/original\" \"$tmp\"",
-      "    mv -f \"$tmp\" \"$target\"",
-      "    echo \"restored: $target\"",
-      "  fi",
-      "elif [ \"$cur\" = \"$orig\" ]; then",
-      "  echo \"$target already has its original content; finishing the restore\"",
-      // Changed since (a later upgrade, a hand edit elsewhere): undo only pulumi's edits, newest
-      // first, on a copy; the file is replaced only when every one of them applied.
-      "elif [ \"$orig\" != absent ] && [ -e \"$sd/reverse-1\" ]; then",
-      "  umask 077",
-      "  work=",
-      "  tmp=",
-      "  trap 'rm -f \"$work\" \"$work.next\" \"$tmp\"' EXIT",
-      ...SIGNAL_TRAPS.map((t) => `  ${t}`),
-      "  work=$(mktemp \"$sd/.gra-work.XXXXXX\")",
-      "  cp \"$target\" \"$work\"",
-      "  reverse_chain \"$work\"",
-      "  tmp=$(mktemp \"$dir/.gra-tmp.XXXXXX\")",
-      "  cat \"$work\" > \"$tmp\"",
-      "  chown --reference=\"$target\" \"$tmp\"",
-      "  chmod --reference=\"$target\" \"$tmp\"",
-      "  stamp before-restore",
-      "  cp -p \"$target\" \"$stamped\"",
-      `  prune before-restore ${keep}`,
-      "  [ \"$(state_of \"$target\")\" = \"$cur\" ] || die 7 \"$target changed while destroy was undoing pulumi's edit; nothing was changed. Run pulumi destroy again.\"",
-      "  mv -f \"$tmp\" \"$target\"",
-      "  echo \"undid pulumi's edit of $target, keeping the changes made after it (before: $stamped)\"",
-      "else",
-      "  if [ \"$orig\" = absent ]; then where=\"it did not exist before pulumi ($sd/original.absent)\"; else where=\"the content from before pulumi is in $sd/original\"; fi",
-      "  die 7 \"$target changed after pulumi wrote it (wrote $written, found $cur); nothing was changed.\" \"$where.\" " +
-        shQuote("Put back the content you want by hand (timestamped backups are in the same directory), then run \"pulumi state delete <urn of this command>\" and destroy again."),
-      "fi",
-    ],
-    afterLines,
-    ["rm -f \"$sd/original\" \"$sd/original.absent\" \"$sd/written\" \"$sd/owner\" \"$sd/reverse.tmp\" \"$sd\"/reverse-*"],
+    w.after ? ["restore_after() {", ...afterLines.map((l) => (l === "" ? l : `  ${l}`)), "}"] : [],
+    shFile("restore.sh"),
   );
 }
 

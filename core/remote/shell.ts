@@ -110,3 +110,19 @@ export function scriptBody(script: string): string | undefined {
   if (pieces.some((p) => p.includes("'"))) throw new Error(`unescaped quote in a wrapped script: ${rest.slice(0, 80)}`);
   return pieces.join("'");
 }
+
+/**
+ * The preamble that hands a script file its parameters: one `name='value'` line each, every value
+ * quoted here. A script file reads its parameters only from these variables (or from stdin).
+ */
+export function shPreamble(vars: Readonly<Record<string, string | number>>): string[] {
+  return Object.entries(vars).flatMap(([name, value]) => {
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`preamble variable must match [a-z_][a-z0-9_]*: ${JSON.stringify(name)}`);
+    if (typeof value === "number") {
+      if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number >= 0, got ${value}`);
+      return [`${name}=${value}`];
+    }
+    // Literal text: a backtick or $ in it is not meant to run (shellcheck would suspect it).
+    return [...(/[`$]/.test(value) ? ["# shellcheck disable=SC2016"] : []), `${name}=${shQuote(value, name)}`];
+  });
+}

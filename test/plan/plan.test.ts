@@ -48,7 +48,7 @@ describe("npm run plan", function () {
   });
 
   it("writes the plan, the new server files, the AMI files, the IAM policy and diffs", () => {
-    assert.deepEqual(walk(out).sort(), [
+    assert.deepEqual(walk(out).filter((f) => !f.startsWith("scripts/")).sort(), [
       "diffs/common.env.diff",
       "diffs/config.toml.diff",
       "diffs/daemon.json.diff",
@@ -78,6 +78,24 @@ describe("npm run plan", function () {
     assert.match(toml, /token = "glrt-REDACTED"/, "the runner's own keys are kept");
     assert.match(fs.readFileSync(path.join(out, "diffs/docker-compose.yml.diff"), "utf8"), /^\+    env_file: \.\/common\.env$/m);
     assert.equal(JSON.parse(fs.readFileSync(path.join(out, "files/iam/runner-policy.json"), "utf8")).Version, "2012-10-17");
+  });
+
+  it("writes every remote command's exact create and delete script under scripts/, named after its resource", () => {
+    const { resources } = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8"));
+    const commands = resources.filter((r: any) => r.type === "command:remote:Command");
+    assert.ok(commands.some((r: any) => r.name === "ci-server-config-toml-write") && commands.some((r: any) => r.name.startsWith("worker-ami-")));
+    const expected: string[] = [];
+    for (const r of commands) for (const phase of ["create", "delete"]) {
+      if (typeof r.inputs[phase] !== "string") continue;
+      expected.push(`scripts/${r.name}.${phase}.sh`);
+      assert.equal(fs.readFileSync(path.join(out, `scripts/${r.name}.${phase}.sh`), "utf8"), r.inputs[phase], `${r.name} ${phase}`);
+    }
+    assert.deepEqual(walk(out).filter((f) => f.startsWith("scripts/") && !f.endsWith(".body.sh")).sort(), expected.sort());
+    // The body a reviewer reads: the guarded write of config.toml, unquoted, as sh runs it.
+    const body = fs.readFileSync(path.join(out, "scripts/ci-server-config-toml-write.create.body.sh"), "utf8");
+    assert.match(body, /^set -eu\n/);
+    assert.match(body, /^target='\/data\/gitlab-runner\/config\/config\.toml'$/m);
+    assert.ok(fs.existsSync(path.join(out, "scripts/ci-server-config-toml-write.delete.body.sh")));
   });
 
   it("plan.json lists every resource with type, name, parent, dependsOn and inputs, secrets as [secret]", () => {
