@@ -9,6 +9,7 @@ import {
   rejectedRun, revealPublic, settle, settingsOf, sha256, summaryOf, unwrapSecrets, variant, type StackConfig,
 } from "../helpers/offlineWorld";
 import { tomllibParse } from "../helpers/tomllib";
+import { scriptBody } from "../../core/remote/shell";
 import { placeholderSshKey } from "../../offline/placeholders";
 
 const AUTOSCALER_UPGRADE = { gitlabImage: "gitlab/gitlab-ce:16.1.8-ce.0", runnerImage: "gitlab/gitlab-runner:ubuntu-v17.11.0" };
@@ -122,7 +123,7 @@ describe("runner.executor docker-autoscaler (accessKey, spot, with the runner up
     const creds = inputsOf(run, T.command, "ci-server-fleeting-aws-credentials-write");
     assert.ok(isSecretEnvelope(creds.stdin));
     assert.equal(stdinOf(run, "ci-server-fleeting-aws-credentials-write"), awsCredentialsFile({ id: keyId, secret: TEST_PROVIDER_SECRET }));
-    assert.match(creds.create, /chmod 0600 /);
+    assert.match(scriptBody(creds.create) ?? "", /^new_mode='0600'$/m);
     assert.doesNotMatch(JSON.stringify(creds.create), new RegExp(TEST_PROVIDER_SECRET));
     assert.deepEqual(summaryOf(creds.create), [`aws_access_key_id = ${keyId}`, "aws_secret_access_key = [secret]"]);
   });
