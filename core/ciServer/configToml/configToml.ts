@@ -8,6 +8,8 @@
 // re-serialized as a whole (a TOML stringifier would rewrite 1800 as 1_800 and
 // 1.0 as 1); only the managed values are formatted, by formatTomlValue below.
 import * as TOML from "@iarna/toml";
+import { ConfigTomlError } from "./configTomlError";
+import { tomlItems, type Header, type Item, type KeyVal } from "./tomlItems";
 
 export interface MachineAutoscaling {
   Periods: string[];
@@ -36,12 +38,7 @@ export interface RunnerMachineEdit {
   };
 }
 
-export class ConfigTomlError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigTomlError";
-  }
-}
+export { ConfigTomlError } from "./configTomlError";
 
 export type TomlValue = string | number | boolean | TomlValue[];
 
@@ -79,259 +76,10 @@ export function formatTomlValue(v: TomlValue): string {
   return /[.eE]/.test(s) ? s : s + ".0";
 }
 
-// ---------------------------------------------------------------------------
-// Scanning: just enough TOML to know which lines are headers and where values
-// start and end (multi-line arrays and strings included, so a "[x]" inside a
-// multi-line string is never taken for a header). The input is validated by
-// @iarna/toml first, so the scanner may assume well-formed TOML.
-// ---------------------------------------------------------------------------
-
-export interface Pos {
-  line: number;
-  col: number;
-}
-
-export interface Header {
-  kind: "header";
-  line: number;
-  path: string[];
-  isArray: boolean;
-  indent: string;
-}
-
-export interface KeyVal {
-  kind: "keyval";
-  line: number; // line of the key
-  endLine: number; // last line of the value (multi-line arrays/strings)
-  path: string[];
-  indent: string;
-  valueStart: Pos;
-  valueEnd: Pos; // exclusive
-}
-
-export type Item = Header | KeyVal;
-
-/** A "basic" key: JSON covers the escapes that occur in keys; fall back to the raw text. */
-function unquoteBasic(quoted: string): string {
-  try {
-    return JSON.parse(quoted) as string;
-  } catch {
-    return quoted.slice(1, -1);
-  }
-}
-
-export class Scanner {
-  pos = 0;
-  private readonly lineStarts: number[] = [0];
-
-  constructor(private readonly s: string) {
-    for (let i = 0; i < s.length; i++) if (s[i] === "\n") this.lineStarts.push(i + 1);
-  }
-
-  toPos(offset: number): Pos {
-    let lo = 0;
-    let hi = this.lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.lineStarts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo, col: offset - this.lineStarts[lo] };
-  }
-
-  private peek(n = 0): string {
-    return this.s[this.pos + n] ?? "";
-  }
-
-  private fail(what: string): never {
-    const p = this.toPos(this.pos);
-    throw new ConfigTomlError(`config.toml scan error at line ${p.line + 1}: ${what}`);
-  }
-
-  /** Match a sticky regex at the current position (does not move). */
-  private match(re: RegExp): RegExpExecArray | null {
-    re.lastIndex = this.pos;
-    return re.exec(this.s);
-  }
-
-  private skipSpaces(): void {
-    while (this.peek() === " " || this.peek() === "\t") this.pos++;
-  }
-
-  private skipToEol(): void {
-    while (this.pos < this.s.length && this.peek() !== "\n") this.pos++;
-  }
-
-  /** Spaces, newlines and comments (inside arrays). */
-  private skipSpacesNewlinesComments(): void {
-    for (;;) {
-      this.skipSpaces();
-      if (this.peek() === "\n") this.pos++;
-      else if (this.peek() === "#") this.skipToEol();
-      else return;
-    }
-  }
-
-  /** After a header or value: optional spaces and comment, then end of line. */
-  private endOfLine(): void {
-    this.skipSpaces();
-    if (this.peek() === "#") this.skipToEol();
-    if (this.pos < this.s.length && this.peek() !== "\n") this.fail("unexpected text after value");
-    if (this.pos < this.s.length) this.pos++;
-  }
-
-  /** Dotted key: bare, "basic" or 'literal' parts. */
-  private key(): string[] {
-    const parts: string[] = [];
-    for (;;) {
-      this.skipSpaces();
-      const c = this.peek();
-      if (c === '"') {
-        const start = this.pos;
-        this.basicString();
-        parts.push(unquoteBasic(this.s.slice(start, this.pos)));
-      } else if (c === "'") {
-        const start = this.pos;
-        this.literalString();
-        parts.push(this.s.slice(start + 1, this.pos - 1));
-      } else {
-        const m = this.match(/[A-Za-z0-9_-]+/y);
-        if (!m) this.fail("expected a key");
-        parts.push(m[0]);
-        this.pos += m[0].length;
-      }
-      this.skipSpaces();
-      if (this.peek() !== ".") return parts;
-      this.pos++;
-    }
-  }
-
-  private basicString(): void {
-    this.pos++; // opening "
-    while (this.pos < this.s.length && this.peek() !== '"') this.pos += this.peek() === "\\" ? 2 : 1;
-    this.pos++;
-  }
-
-  private literalString(): void {
-    this.pos = this.s.indexOf("'", this.pos + 1) + 1;
-    if (this.pos === 0) this.fail("unterminated string");
-  }
-
-  /** """…""" or '''…''': the closing delimiter is the last 3 quotes of a run of 3..5. */
-  private multilineString(q: string, escapes: boolean): void {
-    this.pos += 3;
-    while (this.pos < this.s.length) {
-      if (escapes && this.peek() === "\\") {
-        this.pos += 2;
-      } else if (this.peek() === q) {
-        let run = 0;
-        while (this.peek(run) === q) run++;
-        this.pos += run;
-        if (run >= 3) return;
-      } else {
-        this.pos++;
-      }
-    }
-    this.fail("unterminated multi-line string");
-  }
-
-  private value(): void {
-    const c = this.peek();
-    if (this.s.startsWith('"""', this.pos)) this.multilineString('"', true);
-    else if (this.s.startsWith("'''", this.pos)) this.multilineString("'", false);
-    else if (c === '"') this.basicString();
-    else if (c === "'") this.literalString();
-    else if (c === "[") this.array();
-    else if (c === "{") this.inlineTable();
-    else this.bareValue();
-  }
-
-  private array(): void {
-    this.pos++;
-    for (;;) {
-      this.skipSpacesNewlinesComments();
-      const c = this.peek();
-      if (c === "]") return void this.pos++;
-      if (c === ",") this.pos++;
-      else if (c === "") this.fail("unterminated array");
-      else this.value();
-    }
-  }
-
-  private inlineTable(): void {
-    this.pos++;
-    for (;;) {
-      this.skipSpaces();
-      const c = this.peek();
-      if (c === "}") return void this.pos++;
-      if (c === ",") {
-        this.pos++;
-        continue;
-      }
-      if (c === "" || c === "\n") this.fail("unterminated inline table");
-      this.key();
-      if (this.peek() !== "=") this.fail("expected '='");
-      this.pos++;
-      this.skipSpaces();
-      this.value();
-    }
-  }
-
-  /** Numbers, booleans, dates; a date and a time may be separated by one space. */
-  private bareValue(): void {
-    const m = this.match(/[^\s,\]}#]+/y);
-    if (!m) this.fail("expected a value");
-    this.pos += m[0].length;
-    if (/^\d{4}-\d{2}-\d{2}$/.test(m[0]) && this.match(/ \d{2}:/y)) {
-      this.pos++;
-      this.bareValue();
-    }
-  }
-
-  private header(): Header {
-    const start = this.toPos(this.pos);
-    const isArray = this.peek(1) === "[";
-    this.pos += isArray ? 2 : 1;
-    const path = this.key();
-    if (!this.s.startsWith(isArray ? "]]" : "]", this.pos)) this.fail("bad table header");
-    this.pos += isArray ? 2 : 1;
-    this.endOfLine();
-    return { kind: "header", line: start.line, path, isArray, indent: "" };
-  }
-
-  private keyval(): KeyVal {
-    const line = this.toPos(this.pos).line;
-    const path = this.key();
-    if (this.peek() !== "=") this.fail("expected '='");
-    this.pos++;
-    this.skipSpaces();
-    const valueStart = this.toPos(this.pos);
-    this.value();
-    const valueEnd = this.toPos(this.pos);
-    this.endOfLine();
-    return { kind: "keyval", line, endLine: valueEnd.line, path, indent: "", valueStart, valueEnd };
-  }
-
-  /** All headers and key/values, in document order. */
-  items(): Item[] {
-    const items: Item[] = [];
-    while (this.pos < this.s.length) {
-      const lineStart = this.pos;
-      this.skipSpaces();
-      const indent = this.s.slice(lineStart, this.pos);
-      const c = this.peek();
-      if (c === "\n") this.pos++;
-      else if (c === "#") this.endOfLine();
-      else if (c === "") break;
-      else {
-        const item = c === "[" ? this.header() : this.keyval();
-        item.indent = indent;
-        items.push(item);
-      }
-    }
-    return items;
-  }
-}
+// Locating: which lines are headers and where values start and end comes from a TOML parser
+// with source locations (tomlItems.ts), so a "[x]" inside a multi-line string is never taken for
+// a header.
+export type { Header, Item, KeyVal, Pos } from "./tomlItems";
 
 // ---------------------------------------------------------------------------
 // Document model: lines with their own line endings, plus the scanned items.
@@ -619,7 +367,7 @@ export function openConfig(current: string, runnerName: string | undefined) {
   const lines = splitLines(current);
   const eol = lines.find((l) => l.eol !== "")?.eol ?? "\n";
   const finalEol = lines.length > 0 ? lines[lines.length - 1].eol : eol;
-  const items = new Scanner(lines.map((l) => l.text).join("\n")).items();
+  const items = tomlItems(lines.map((l) => l.text).join("\n"));
   const runner = selectRunner(findRunners(items), parsed, runnerName);
   return { parsed, lines, eol, finalEol, items, runner };
 }

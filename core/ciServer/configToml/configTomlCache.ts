@@ -8,8 +8,9 @@
 // ServerSideEncryption, …) and the sibling tables [runners.cache.gcs]/[runners.cache.azure].
 import {
   ConfigTomlError, findRunners, formatTomlValue, joinEdited, lastLineOf, parseToml, replaceValue, samePath, selectRunner, splitLines,
-  Scanner, type Edit, type Header, type KeyVal, type Line, type RunnerSpan, type TomlValue,
+  type Edit, type Header, type KeyVal, type Line, type RunnerSpan, type TomlValue,
 } from "./configToml";
+import { tomlItems } from "./tomlItems";
 
 export interface RunnerCacheEdit {
   /** Which [[runners]] (its `name`); undefined = there must be exactly one. */
@@ -85,7 +86,7 @@ export function mergeRunnerCache(current: string, edit: RunnerCacheEdit): string
   const lines = splitLines(current);
   const eol = lines.find((l) => l.eol !== "")?.eol ?? "\n";
   const finalEol = lines.length > 0 ? lines[lines.length - 1].eol : eol;
-  const items = new Scanner(lines.map((l) => l.text).join("\n")).items();
+  const items = tomlItems(lines.map((l) => l.text).join("\n"));
   const runner = selectRunner(findRunners(items), parsed, edit.runnerName);
 
   // `cache.Type = …` or `cache = {…}` in the runner, or `s3 = {…}` in [runners.cache], would
