@@ -11,7 +11,7 @@ import {
 } from "./shell";
 import { shFile } from "./shFiles";
 import type { ComposeCommand, ComposeContext } from "./composeContext";
-import { afterFns, checkAfter, restoreAfterLines, type AfterAction } from "./afterActions";
+import { afterScript, checkAfter, restoreAfterScript, type AfterAction } from "./afterActions";
 
 export type { ScriptOptions } from "./shell";
 export type { AfterAction, GracefulStop, HealthWait } from "./afterActions";
@@ -108,32 +108,6 @@ function noLink(): string[] {
   ];
 }
 
-function composeFn(command: ComposeCommand): string[] {
-  const missing = (what: string) =>
-    `die 6 ${shQuote(`${what}; install the compose plugin or docker-compose, or set the compose command in the stack config.`)}`;
-  if (command === "docker compose") {
-    return [
-      `docker compose version >/dev/null 2>&1 || ${missing("\"docker compose\" does not work on this server")}`,
-      "compose() { docker compose \"$@\"; }",
-    ];
-  }
-  if (command === "docker-compose") {
-    return [
-      `command -v docker-compose >/dev/null 2>&1 || ${missing("docker-compose is not on PATH on this server")}`,
-      "compose() { docker-compose \"$@\"; }",
-    ];
-  }
-  return [
-    "if docker compose version >/dev/null 2>&1; then",
-    "  compose() { docker compose \"$@\"; }",
-    "elif command -v docker-compose >/dev/null 2>&1; then",
-    "  compose() { docker-compose \"$@\"; }",
-    "else",
-    `  ${missing("neither \"docker compose\" nor docker-compose works on this server")}`,
-    "fi",
-  ];
-}
-
 function composeCommandOf(w: GuardedWrite): ComposeCommand | undefined {
   const v = w.validate?.compose.command;
   const a = w.after?.kind === "compose-up" ? w.after.compose.command
@@ -185,6 +159,7 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
   checkWrite(w);
   const stateDir = opts.stateDir ?? STATE_DIR;
   shPath(stateDir, "stateDir");
+  const after = w.after && afterScript(w.after);
   return lines(
     ["set -eu"],
     shPreamble({
@@ -199,8 +174,9 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
       validate_dir: w.validate?.compose.appDir ?? "",
       has_after: w.after ? 1 : 0,
     }),
+    after ? shPreamble(after.params) : [],
     DIE, STATE_OF, shFile("lib/put.sh"), shFile("lib/keep_reverse.sh"), stampFn(), pruneFn(), shFile("lib/no_link.sh"), shFile("lib/compose_select.sh"),
-    w.after ? afterFns(w.after) : [],
+    ...(after?.files ?? []).map(shFile),
     shFile("guarded-write.sh"),
   );
 }
@@ -221,7 +197,7 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
   checkWrite(w);
   const stateDir = opts.stateDir ?? STATE_DIR;
   shPath(stateDir, "stateDir");
-  const afterLines = restoreAfterLines(w.after, composeFn);
+  const after = w.after && restoreAfterScript(w.after);
   return lines(
     ["set -eu"],
     shPreamble({
@@ -233,8 +209,9 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       has_after: w.after ? 1 : 0,
       empty_sha256: EMPTY_SHA256,
     }),
+    after ? shPreamble(after.params) : [],
     DIE, STATE_OF, stampFn(), pruneFn(), reverseChainFn(),
-    w.after ? ["restore_after() {", ...afterLines.map((l) => (l === "" ? l : `  ${l}`)), "}"] : [],
+    ...(after?.files ?? []).map(shFile),
     shFile("restore.sh"),
   );
 }

@@ -185,7 +185,7 @@ describe("core/remote/scripts builders", () => {
     summary: ["services.gitlab-runner.env_file += ./common.env"],
   };
 
-  it("guardedWriteScript: exact output (preamble, shared functions, after-action, guarded-write.sh)", () => {
+  it("guardedWriteScript: exact output (preamble, shared functions, after-action file, guarded-write.sh)", () => {
     // The script files as a reader sees them, each less its leading comment block.
     const file = (rel: string) => fs.readFileSync(path.join(REPO_SH, rel), "utf8").replace(/^(#.*\n)+\n*/, "");
     const body = [
@@ -200,31 +200,20 @@ describe("core/remote/scripts builders", () => {
       "compose_cmd='docker compose'",
       "validate_dir='/home/ec2-user/nop/docker/ci'",
       "has_after=1",
+      // The after-action's parameters.
+      "compose_dir='/home/ec2-user/nop/docker/ci'",
+      "services='gitlab-runner'",
+      "has_stop=0",
+      "stop_container=''",
+      "stop_timeout=0",
+      "stop_poll=0",
+      "has_health=1",
+      "health_container='gitlab'",
+      "health_timeout=600",
+      "health_poll=5",
     ].join("\n") + "\n" +
-      ["lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh"].map(file).join("") +
-      [
-        "wait_healthy() {",
-        "  waited=0",
-        "  while :; do",
-        "    st=$(docker inspect -f \"{{.State.Health.Status}}\" 'gitlab' 2>/dev/null) || st=unknown",
-        "    [ \"$st\" = healthy ] && return 0",
-        "    echo \"waiting for gitlab to be healthy: $st ($waited s)\"",
-        "    [ \"$waited\" -lt 600 ] || return 1",
-        "    sleep 5",
-        "    waited=$((waited + 5))",
-        "  done",
-        "}",
-        "after() {",
-        "  (cd '/home/ec2-user/nop/docker/ci' && compose up -d --no-deps 'gitlab-runner') || {",
-        "    why=\"compose up of gitlab-runner failed with the new $target\"; return 1",
-        "  }",
-        "  wait_healthy && return 0",
-        "  why=\"container gitlab did not report healthy within 600 s\"; return 1",
-        "}",
-        "after_again() { (cd '/home/ec2-user/nop/docker/ci' && compose up -d --no-deps 'gitlab-runner'); }",
-        "after_done='ran compose up -d --no-deps gitlab-runner again'",
-        "after_check='check \"docker logs gitlab\"'",
-      ].join("\n") + "\n" +
+      ["lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh",
+        "lib/stop_gracefully.sh", "lib/wait_healthy.sh", "after/compose-up.sh"].map(file).join("") +
       file("guarded-write.sh");
     const expected =
       "# gitlab-runner-autoscaling: guarded write of /home/ec2-user/nop/docker/ci/docker-compose.yml (state compose-proxy)\n" +
