@@ -13,12 +13,3 @@ export const REVERSE_AWK: string = (() => {
   if (!m) throw new Error("core/remote/sh/lib/reverse_chain.sh lacks its reverse_awk='…' program");
   return m[1];
 })();
-
-/** Shell: `reverse_chain FILE` applies $sd/reverse-N … reverse-1 to FILE in place, or dies 7. */
-export const reverseChainFn = (): string[] => shFile("lib/reverse_chain.sh");
-
-/** Shell: `prune NAME KEEP` (core/remote/sh/lib/prune.sh). */
-export const pruneFn = (): string[] => shFile("lib/prune.sh");
-
-/** Shell: `stamp NAME` (core/remote/sh/lib/stamp.sh). */
-export const stampFn = (): string[] => shFile("lib/stamp.sh");

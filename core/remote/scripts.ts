@@ -4,7 +4,6 @@
 // prints the file, and its command is expected to run with logging off and secret outputs).
 import * as posixPath from "node:path/posix";
 import { createHash } from "node:crypto";
-import { pruneFn, reverseChainFn, stampFn } from "./reverseApply";
 import {
   asRoot, asUser, checkMode, shComment, shPath, shPreamble, shQuote, shQuoteScript, shUserPath,
   type ScriptOptions,
@@ -87,6 +86,9 @@ const lines = (...ls: (string | false | undefined | null)[][]) =>
 const DIE = shFile("lib/die.sh");
 const STATE_OF = shFile("lib/state_of.sh");
 
+/** The CI server's scripts: each file's shell after a `# <file>` line, so a reader of the script finds its source. */
+const shFiles = (...rels: readonly string[]): string[] => rels.flatMap((rel) => [`# ${rel}`, ...shFile(rel)]);
+
 // sudo's secure_path may lack /usr/local/bin, where docker-compose v1 lives on CentOS 7 hosts.
 const LOCAL_PATH = ["PATH=\"$PATH:/usr/local/sbin:/usr/local/bin\"", "export PATH"];
 
@@ -144,7 +146,7 @@ function header(title: string, summary: readonly string[]): string {
 
 export function readFileBody(path: string): string {
   shPath(path);
-  return lines(["set -eu"], shPreamble({ target: path }), DIE, shFile("lib/no_link.sh"), shFile("read-file.sh"));
+  return lines(["set -eu"], shPreamble({ target: path }), shFiles("lib/die.sh", "lib/no_link.sh", "read-file.sh"));
 }
 
 /** Prints one line: "v1 absent" or "v1 <sha256> <base64>" (see core/remote/readResult.ts). */
@@ -175,9 +177,9 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
       has_after: w.after ? 1 : 0,
     }),
     after ? shPreamble(after.params) : [],
-    DIE, STATE_OF, shFile("lib/put.sh"), shFile("lib/keep_reverse.sh"), stampFn(), pruneFn(), shFile("lib/no_link.sh"), shFile("lib/compose_select.sh"),
-    ...(after?.files ?? []).map(shFile),
-    shFile("guarded-write.sh"),
+    shFiles("lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh"),
+    shFiles(...(after?.files ?? [])),
+    shFiles("guarded-write.sh"),
   );
 }
 
@@ -210,9 +212,9 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       empty_sha256: EMPTY_SHA256,
     }),
     after ? shPreamble(after.params) : [],
-    DIE, STATE_OF, stampFn(), pruneFn(), reverseChainFn(),
-    ...(after?.files ?? []).map(shFile),
-    shFile("restore.sh"),
+    shFiles("lib/die.sh", "lib/state_of.sh", "lib/stamp.sh", "lib/prune.sh", "lib/reverse_chain.sh"),
+    shFiles(...(after?.files ?? [])),
+    shFiles("restore.sh"),
   );
 }
 

@@ -186,8 +186,8 @@ describe("core/remote/scripts builders", () => {
   };
 
   it("guardedWriteScript: exact output (preamble, shared functions, after-action file, guarded-write.sh)", () => {
-    // The script files as a reader sees them, each less its leading comment block.
-    const file = (rel: string) => fs.readFileSync(path.join(REPO_SH, rel), "utf8").replace(/^(#.*\n)+\n*/, "");
+    // The script files as a reader sees them, each less its leading comment block, after a line naming it.
+    const file = (rel: string) => `# ${rel}\n` + fs.readFileSync(path.join(REPO_SH, rel), "utf8").replace(/^(#.*\n)+\n*/, "");
     const body = [
       "set -eu",
       "target='/home/ec2-user/nop/docker/ci/docker-compose.yml'",

@@ -41,7 +41,7 @@ describe("core/remote/sh: the script files", () => {
       assert.ok(declared, `${name} has a Preamble line`);
       const set = body.split("\n").slice(1).filter((l) => /^[a-z_0-9]+=/.test(l)).map((l) => l.slice(0, l.indexOf("=")));
       assert.deepEqual(set.slice(0, declared[1].split(" ").length), declared[1].split(" "), name);
-      assert.ok(body.endsWith(shFile(name).join("\n") + "\n"), `${name}: the script ends with the file's text`);
+      assert.ok(body.endsWith(`# ${name}\n${shFile(name).join("\n")}\n`), `${name}: the script ends with the file's text, after a line naming it`);
     }
   });
 
