@@ -177,7 +177,7 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
       has_after: w.after ? 1 : 0,
     }),
     after ? shPreamble(after.params) : [],
-    shFiles("lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh"),
+    shFiles("lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh", "lib/tmp_in_dir.sh"),
     shFiles(...(after?.files ?? [])),
     shFiles("guarded-write.sh"),
   );
@@ -212,7 +212,7 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       empty_sha256: EMPTY_SHA256,
     }),
     after ? shPreamble(after.params) : [],
-    shFiles("lib/die.sh", "lib/state_of.sh", "lib/stamp.sh", "lib/prune.sh", "lib/reverse_chain.sh"),
+    shFiles("lib/die.sh", "lib/state_of.sh", "lib/stamp.sh", "lib/prune.sh", "lib/reverse_chain.sh", "lib/tmp_in_dir.sh"),
     shFiles(...(after?.files ?? [])),
     shFiles("restore.sh"),
   );

@@ -1,6 +1,9 @@
 // The cases pinned by serverBytes.test.ts: every bundled stack × every set of CI server files a
 // test uses (examples/ci-server and each sandbox layout that holds a CI server). The golden copy
-// under test/fixtures/server-bytes/ is written by `npx ts-node test/plan/writeServerBytes.ts`.
+// under test/fixtures/server-bytes/ is written by `npx ts-node test/plan/writeServerBytes.ts`:
+// each case's index.txt lists `<sha256>  <path>` for every file of its files/ and diffs/ trees,
+// and blobs/<sha256> holds each distinct content once (most files are the same in many cases).
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runPlanCli } from "../../offline/planCli";
@@ -78,4 +81,32 @@ export function serverTrees(out: string): Map<string, string> {
   };
   for (const top of ["files", "diffs"]) if (fs.existsSync(path.join(out, top))) walk(top);
   return found;
+}
+
+export const BLOBS = path.join(GOLDEN, "blobs");
+export const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
+
+/** A case's golden trees: path → content, from its index.txt and the blobs. */
+export function goldenTrees(stack: string, source: string): Map<string, string> {
+  const index = path.join(caseDir(stack, source), "index.txt");
+  const found = new Map<string, string>();
+  if (!fs.existsSync(index)) return found;
+  for (const line of fs.readFileSync(index, "utf8").split("\n").filter(Boolean)) {
+    const [hash, rel] = [line.slice(0, 64), line.slice(66)];
+    found.set(rel, fs.readFileSync(path.join(BLOBS, hash), "utf8"));
+  }
+  return found;
+}
+
+/** Writes a case's golden trees: its index.txt, and each content not yet among the blobs. */
+export function writeGolden(stack: string, source: string, trees: Map<string, string>): void {
+  fs.mkdirSync(caseDir(stack, source), { recursive: true });
+  fs.mkdirSync(BLOBS, { recursive: true });
+  const lines = [...trees.keys()].sort().map((rel) => {
+    const content = trees.get(rel)!;
+    const hash = sha256(content);
+    fs.writeFileSync(path.join(BLOBS, hash), content);
+    return `${hash}  ${rel}\n`;
+  });
+  fs.writeFileSync(path.join(caseDir(stack, source), "index.txt"), lines.join(""));
 }

@@ -3,19 +3,14 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { caseDir, GOLDEN, planInto, serverTrees, SERVER_SOURCES, STACKS } from "./serverBytes";
+import { GOLDEN, planInto, serverTrees, SERVER_SOURCES, STACKS, writeGolden } from "./serverBytes";
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "gra-golden-"));
   fs.rmSync(GOLDEN, { recursive: true, force: true });
   try {
     for (const stack of STACKS) for (const source of SERVER_SOURCES) {
-      const out = await planInto(stack, source, work);
-      for (const [rel, content] of serverTrees(out)) {
-        const file = path.join(caseDir(stack, source), rel);
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, content);
-      }
+      writeGolden(stack, source, serverTrees(await planInto(stack, source, work)));
     }
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

@@ -4,7 +4,7 @@
 # content> [<reverse edit, base64>]", then the new content's exact bytes (scripts.ts's
 # guardedWriteStdin). Exit codes: scripts.ts's EXIT.
 # Preamble: target dir root sd hint new_mode keep compose_cmd validate_dir has_after.
-# Functions: die state_of put keep_reverse stamp prune no_link compose_select; with has_after=1
+# Functions: die state_of put keep_reverse stamp prune no_link compose_select tmp_in_dir; with has_after=1
 # also after and after_again (the after-action: core/remote/afterActions.ts), which set $why,
 # $after_done and $after_check.
 
@@ -24,16 +24,7 @@ case $rev in *[!A-Za-z0-9+/=]*) die 2 "the third field of the first stdin line (
 [ -d "$dir" ] || (umask 022 && mkdir -p "$dir")
 umask 077
 
-# A temp file in the target's directory, so that `mv` is an atomic rename. The traps come first:
-# the EXIT trap removes it, the signal traps turn a kill into an exit so that the EXIT trap runs.
-# PIPE too: a message to a dropped connection must not kill the script before its EXIT cleanup.
-tmp=
-trap 'rm -f "$tmp"' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 141' PIPE
-trap 'exit 143' TERM
-tmp=$(mktemp "$dir/.gra-tmp.XXXXXX")
+tmp_in_dir
 cat > "$tmp"
 [ "$(state_of "$tmp")" = "$newsum" ] || die 2 "the new content for $target arrived incomplete (connection dropped?); nothing was written."
 cur=$(state_of "$target")

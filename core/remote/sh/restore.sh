@@ -4,7 +4,7 @@
 # file changed since, undoes only pulumi's edits; then the after-action (restore_after). Keeps the
 # timestamped backups. Stdin: the create's stdin (remote.Command runs delete with it).
 # Preamble: target dir sd keep compose_cmd has_after empty_sha256.
-# Functions: die state_of stamp prune reverse_chain; with has_after=1 also restore_after
+# Functions: die state_of stamp prune reverse_chain signal_traps tmp_in_dir; with has_after=1 also restore_after
 # (core/remote/afterActions.ts's restoreAfterLines).
 
 # sudo's secure_path may lack /usr/local/bin, where docker-compose v1 lives on CentOS 7 hosts.
@@ -47,13 +47,7 @@ if [ "$cur" = "$written" ]; then
     echo "removed: $target (it did not exist before pulumi)"
   else
     umask 077
-    tmp=
-    trap 'rm -f "$tmp"' EXIT
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 141' PIPE
-    trap 'exit 143' TERM
-    tmp=$(mktemp "$dir/.gra-tmp.XXXXXX")
+    tmp_in_dir
     cp -p "$sd/original" "$tmp"
     mv -f "$tmp" "$target"
     echo "restored: $target"
@@ -67,10 +61,7 @@ elif [ "$orig" != absent ] && [ -e "$sd/reverse-1" ]; then
   work=
   tmp=
   trap 'rm -f "$work" "$work.next" "$tmp"' EXIT
-  trap 'exit 129' HUP
-  trap 'exit 130' INT
-  trap 'exit 141' PIPE
-  trap 'exit 143' TERM
+  signal_traps
   work=$(mktemp "$sd/.gra-work.XXXXXX")
   cp "$target" "$work"
   reverse_chain "$work"
