@@ -127,7 +127,8 @@ interface GuardedWriteView {
 function destroyOf(deleteScript: string): GuardedWriteView["destroy"] {
   if (!/^# gitlab-runner-autoscaling: restore /.test(deleteScript)) return { action: "keep", recreates: [], restartsDocker: false };
   const body = bodyOf(deleteScript);
-  const services = /compose up -d --no-deps ([^)]*)\)/.exec(body)?.[1].replace(/'/g, "").split(/\s+/).filter(Boolean) ?? [];
+  // A compose-up after-action gets its services in the script's preamble (core/remote/afterActions.ts).
+  const services = /^services='([^']*)'$/m.exec(body)?.[1].split(" ").filter(Boolean) ?? [];
   return { action: "restore", recreates: services, restartsDocker: /systemctl restart docker/.test(body) };
 }
 

@@ -144,7 +144,8 @@ describe("runner.executor docker-autoscaler (accessKey, spot, with the runner up
     assert.ok(summaryOf(w.create).some((l) => /the autoscaler counts idle job slots/.test(l)));
     assert.ok(summaryOf(w.create).includes("then a graceful runner restart: [runners.autoscaler] is not reloaded"));
     // The restart is graceful: SIGQUIT, a bounded wait for running jobs, then compose up starts it again.
-    assert.match(w.create, /docker kill --signal=QUIT \S*gitlab-runner/);
+    assert.match(w.create, /docker kill --signal=QUIT "\$stop_container"/);
+    assert.match(scriptBody(w.create) ?? "", /^stop_container='gitlab-runner'$/m);
     // config.toml waits for the plugin install and the worker key as well as the AWS side; the
     // worker cleanup sits just before it (destroy: config.toml restored, then the cleanup).
     assert.deepEqual(get(run, T.command, "ci-server-config-toml-read").dependsOn.sort(),
