@@ -8,7 +8,7 @@ import {
   asRoot, asUser, checkMode, shComment, shPath, shPreamble, shQuote, shQuoteScript, shUserPath,
   type ScriptOptions,
 } from "./shell";
-import { shFile } from "./shFiles";
+import { shFile, shSections } from "./shFiles";
 import type { ComposeCommand, ComposeContext } from "./composeContext";
 import { afterScript, checkAfter, restoreAfterScript, type AfterAction } from "./afterActions";
 
@@ -86,9 +86,6 @@ const lines = (...ls: (string | false | undefined | null)[][]) =>
 const DIE = shFile("lib/die.sh");
 const STATE_OF = shFile("lib/state_of.sh");
 
-/** The CI server's scripts: each file's shell after a `# <file>` line, so a reader of the script finds its source. */
-const shFiles = (...rels: readonly string[]): string[] => rels.flatMap((rel) => [`# ${rel}`, ...shFile(rel)]);
-
 // sudo's secure_path may lack /usr/local/bin, where docker-compose v1 lives on CentOS 7 hosts.
 const LOCAL_PATH = ["PATH=\"$PATH:/usr/local/sbin:/usr/local/bin\"", "export PATH"];
 
@@ -146,7 +143,7 @@ function header(title: string, summary: readonly string[]): string {
 
 export function readFileBody(path: string): string {
   shPath(path);
-  return lines(["set -eu"], shPreamble({ target: path }), shFiles("lib/die.sh", "lib/no_link.sh", "read-file.sh"));
+  return lines(["set -eu"], shPreamble({ target: path }), shSections("lib/die.sh", "lib/no_link.sh", "read-file.sh"));
 }
 
 /** Prints one line: "v1 absent" or "v1 <sha256> <base64>" (see core/remote/readResult.ts). */
@@ -177,9 +174,9 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
       has_after: w.after ? 1 : 0,
     }),
     after ? shPreamble(after.params) : [],
-    shFiles("lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh", "lib/tmp_in_dir.sh"),
-    shFiles(...(after?.files ?? [])),
-    shFiles("guarded-write.sh"),
+    shSections("lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh", "lib/tmp_in_dir.sh"),
+    shSections(...(after?.files ?? [])),
+    shSections("guarded-write.sh"),
   );
 }
 
@@ -212,9 +209,9 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       empty_sha256: EMPTY_SHA256,
     }),
     after ? shPreamble(after.params) : [],
-    shFiles("lib/die.sh", "lib/state_of.sh", "lib/stamp.sh", "lib/prune.sh", "lib/reverse_chain.sh", "lib/tmp_in_dir.sh"),
-    shFiles(...(after?.files ?? [])),
-    shFiles("restore.sh"),
+    shSections("lib/die.sh", "lib/state_of.sh", "lib/stamp.sh", "lib/prune.sh", "lib/reverse_chain.sh", "lib/tmp_in_dir.sh"),
+    shSections(...(after?.files ?? [])),
+    shSections("restore.sh"),
   );
 }
 

@@ -16,6 +16,9 @@ const FILES: ReadonlyMap<string, string> = new Map(walk(SH_DIR).sort().map((rel)
 /** Names of every script file, relative to core/remote/sh/ (e.g. "lib/die.sh"). */
 export const shFileNames = (): string[] => [...FILES.keys()];
 
+/** Script files for a remote script: each one's shell after a `# <file>` line, so a reader of the script finds its source. */
+export const shSections = (...rels: readonly string[]): string[] => rels.flatMap((rel) => [`# ${rel}`, ...shFile(rel)]);
+
 /**
  * A script file's shell as lines, without its leading comment block (the file's own notes for a
  * reader: what it does and which preamble variables it expects; the text sent stays as it was).

@@ -12,7 +12,8 @@
 //   created with: `docker-machine rm` needs that key to still exist (or the instance role).
 // So the cleanup runs docker-machine inside the runner container, where the binary, the state,
 // the proxy environment and the instance role are, and must run before the key is deleted.
-import { asRoot, checkName, checkSeconds, shComment, shPath, shQuote, shQuoteScript, type ScriptOptions } from "../../remote/shell";
+import { asRoot, checkName, checkSeconds, shComment, shPath, shPreamble, type ScriptOptions } from "../../remote/shell";
+import { shSections } from "../../remote/shFiles";
 
 /** Tag the program adds to every worker, so that one AWS query lists exactly this stack's workers. */
 export const WORKER_STACK_TAG = "gitlab-runner-autoscaling-stack";
@@ -67,85 +68,16 @@ function checkScope(s: WorkerScope): void {
 const lines = (...ls: (string | false | undefined)[][]) =>
   ls.flat().filter((l): l is string => typeof l === "string").join("\n") + "\n";
 
-// Reads the chosen [[runners]] entry of config.toml: entry count, matches, executor, MachineName,
-// the access key id in its MachineOptions, and the token (kept in a variable, never printed).
-const RUNNER_AWK = [
-  "function unq(s) {",
-  "  sub(/^[^=]*=[ \\t]*/, \"\", s); sub(/[ \\t\\r]+$/, \"\", s)",
-  "  if (s ~ /^\"/) { s = substr(s, 2); sub(/\".*$/, \"\", s) }",
-  "  return s",
-  "}",
-  "/^[ \\t]*\\[\\[runners\\]\\]/ { n++; sec = \"top\"; next }",
-  "/^[ \\t]*\\[runners\\.machine\\][ \\t]*$/ { if (n) sec = \"machine\"; next }",
-  "/^[ \\t]*\\[/ { sec = \"\"; next }",
-  "n && sec == \"top\" && /^[ \\t]*name[ \\t]*=/ { name[n] = unq($0) }",
-  "n && sec == \"top\" && /^[ \\t]*token[ \\t]*=/ { token[n] = unq($0) }",
-  "n && sec == \"top\" && /^[ \\t]*executor[ \\t]*=/ { executor[n] = unq($0) }",
-  "n && sec == \"machine\" && /^[ \\t]*MachineName[ \\t]*=/ { mname[n] = unq($0) }",
-  "n && sec == \"machine\" && /amazonec2-access-key=/ { s = $0; sub(/.*amazonec2-access-key=/, \"\", s); sub(/[^A-Za-z0-9].*$/, \"\", s); akey[n] = s }",
-  "END {",
-  "  pick = 0; matches = 0",
-  "  for (i = 1; i <= n; i++) if (want == \"\" || name[i] == want) { pick = i; matches++ }",
-  "  print n + 0; print matches",
-  "  print executor[pick]; print mname[pick]; print akey[pick]; print token[pick]",
-  "}",
-].join("\n");
-
-/**
- * Shell that defines scope(), which sets info (the chosen entry: executor, MachineName and access
- * key on lines 3-5, see line()) and re (the ERE of this runner's worker names for the scope's
- * MachineName). `fail`
- * is the command run with a code and a message when that cannot be done; it must not return.
- */
-function scopeFns(s: WorkerScope, fail: string): string[] {
-  const entry = s.runnerName === undefined ? "the only [[runners]] entry" : `[[runners]] "${s.runnerName}"`;
-  return [
-    `container=${shQuote(s.container)}`,
-    `config=${shPath(s.configPath)}`,
-    `want=${shQuote(s.runnerName ?? "")}`,
-    `entry=${shQuote(entry)}`,
-    `machine_re=${shQuote(machineNamePattern(s.machineName))}`,
-    `machine_name=${shQuote(s.machineName)}`,
-    "dm() { timeout 300 docker exec \"$container\" docker-machine \"$@\"; }",
-    "line() { printf '%s\\n' \"$info\" | sed -n \"$1p\"; }",
-    "scope() {",
-    `  [ -f "$config" ] || { ${fail} ${WORKER_EXIT.runnerDown} "$config does not exist: cannot tell this runner's workers."; }`,
-    "  running=$(docker inspect -f '{{.State.Running}}' \"$container\" 2>/dev/null) || running=false",
-    `  [ "$running" = true ] || { ${fail} ${WORKER_EXIT.runnerDown} "the runner container $container is not running, so its docker-machine workers cannot be listed or removed. Start it (compose up -d gitlab-runner in the app directory) and run pulumi again; or remove the workers by hand (README, Troubleshooting)."; }`,
-    `  info=$(awk -v want="$want" ${shQuoteScript(RUNNER_AWK)} "$config") || { ${fail} ${WORKER_EXIT.noRunner} "could not read $config."; }`,
-    "  [ \"$(line 2)\" = 1 ] || { " + fail + ` ${WORKER_EXIT.noRunner} "$config has $(line 1) [[runners]] entries and $(line 2) match $entry: cannot tell this runner's workers. Remove them by hand (README, Troubleshooting)."; }`,
-    // The token stays in this variable: only the short prefix the runner itself logs is printed.
-    "  token=$(line 6)",
-    "  case $token in",
-    `    ''|*[!A-Za-z0-9_-]*) ${fail} ${WORKER_EXIT.noRunner} "the token of $entry in $config is not a literal token: cannot tell this runner's workers." ;;`,
-    "  esac",
-    "  first8=$(printf '%s\\n' \"$token\" | cut -c1-8)",
-    "  case $token in",
-    "    glrt-*) shorts=$(printf '%s\\n' \"$token\" | cut -c6-14) ;;",
-    // Runners that predate these prefixes took the first 8 characters.
-    "    glrtr-*|glcbt-*) shorts=\"$(printf '%s\\n' \"$token\" | cut -c7-15) $first8\" ;;",
-    "    GR*)",
-    "      if [ ${#token} -ge 17 ] && printf '%s\\n' \"$token\" | cut -c3-9 | grep -Eqx '[0-9A-Fa-f]{7}'; then",
-    "        shorts=\"$(printf '%s\\n' \"$token\" | cut -c1-17) $first8\"",
-    "      else",
-    "        shorts=$first8",
-    "      fi ;;",
-    "    *) shorts=$first8 ;;",
-    "  esac",
-    "  [ ${#token} -ge 8 ] || shorts=$token",
-    "  alts=",
-    "  for t in $shorts; do",
-    "    low=$(printf '%s\\n' \"$t\" | tr '[:upper:]' '[:lower:]')",
-    // RFC 1123 cleaning (runner 13+): lower case, drop other characters, no leading '-'.
-    "    clean=$(printf '%s\\n' \"$low\" | tr -cd 'a-z0-9\\n-' | sed 's/^-*//')",
-    "    for v in $low $clean; do",
-    "      case \"|$alts|\" in *\"|$v|\"*) ;; *) alts=${alts:+$alts|}$v ;; esac",
-    "    done",
-    "  done",
-    "  re=\"^runner-($alts)-$machine_re\\$\"",
-    "  prefixes=$(printf '%s\\n' \"$alts\" | sed 's/|/, /g')",
-    "}",
-  ];
+/** The parameters of lib/runner_scope.sh: which runner entry and MachineName the workers belong to. */
+function scopeParams(s: WorkerScope): Record<string, string> {
+  return {
+    container: s.container,
+    config: s.configPath,
+    want: s.runnerName ?? "",
+    entry: s.runnerName === undefined ? "the only [[runners]] entry" : `[[runners]] "${s.runnerName}"`,
+    machine_re: machineNamePattern(s.machineName),
+    machine_name: s.machineName,
+  };
 }
 
 function header(title: string, summary: readonly string[]): string {
@@ -162,74 +94,15 @@ function header(title: string, summary: readonly string[]): string {
  */
 export function workerCleanupBody(c: WorkerCleanup): string {
   checkScope(c);
-  const drain = checkSeconds(c.drainTimeoutSeconds, "drainTimeoutSeconds");
-  const poll = checkSeconds(c.pollSeconds, "pollSeconds");
   return lines(
-    ["set -eu", "exec < /dev/null", "PATH=\"$PATH:/usr/local/sbin:/usr/local/bin\"", "export PATH"],
-    [`die() { code=$1; shift; printf "%s\\n" "$*" >&2; exit "$code"; }`],
-    scopeFns(c, "die"),
-    [
-      "scope",
-      "executor=$(line 3); cur_mname=$(line 4); cur_key=$(line 5)",
-      "names=$(dm ls -q) || die " + WORKER_EXIT.machineFailed + " \"docker-machine ls failed in $container (output above); nothing was removed.\"",
-      "mine=$(printf '%s\\n' \"$names\" | grep -E \"$re\" || true)",
-      "managed=no",
-      "[ \"$executor\" = docker+machine ] && [ \"$cur_mname\" = \"$machine_name\" ] && managed=yes",
-      "remove=",
-      "kept=0",
-      "for m in $mine; do",
-      // Still the runner's: keep it if it was made with the key config.toml uses now.
-      "  if [ \"$managed\" = yes ]; then",
-      "    k=$(dm inspect -f '{{.Driver.AccessKey}}' \"$m\" 2>/dev/null) || k='?'",
-      "    if [ \"$k\" = \"$cur_key\" ]; then kept=$((kept + 1)); continue; fi",
-      "  fi",
-      "  remove=\"$remove $m\"",
-      "done",
-      "total=$(printf '%s\\n' \"$mine\" | grep -c . || true)",
-      "echo \"workers of $entry (runner-<$prefixes>-$machine_name): $total found, $kept still managed with the current settings\"",
-      "if [ -z \"$remove\" ]; then",
-      "  echo 'no worker to remove'",
-      "  exit 0",
-      "fi",
-      // The remote command as one argument, the form docker-machine's docs show.
-      "busy() {",
-      `  ids=$(timeout 60 docker exec "$container" docker-machine ssh "$1" 'sudo docker ps -q --filter label=${JOB_LABEL}' 2>/dev/null) || return 1`,
-      "  [ -n \"$ids\" ]",
-      "}",
-      "removed=",
-      "failed=",
-      "cut=",
-      "rm_one() {",
-      "  if dm rm -y \"$1\"; then removed=\"$removed $1\"; else failed=\"$failed $1\"; fi",
-      "}",
-      `drain=${drain}`,
-      `poll=${poll}`,
-      "waited=0",
-      "pending=$remove",
-      "while [ -n \"$pending\" ]; do",
-      "  still=",
-      "  for m in $pending; do",
-      // An unreachable worker cannot be running a job for us: it is removed too.
-      "    if busy \"$m\"; then still=\"$still $m\"; else rm_one \"$m\"; fi",
-      "  done",
-      "  pending=$still",
-      "  [ -n \"$pending\" ] || break",
-      "  if [ \"$waited\" -ge \"$drain\" ]; then",
-      "    echo \"jobs still running after $drain s on:$pending; removing those workers anyway (the jobs fail)\"",
-      "    cut=$pending",
-      "    for m in $pending; do rm_one \"$m\"; done",
-      "    break",
-      "  fi",
-      "  echo \"waiting for the jobs on:$pending ($waited s of at most $drain s)\"",
-      "  sleep \"$poll\"",
-      "  waited=$((waited + poll))",
-      "done",
-      "echo \"removed:${removed:- none}\"",
-      "[ -z \"$cut\" ] || echo \"removed with a job still running:$cut\"",
-      "if [ -n \"$failed\" ]; then",
-      `  die ${WORKER_EXIT.machineFailed} "could not remove:$failed (docker-machine output above). The access key they need is kept until they are gone: check the instances (README, Troubleshooting), remove them, or run 'docker exec $container docker-machine rm -f -y <name>' for one whose instance is already terminated, then run pulumi again."`,
-      "fi",
-    ],
+    ["set -eu"],
+    shPreamble({
+      ...scopeParams(c),
+      job_label: JOB_LABEL,
+      drain: checkSeconds(c.drainTimeoutSeconds, "drainTimeoutSeconds"),
+      poll: checkSeconds(c.pollSeconds, "pollSeconds"),
+    }),
+    shSections("lib/die.sh", "lib/runner_scope.sh", "workers/cleanup.sh"),
   );
 }
 
@@ -253,17 +126,7 @@ export function workerNoticeBody(n: WorkerNotice): string {
   const retire = n.maxBuilds > 0
     ? `after ${n.maxBuilds} job(s) (MaxBuilds) or ${n.idleTime} s idle (IdleTime)`
     : `after ${n.idleTime} s idle (IdleTime; MaxBuilds is 0, unlimited)`;
-  return lines(
-    ["set -u", "exec < /dev/null", "PATH=\"$PATH:/usr/local/sbin:/usr/local/bin\"", "export PATH"],
-    ["note() { shift; printf 'worker count not available: %s\\n' \"$*\"; exit 0; }"],
-    scopeFns(n, "note"),
-    [
-      "scope",
-      "names=$(dm ls -q 2>/dev/null) || note 0 \"docker-machine ls failed in $container\"",
-      "count=$(printf '%s\\n' \"$names\" | grep -Ec \"$re\" || true)",
-      `echo "$count worker(s) of $entry (runner-<$prefixes>-$machine_name) exist; they keep the settings they were created with and retire ${retire}."`,
-    ],
-  );
+  return lines(["set -u"], shPreamble({ ...scopeParams(n), retire }), shSections("lib/runner_scope.sh", "workers/notice.sh"));
 }
 
 export function workerNoticeScript(n: WorkerNotice, settingsLines: readonly string[], opts: ScriptOptions = {}): string {
