@@ -1,8 +1,8 @@
 // Issue 17's upgrade note, shown: an existing stack made by the program before the remote shell
 // moved into core/remote/sh/ gets, on its next `up`, an update of every CI-server command whose
-// script text changed (the reads re-run, the writes re-run). That update changes no byte on the
+// script text changed (the reads, the writes and the worker notice re-run). That update changes no byte on the
 // server, takes no backup and restarts nothing. The earlier scripts are the fixture
-// test/fixtures/pre-issue-17/ci-server-scripts.json.
+// test/fixtures/pre-issue-17/ci-server-commands.json.
 import { strict as assert } from "node:assert";
 import { apply, CI_PATHS, hostStackConfig, readFiles, STATE_DIR, type ApplyResult } from "../programRun";
 import { countRestarts } from "../restartCounts";
@@ -22,7 +22,7 @@ async function stateOf(sb: Sandbox): Promise<string> {
   return r.stdout;
 }
 
-const EARLIER: Record<string, { create: string; delete?: string }> = fixtureJson("pre-issue-17/ci-server-scripts.json");
+const EARLIER: Record<string, { create: string; delete?: string }> = fixtureJson("pre-issue-17/ci-server-commands.json");
 
 describe("host scenario: the first up after the scripts moved to .sh files (Collaborage 2.1.0)", function () {
   this.timeout(300_000);
@@ -50,9 +50,9 @@ describe("host scenario: the first up after the scripts moved to .sh files (Coll
     events = sb.events();
   });
 
-  it("the earlier stack applied, and every CI-server script's text did change (so `up` shows an update for each)", () => {
+  it("the earlier stack applied, and every CI-server command's script text did change (so `up` shows an update for each)", () => {
     assert.equal(earlier.error, undefined, String(earlier.error));
-    const now = next.commands.filter((c) => c.name.startsWith("ci-server-"));
+    const now = next.commands.filter((c) => c.name.startsWith("ci-server-") || c.name === "workers-cleanup");
     assert.deepEqual(now.map((c) => c.name).sort(), Object.keys(EARLIER).sort());
     for (const c of now) assert.notEqual(c.create, EARLIER[c.name].create, `${c.name}: create changed`);
     assert.ok(earlier.executed.some((e) => e.name === "ci-server-config-toml-write" && /^wrote: /m.test(e.stdout)), "the earlier scripts wrote the files");
@@ -63,6 +63,9 @@ describe("host scenario: the first up after the scripts moved to .sh files (Coll
     const writes = next.executed.filter((e) => /^ci-server-.*-write$/.test(e.name));
     assert.equal(writes.length, Object.keys(EARLIER).filter((n) => n.endsWith("-write")).length);
     for (const w of writes) assert.match(w.stdout, /^unchanged: /, `${w.name}: ${w.stdout}`);
+    // The worker notice only counts workers (docker-machine ls in the runner container).
+    const notice = next.executed.find((e) => e.name === "workers-cleanup");
+    assert.match(notice?.stdout ?? "", /^(\d+ worker\(s\) of |worker count not available: )/, notice?.stdout);
   });
 
   it("changes no byte on the server: the files and the backup/marker state are as before", async () => {
