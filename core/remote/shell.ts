@@ -45,6 +45,12 @@ export function shPath(path: string, what = "path"): string {
   return shQuote(path, what);
 }
 
+/** An absolute path checked as shPath checks it, unquoted: for shPreamble, which quotes it. */
+export function shPathValue(path: string, what = "path"): string {
+  shPath(path, what);
+  return path;
+}
+
 /**
  * A path in the remote user's home as `"$HOME"/'rest'` (a quoted `~` would not expand),
  * or an absolute path.

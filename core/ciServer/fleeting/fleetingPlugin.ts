@@ -19,7 +19,8 @@ import * as posixPath from "node:path/posix";
 import type { RemoteEdit } from "../edits";
 import { setComposeEnvironment } from "../compose/composeEnvironment";
 import { STATE_DIR, type ComposeContext, type GracefulStop } from "../../remote/scripts";
-import { asRoot, checkName, shComment, shPath, shQuote, type ScriptOptions } from "../../remote/shell";
+import { asRoot, checkName, shComment, shPath, shPathValue, shPreamble, type ScriptOptions } from "../../remote/shell";
+import { shSections } from "../../remote/shFiles";
 
 /** One directory as the host and the runner container see it (a bind mount). */
 export interface VolumePath {
@@ -129,11 +130,6 @@ export interface FleetingInstallArgs {
   readonly proxy: boolean;
 }
 
-const DIE = `die() { code=$1; shift; printf "%s\\n" "$*" >&2; exit "$code"; }`;
-// Credentials in a proxy URL become [secret] (the same form as maskUrlCredentials in core/proxy/proxyFiles.ts).
-// A scheme-less proxy value (user:pw@host:port, which Go accepts) is masked too.
-const MASK = "mask() { sed -e 's#://[^@/[:space:]]*@#://[secret]@#g' -e 's#^[^:/@[:space:]]*:[^@/[:space:]]*@#[secret]@#'; }";
-
 function checkInstall(a: FleetingInstallArgs): VolumePath {
   checkPluginRef(a.plugin);
   checkName(a.container, "container");
@@ -159,80 +155,20 @@ export function fleetingInstallBody(a: FleetingInstallArgs, opts: ScriptOptions 
   ].join(" ");
   return [
     "set -eu",
-    "PATH=\"$PATH:/usr/local/sbin:/usr/local/bin\"",
-    "export PATH",
-    DIE,
-    MASK,
-    `c=${shQuote(a.container)}`,
-    `plugin=${shQuote(a.plugin)}`,
-    `want=${shPath(dir.container)}`,
-    `host_dir=${shPath(dir.host)}`,
-    `host_vol=${shPath(a.configVolume.host)}`,
-    `vol=${shPath(a.configVolume.container)}`,
-    `sd=${shPath(stateDirOf(opts), "stateDir")}`,
-    `hint=${shQuote(hint)}`,
-    "exec < /dev/null",
-    "running=$(docker inspect -f '{{.State.Running}}' \"$c\" 2>/dev/null) || running=",
-    `[ "$running" = true ] || die ${FLEETING_EXIT.containerNotRunning} "container $c is not running; start it (compose up -d for its service) and run pulumi up again."`,
-    // The compose edit must be live in the container, or the plugin would land in /root (lost on recreate).
-    "have=$(docker exec \"$c\" printenv FLEETING_PLUGIN_PATH) || have=",
-    `[ "$have" = "$want" ] || die ${FLEETING_EXIT.pluginPathNotSet} "container $c has FLEETING_PLUGIN_PATH=\${have:-(unset)}, not $want: the docker-compose.yml edit that sets it is missing or the container was not recreated since."`,
-    "ver=$(docker exec \"$c\" gitlab-runner --version 2>/dev/null | sed -n 's/^Version:[[:space:]]*//p' | head -n 1) || ver=",
-    "major=${ver%%.*}",
-    "rest=${ver#*.}",
-    "minor=${rest%%.*}",
-    "case \"$major:$minor\" in",
-    `  *[!0-9:]*|:*|*:) die ${FLEETING_EXIT.runnerTooOld} "cannot read the version of gitlab-runner in container $c (got '\${ver:-nothing}'); 'gitlab-runner fleeting install' needs ${MIN_RUNNER_FOR_INSTALL.major}.${MIN_RUNNER_FOR_INSTALL.minor} or later." ;;`,
-    "esac",
-    `if [ "$major" -lt ${MIN_RUNNER_FOR_INSTALL.major} ] || { [ "$major" -eq ${MIN_RUNNER_FOR_INSTALL.major} ] && [ "$minor" -lt ${MIN_RUNNER_FOR_INSTALL.minor} ]; }; then`,
-    `  die ${FLEETING_EXIT.runnerTooOld} "gitlab-runner $ver in container $c has no reliable 'fleeting install' (added in 16.11, fixed in 17.0); upgrade the runner image (the Docker Autoscaler needs 17.1 or later)."`,
-    "fi",
-    // The proxy the download will use is the container's own (gitlab-runner is a Go program).
-    "proxy=$(docker exec \"$c\" printenv HTTPS_PROXY) || proxy=$(docker exec \"$c\" printenv https_proxy) || proxy=",
-    ...(a.proxy
-      ? [`[ -n "$proxy" ] || die ${FLEETING_EXIT.pluginPathNotSet} "container $c has no HTTPS_PROXY although the stack uses a proxy: its env_file (common.env) is missing or the container was not recreated since." "$hint"`]
-      : []),
-    "if [ -n \"$proxy\" ]; then",
-    "  via=\"proxy $(printf \"%s\\n\" \"$proxy\" | mask) (HTTPS_PROXY of container $c)\"",
-    "else",
-    "  via='a direct connection (no HTTPS_PROXY in the container)'",
-    "fi",
-    // A config file holding only the plugin reference, on the config volume (the runner watches
-    // config.toml only): the install neither needs nor touches config.toml's [runners.autoscaler].
-    "[ -d \"$host_vol\" ] || die 2 \"$host_vol does not exist on the CI server; check the runner's config volume.\"",
-    "tmp=",
-    "trap 'rm -f \"$tmp\"' EXIT",
-    "trap 'exit 129' HUP",
-    "trap 'exit 130' INT",
-    "trap 'exit 143' TERM",
-    "tmp=$(mktemp \"$host_vol/.gra-fleeting.XXXXXX\")",
-    "cfg=\"$vol/${tmp##*/}\"",
-    "printf '[[runners]]\\n  name = \"gitlab-runner-autoscaling plugin install\"\\n  [runners.autoscaler]\\n    plugin = \"%s\"\\n' \"$plugin\" > \"$tmp\"",
-    "created=0",
-    "[ -e \"$host_dir\" ] || created=1",
-    "if out=$(docker exec \"$c\" gitlab-runner fleeting -c \"$cfg\" list 2>/dev/null); then",
-    "  echo \"already installed: $plugin at ${out##*path: }\"",
-    "  exit 0",
-    "fi",
-    "echo \"installing fleeting plugin $plugin into $want through $via\"",
-    "if ! out=$(docker exec \"$c\" gitlab-runner fleeting -c \"$cfg\" install 2>&1); then",
-    "  printf \"%s\\n\" \"$out\" | mask >&2",
-    `  die ${FLEETING_EXIT.downloadFailed} "could not install the fleeting plugin $plugin into $want in container $c through $via (gitlab-runner's output above)." "$hint"`,
-    "fi",
-    "out=$(docker exec \"$c\" gitlab-runner fleeting -c \"$cfg\" list 2>/dev/null) ||",
-    `  die ${FLEETING_EXIT.downloadFailed} "gitlab-runner fleeting install reported success but 'fleeting list' does not find $plugin." "$hint"`,
-    "path=${out##*path: }",
-    `[ -d "$host_dir" ] || die ${FLEETING_EXIT.pluginPathNotSet} "the plugin was installed at $path but $host_dir does not exist on the host: $want is not on the config volume $host_vol."`,
-    "case $path in",
-    "  \"$want\"/*) ;;",
-    `  *) die ${FLEETING_EXIT.pluginPathNotSet} "the plugin was installed at $path, outside $want: it would be lost when the container is recreated." ;;`,
-    "esac",
-    // Destroy removes the plugin directory only when this stack created it.
-    "if [ \"$created\" = 1 ]; then",
-    "  (umask 077 && mkdir -p \"$sd\")",
-    "  printf \"%s\\n\" \"$host_dir\" > \"$sd/created-dir\"",
-    "fi",
-    "echo \"installed: $plugin at $path\"",
+    ...shPreamble({
+      c: a.container,
+      plugin: a.plugin,
+      want: shPathValue(dir.container),
+      host_dir: shPathValue(dir.host),
+      host_vol: shPathValue(a.configVolume.host),
+      vol: shPathValue(a.configVolume.container),
+      sd: shPathValue(stateDirOf(opts), "stateDir"),
+      hint,
+      min_major: MIN_RUNNER_FOR_INSTALL.major,
+      min_minor: MIN_RUNNER_FOR_INSTALL.minor,
+      expect_proxy: a.proxy ? 1 : 0,
+    }),
+    ...shSections("lib/die.sh", "lib/mask.sh", "fleeting/install.sh"),
     "",
   ].join("\n");
 }
@@ -251,21 +187,8 @@ export function fleetingRemoveBody(a: FleetingInstallArgs, opts: ScriptOptions =
   const dir = checkInstall(a);
   return [
     "set -eu",
-    `host_dir=${shPath(dir.host)}`,
-    `sd=${shPath(stateDirOf(opts), "stateDir")}`,
-    "if [ ! -e \"$sd/created-dir\" ]; then",
-    "  echo \"kept: $host_dir (it existed before this stack installed the plugin)\"",
-    "  exit 0",
-    "fi",
-    "[ \"$(cat \"$sd/created-dir\")\" = \"$host_dir\" ] || {",
-    "  echo \"kept: $host_dir (this stack created $(cat \"$sd/created-dir\") instead)\"",
-    "  exit 0",
-    "}",
-    "[ ! -L \"$host_dir\" ] || { printf \"%s\\n\" \"$host_dir is a symbolic link; not removed.\" >&2; exit 7; }",
-    "rm -rf \"$host_dir\"",
-    "rm -f \"$sd/created-dir\"",
-    "rmdir \"$sd\" 2>/dev/null || true",
-    "echo \"removed: $host_dir\"",
+    ...shPreamble({ host_dir: shPathValue(dir.host), sd: shPathValue(stateDirOf(opts), "stateDir") }),
+    ...shSections("fleeting/remove.sh"),
     "",
   ].join("\n");
 }

@@ -8,7 +8,8 @@
 import * as posixPath from "node:path/posix";
 import type { VolumePath } from "./fleetingPlugin";
 import { STATE_DIR } from "../../remote/scripts";
-import { asRoot, shComment, shPath, type ScriptOptions } from "../../remote/shell";
+import { asRoot, shComment, shPath, shPathValue, shPreamble, type ScriptOptions } from "../../remote/shell";
+import { shSections } from "../../remote/shFiles";
 
 export const WORKER_KEY_SUBDIR = "ssh";
 export const WORKER_KEY_FILE = "id_ed25519";
@@ -34,47 +35,12 @@ export function workerKeyPath(configVolume: VolumePath): VolumePath {
 }
 
 const stateDirOf = (opts: ScriptOptions) => posixPath.join(opts.stateDir ?? STATE_DIR, "worker-ssh-key");
-const DIE = `die() { code=$1; shift; printf "%s\\n" "$*" >&2; exit "$code"; }`;
-
 export function workerKeyCreateBody(a: WorkerKeyArgs, opts: ScriptOptions = {}): string {
   const key = workerKeyPath(a.configVolume).host;
   return [
     "set -eu",
-    DIE,
-    `key=${shPath(key)}`,
-    `dir=${shPath(posixPath.dirname(key))}`,
-    `sd=${shPath(stateDirOf(opts), "stateDir")}`,
-    "exec < /dev/null",
-    "command -v ssh-keygen >/dev/null 2>&1 || die 2 'ssh-keygen is not installed on the CI server (package openssh on Amazon Linux, openssh-clients on CentOS).'",
-    "[ ! -L \"$key\" ] || die 2 \"$key is a symbolic link; replace it by a key file or remove it.\"",
-    "if [ ! -e \"$key\" ]; then",
-    "  umask 077",
-    "  created_dir=0",
-    "  if [ ! -d \"$dir\" ]; then",
-    "    mkdir -p \"$dir\"",
-    "    created_dir=1",
-    "  fi",
-    "  tmp=",
-    "  trap 'rm -f \"$tmp\" \"$tmp.pub\"' EXIT",
-    "  trap 'exit 129' HUP",
-    "  trap 'exit 130' INT",
-    "  trap 'exit 143' TERM",
-    // An unused name in a root-only directory; ssh-keygen would ask before overwriting a file.
-    "  tmp=$(mktemp -u \"$dir/.gra-key.XXXXXX\")",
-    `  ssh-keygen -q -t ed25519 -N '' -C '${WORKER_KEY_COMMENT}' -f "$tmp" > /dev/null`,
-    "  chmod 0600 \"$tmp\"",
-    "  chmod 0644 \"$tmp.pub\"",
-    // The private key last: its presence is what says "the key exists".
-    "  mv -f \"$tmp.pub\" \"$key.pub\"",
-    "  mv -f \"$tmp\" \"$key\"",
-    "  mkdir -p \"$sd\"",
-    "  printf \"%s\\n\" \"$key\" > \"$sd/created-key\"",
-    "  if [ \"$created_dir\" = 1 ]; then printf \"%s\\n\" \"$dir\" > \"$sd/created-dir\"; fi",
-    "fi",
-    "[ -f \"$key\" ] || die 2 \"$key is not a regular file.\"",
-    // Derived from the private key each time, so a stale or edited .pub cannot be imported.
-    "pub=$(ssh-keygen -y -f \"$key\" 2>/dev/null) || die 2 \"$key is not an unencrypted OpenSSH private key; move it away and run pulumi up again.\"",
-    "printf \"%s\\n\" \"$pub\" | awk 'NR == 1 { print $1 \" \" $2 }'",
+    ...shPreamble({ key, dir: posixPath.dirname(key), sd: shPathValue(stateDirOf(opts), "stateDir"), comment: WORKER_KEY_COMMENT }),
+    ...shSections("lib/die.sh", "fleeting/worker-key-create.sh"),
     "",
   ].join("\n");
 }
@@ -88,20 +54,8 @@ export function workerKeyDeleteBody(a: WorkerKeyArgs, opts: ScriptOptions = {}):
   const key = workerKeyPath(a.configVolume).host;
   return [
     "set -eu",
-    `key=${shPath(key)}`,
-    `dir=${shPath(posixPath.dirname(key))}`,
-    `sd=${shPath(stateDirOf(opts), "stateDir")}`,
-    "if [ ! -e \"$sd/created-key\" ] || [ \"$(cat \"$sd/created-key\")\" != \"$key\" ]; then",
-    "  echo \"kept: $key (this stack did not create it)\"",
-    "  exit 0",
-    "fi",
-    "rm -f \"$key\" \"$key.pub\"",
-    "if [ -e \"$sd/created-dir\" ] && [ \"$(cat \"$sd/created-dir\")\" = \"$dir\" ]; then",
-    "  rmdir \"$dir\" 2>/dev/null || echo \"kept: $dir (not empty)\"",
-    "fi",
-    "rm -f \"$sd/created-key\" \"$sd/created-dir\"",
-    "rmdir \"$sd\" 2>/dev/null || true",
-    "echo \"removed: $key\"",
+    ...shPreamble({ key, dir: posixPath.dirname(key), sd: shPathValue(stateDirOf(opts), "stateDir") }),
+    ...shSections("fleeting/worker-key-delete.sh"),
     "",
   ].join("\n");
 }

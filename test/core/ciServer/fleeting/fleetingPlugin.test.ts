@@ -1,5 +1,7 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import {
   checkPluginRef, FLEETING_EXIT, fleetingComposeEdit, fleetingInstallBody, fleetingInstallScript, fleetingRemoveBody,
   fleetingRemoveScript, pluginArtifact, pluginDir, type FleetingInstallArgs,
@@ -11,6 +13,8 @@ import { assertShellcheckClean, WRAPPED_EXCLUDES } from "../../../helpers/shellc
 
 const VOL = { host: "/data/gitlab-runner/config", container: "/etc/gitlab-runner" };
 const ARGS: FleetingInstallArgs = { plugin: "aws:1.0.0", container: "gitlab-runner", configVolume: VOL, proxy: true };
+/** A script file as a remote script carries it: a line naming it, then its shell less its leading comment block. */
+const shFileLines = (rel: string) => [`# ${rel}`, ...fs.readFileSync(path.join(__dirname, "../../../../core/remote/sh", rel), "utf8").replace(/^(#.*\n)+\n*/, "").replace(/\n$/, "").split("\n")];
 const COMPOSE = { appDir: "/home/ec2-user/nop/docker/ci", command: "docker compose" as const };
 
 describe("core/ciServer/fleeting/fleetingPlugin", () => {
@@ -71,77 +75,24 @@ describe("core/ciServer/fleeting/fleetingPlugin", () => {
   });
 
   describe("install script", () => {
-    it("exact output (proxy on)", () => {
+    it("exact output (proxy on): the preamble, then lib/die.sh, lib/mask.sh and fleeting/install.sh", () => {
       assert.deepEqual(fleetingInstallBody(ARGS).split("\n"), [
-      "set -eu",
-      "PATH=\"$PATH:/usr/local/sbin:/usr/local/bin\"",
-      "export PATH",
-      "die() { code=$1; shift; printf \"%s\\n\" \"$*\" >&2; exit \"$code\"; }",
-      "mask() { sed -e 's#://[^@/[:space:]]*@#://[secret]@#g' -e 's#^[^:/@[:space:]]*:[^@/[:space:]]*@#[secret]@#'; }",
-      "c='gitlab-runner'",
-      "plugin='aws:1.0.0'",
-      "want='/etc/gitlab-runner/fleeting-plugins'",
-      "host_dir='/data/gitlab-runner/config/fleeting-plugins'",
-      "host_vol='/data/gitlab-runner/config'",
-      "vol='/etc/gitlab-runner'",
-      "sd='/var/lib/gitlab-runner-autoscaling/fleeting-plugin'",
-      "hint='The plugin is the OCI artifact registry.gitlab.com/gitlab-org/fleeting/plugins/aws:1.0.0. Allow HTTPS (CONNECT to port 443) through the proxy to registry.gitlab.com and gitlab.com (the registry'\\''s token service), and keep them out of NO_PROXY in common.env. Then run pulumi up again.'",
-      "exec < /dev/null",
-      "running=$(docker inspect -f '{{.State.Running}}' \"$c\" 2>/dev/null) || running=",
-      "[ \"$running\" = true ] || die 21 \"container $c is not running; start it (compose up -d for its service) and run pulumi up again.\"",
-      "have=$(docker exec \"$c\" printenv FLEETING_PLUGIN_PATH) || have=",
-      "[ \"$have\" = \"$want\" ] || die 22 \"container $c has FLEETING_PLUGIN_PATH=${have:-(unset)}, not $want: the docker-compose.yml edit that sets it is missing or the container was not recreated since.\"",
-      "ver=$(docker exec \"$c\" gitlab-runner --version 2>/dev/null | sed -n 's/^Version:[[:space:]]*//p' | head -n 1) || ver=",
-      "major=${ver%%.*}",
-      "rest=${ver#*.}",
-      "minor=${rest%%.*}",
-      "case \"$major:$minor\" in",
-      "  *[!0-9:]*|:*|*:) die 23 \"cannot read the version of gitlab-runner in container $c (got '${ver:-nothing}'); 'gitlab-runner fleeting install' needs 17.0 or later.\" ;;",
-      "esac",
-      "if [ \"$major\" -lt 17 ] || { [ \"$major\" -eq 17 ] && [ \"$minor\" -lt 0 ]; }; then",
-      "  die 23 \"gitlab-runner $ver in container $c has no reliable 'fleeting install' (added in 16.11, fixed in 17.0); upgrade the runner image (the Docker Autoscaler needs 17.1 or later).\"",
-      "fi",
-      "proxy=$(docker exec \"$c\" printenv HTTPS_PROXY) || proxy=$(docker exec \"$c\" printenv https_proxy) || proxy=",
-      "[ -n \"$proxy\" ] || die 22 \"container $c has no HTTPS_PROXY although the stack uses a proxy: its env_file (common.env) is missing or the container was not recreated since.\" \"$hint\"",
-      "if [ -n \"$proxy\" ]; then",
-      "  via=\"proxy $(printf \"%s\\n\" \"$proxy\" | mask) (HTTPS_PROXY of container $c)\"",
-      "else",
-      "  via='a direct connection (no HTTPS_PROXY in the container)'",
-      "fi",
-      "[ -d \"$host_vol\" ] || die 2 \"$host_vol does not exist on the CI server; check the runner's config volume.\"",
-      "tmp=",
-      "trap 'rm -f \"$tmp\"' EXIT",
-      "trap 'exit 129' HUP",
-      "trap 'exit 130' INT",
-      "trap 'exit 143' TERM",
-      "tmp=$(mktemp \"$host_vol/.gra-fleeting.XXXXXX\")",
-      "cfg=\"$vol/${tmp##*/}\"",
-      "printf '[[runners]]\\n  name = \"gitlab-runner-autoscaling plugin install\"\\n  [runners.autoscaler]\\n    plugin = \"%s\"\\n' \"$plugin\" > \"$tmp\"",
-      "created=0",
-      "[ -e \"$host_dir\" ] || created=1",
-      "if out=$(docker exec \"$c\" gitlab-runner fleeting -c \"$cfg\" list 2>/dev/null); then",
-      "  echo \"already installed: $plugin at ${out##*path: }\"",
-      "  exit 0",
-      "fi",
-      "echo \"installing fleeting plugin $plugin into $want through $via\"",
-      "if ! out=$(docker exec \"$c\" gitlab-runner fleeting -c \"$cfg\" install 2>&1); then",
-      "  printf \"%s\\n\" \"$out\" | mask >&2",
-      "  die 24 \"could not install the fleeting plugin $plugin into $want in container $c through $via (gitlab-runner's output above).\" \"$hint\"",
-      "fi",
-      "out=$(docker exec \"$c\" gitlab-runner fleeting -c \"$cfg\" list 2>/dev/null) ||",
-      "  die 24 \"gitlab-runner fleeting install reported success but 'fleeting list' does not find $plugin.\" \"$hint\"",
-      "path=${out##*path: }",
-      "[ -d \"$host_dir\" ] || die 22 \"the plugin was installed at $path but $host_dir does not exist on the host: $want is not on the config volume $host_vol.\"",
-      "case $path in",
-      "  \"$want\"/*) ;;",
-      "  *) die 22 \"the plugin was installed at $path, outside $want: it would be lost when the container is recreated.\" ;;",
-      "esac",
-      "if [ \"$created\" = 1 ]; then",
-      "  (umask 077 && mkdir -p \"$sd\")",
-      "  printf \"%s\\n\" \"$host_dir\" > \"$sd/created-dir\"",
-      "fi",
-      "echo \"installed: $plugin at $path\"",
-      "",
+        "set -eu",
+        "c='gitlab-runner'",
+        "plugin='aws:1.0.0'",
+        "want='/etc/gitlab-runner/fleeting-plugins'",
+        "host_dir='/data/gitlab-runner/config/fleeting-plugins'",
+        "host_vol='/data/gitlab-runner/config'",
+        "vol='/etc/gitlab-runner'",
+        "sd='/var/lib/gitlab-runner-autoscaling/fleeting-plugin'",
+        "hint='The plugin is the OCI artifact registry.gitlab.com/gitlab-org/fleeting/plugins/aws:1.0.0. Allow HTTPS (CONNECT to port 443) through the proxy to registry.gitlab.com and gitlab.com (the registry'\\''s token service), and keep them out of NO_PROXY in common.env. Then run pulumi up again.'",
+        "min_major=17",
+        "min_minor=0",
+        "expect_proxy=1",
+        ...shFileLines("lib/die.sh"),
+        ...shFileLines("lib/mask.sh"),
+        ...shFileLines("fleeting/install.sh"),
+        "",
       ]);
     });
 
@@ -150,12 +101,13 @@ describe("core/ciServer/fleeting/fleetingPlugin", () => {
       const off = fleetingInstallBody({ ...ARGS, proxy: false }).split("\n");
       assert.deepEqual(off.filter((l) => !on.includes(l)), [
         "hint='The plugin is the OCI artifact registry.gitlab.com/gitlab-org/fleeting/plugins/aws:1.0.0. The CI server needs HTTPS to registry.gitlab.com and gitlab.com; if it must use a proxy, set proxy.* in the stack config. Then run pulumi up again.'",
+        "expect_proxy=0",
       ]);
       assert.deepEqual(on.filter((l) => !off.includes(l)), [
         "hint='The plugin is the OCI artifact registry.gitlab.com/gitlab-org/fleeting/plugins/aws:1.0.0. Allow HTTPS (CONNECT to port 443) through the proxy to registry.gitlab.com and gitlab.com (the registry'\\''s token service), and keep them out of NO_PROXY in common.env. Then run pulumi up again.'",
-        "[ -n \"$proxy\" ] || die 22 \"container $c has no HTTPS_PROXY although the stack uses a proxy: its env_file (common.env) is missing or the container was not recreated since.\" \"$hint\"",
+        "expect_proxy=1",
       ]);
-      assert.equal(off.length, on.length - 1);
+      assert.equal(off.length, on.length);
     });
 
     it("the wrapped script carries the body and says what it installs; the remove script is exact", () => {
@@ -170,6 +122,7 @@ describe("core/ciServer/fleeting/fleetingPlugin", () => {
         "set -eu",
         "host_dir='/data/gitlab-runner/config/fleeting-plugins'",
         "sd='/var/lib/gitlab-runner-autoscaling/fleeting-plugin'",
+        "# fleeting/remove.sh",
         "if [ ! -e \"$sd/created-dir\" ]; then",
         "  echo \"kept: $host_dir (it existed before this stack installed the plugin)\"",
         "  exit 0",

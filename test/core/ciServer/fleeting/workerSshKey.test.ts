@@ -9,6 +9,8 @@ import {
 } from "../../../../core/ciServer/fleeting/workerSshKey";
 import { assertShellcheckClean, WRAPPED_EXCLUDES } from "../../../helpers/shellcheck";
 
+/** A script file as a remote script carries it: a line naming it, then its shell less its leading comment block. */
+const shFileLines = (rel: string) => [`# ${rel}`, ...fs.readFileSync(path.join(__dirname, "../../../../core/remote/sh", rel), "utf8").replace(/^(#.*\n)+\n*/, "").replace(/\n$/, "").split("\n")];
 const VOL = { host: "/data/gitlab-runner/config", container: "/etc/gitlab-runner" };
 
 describe("core/ciServer/fleeting/workerSshKey", () => {
@@ -18,41 +20,15 @@ describe("core/ciServer/fleeting/workerSshKey", () => {
     assert.throws(() => workerKeyPath({ host: "data/x", container: "/etc/gitlab-runner" }), /must be absolute/);
   });
 
-  it("create: exact output", () => {
+  it("create: exact output (the preamble, then lib/die.sh and fleeting/worker-key-create.sh)", () => {
     assert.deepEqual(workerKeyCreateBody({ configVolume: VOL }).split("\n"), [
       "set -eu",
-      "die() { code=$1; shift; printf \"%s\\n\" \"$*\" >&2; exit \"$code\"; }",
       "key='/data/gitlab-runner/config/ssh/id_ed25519'",
       "dir='/data/gitlab-runner/config/ssh'",
       "sd='/var/lib/gitlab-runner-autoscaling/worker-ssh-key'",
-      "exec < /dev/null",
-      "command -v ssh-keygen >/dev/null 2>&1 || die 2 'ssh-keygen is not installed on the CI server (package openssh on Amazon Linux, openssh-clients on CentOS).'",
-      "[ ! -L \"$key\" ] || die 2 \"$key is a symbolic link; replace it by a key file or remove it.\"",
-      "if [ ! -e \"$key\" ]; then",
-      "  umask 077",
-      "  created_dir=0",
-      "  if [ ! -d \"$dir\" ]; then",
-      "    mkdir -p \"$dir\"",
-      "    created_dir=1",
-      "  fi",
-      "  tmp=",
-      "  trap 'rm -f \"$tmp\" \"$tmp.pub\"' EXIT",
-      "  trap 'exit 129' HUP",
-      "  trap 'exit 130' INT",
-      "  trap 'exit 143' TERM",
-      "  tmp=$(mktemp -u \"$dir/.gra-key.XXXXXX\")",
-      "  ssh-keygen -q -t ed25519 -N '' -C 'gitlab-runner-autoscaling worker' -f \"$tmp\" > /dev/null",
-      "  chmod 0600 \"$tmp\"",
-      "  chmod 0644 \"$tmp.pub\"",
-      "  mv -f \"$tmp.pub\" \"$key.pub\"",
-      "  mv -f \"$tmp\" \"$key\"",
-      "  mkdir -p \"$sd\"",
-      "  printf \"%s\\n\" \"$key\" > \"$sd/created-key\"",
-      "  if [ \"$created_dir\" = 1 ]; then printf \"%s\\n\" \"$dir\" > \"$sd/created-dir\"; fi",
-      "fi",
-      "[ -f \"$key\" ] || die 2 \"$key is not a regular file.\"",
-      "pub=$(ssh-keygen -y -f \"$key\" 2>/dev/null) || die 2 \"$key is not an unencrypted OpenSSH private key; move it away and run pulumi up again.\"",
-      "printf \"%s\\n\" \"$pub\" | awk 'NR == 1 { print $1 \" \" $2 }'",
+      "comment='gitlab-runner-autoscaling worker'",
+      ...shFileLines("lib/die.sh"),
+      ...shFileLines("fleeting/worker-key-create.sh"),
       "",
     ]);
     const s = workerKeyCreateScript({ configVolume: VOL });
@@ -66,6 +42,7 @@ describe("core/ciServer/fleeting/workerSshKey", () => {
       "key='/data/gitlab-runner/config/ssh/id_ed25519'",
       "dir='/data/gitlab-runner/config/ssh'",
       "sd='/var/lib/gitlab-runner-autoscaling/worker-ssh-key'",
+      "# fleeting/worker-key-delete.sh",
       "if [ ! -e \"$sd/created-key\" ] || [ \"$(cat \"$sd/created-key\")\" != \"$key\" ]; then",
       "  echo \"kept: $key (this stack did not create it)\"",
       "  exit 0",
