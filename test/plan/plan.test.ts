@@ -109,8 +109,11 @@ describe("npm run plan", function () {
     assert.match(write.inputs.create, /^# MachineOptions: amazonec2-secret-key=\[secret\]$/m);
   });
 
-  it("never shows a secret: no key, no provider secret, no proxy password in plan.txt or plan.json", () => {
-    const shown = fs.readFileSync(path.join(out, "plan.txt"), "utf8") + fs.readFileSync(path.join(out, "plan.json"), "utf8");
+  it("never shows a secret: no key, no provider secret, no proxy password in plan.txt, plan.json or scripts/", () => {
+    const scripts = walk(out).filter((f) => f.startsWith("scripts/"));
+    assert.ok(scripts.length > 20);
+    const shown = fs.readFileSync(path.join(out, "plan.txt"), "utf8") + fs.readFileSync(path.join(out, "plan.json"), "utf8") +
+      scripts.map((f) => fs.readFileSync(path.join(out, f), "utf8")).join("");
     for (const secret of [placeholderSshKey().split("\n")[1], PLACEHOLDER_PROVIDER_SECRET]) assert.ok(!shown.includes(secret), secret);
     // The scan can fail: the new config.toml does hold the (placeholder) access key secret.
     assert.ok(fs.readFileSync(path.join(out, "files/ci-server/config.toml"), "utf8").includes(PLACEHOLDER_PROVIDER_SECRET));
