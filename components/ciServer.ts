@@ -3,7 +3,7 @@
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { runnerCacheEdit } from "../core/aws/buildCache";
-import { asAutoscalerMode, configTomlAutoscalerEdit, fleetingAwsConfigEdit, fleetingCredentialsEdit, fleetingFile, FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS } from "../core/ciServer/configToml/autoscalerEdits";
+import { asAutoscalerMode, configTomlAutoscalerEdit, fleetingAwsConfigEdit, fleetingCredentialsEdit, fleetingFile, FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS } from "../core/ciServer/autoscalerEdits";
 import { commonEnvEdit, commonEnvPath, composePath, composeProxyEdit, configTomlEdit, daemonJsonEdit, dockerDropInEdit, type RemoteEdit } from "../core/ciServer/edits";
 import { DAEMON_JSON_PATH } from "../core/ciServer/dockerd/daemonJson";
 import type { MachineOptionsInput } from "../core/ciServer/configToml/machineOptions";

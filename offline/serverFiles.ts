@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DAEMON_JSON_PATH } from "../core/ciServer/dockerd/daemonJson";
 import { CI_DOCKER_DROPIN_PATH } from "../core/proxy/proxyFiles";
-import { FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS, fleetingFile } from "../core/ciServer/configToml/autoscalerEdits";
+import { FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS, fleetingFile } from "../core/ciServer/autoscalerEdits";
 import type { Settings } from "../settings/types";
 
 export const EXAMPLE_SERVER_FILES = path.resolve(__dirname, "../examples/ci-server");

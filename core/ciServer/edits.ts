@@ -6,31 +6,15 @@ import type { Settings } from "../../settings/types";
 import { setEnvVars } from "./commonEnv/commonEnv";
 import { editCompose, imageOf } from "./compose/composeFile";
 import { mergeRunnerConfig, type RunnerMachineEdit } from "./configToml/configToml";
-import type { LineFormat } from "../remote/reverseEdit";
+import type { RemoteEdit } from "../remote/remoteEdit";
 import { cacheSummary, mergeRunnerCache, type RunnerCacheEdit } from "./configToml/configTomlCache";
 import { machineOptions, maskMachineOptions, type MachineOptionsInput } from "./configToml/machineOptions";
 import { DAEMON_JSON_PATH, LIVE_RESTORE_KEY, withLiveRestore } from "./dockerd/daemonJson";
 import { CI_DOCKER_DROPIN_PATH, dockerdProxyDropIn, hasCredentials, maskProxyUrls, type ProxyUrls } from "../proxy/proxyFiles";
-import type { AfterAction, ComposeContext, GracefulStop, GuardedWrite } from "../remote/scripts";
+import type { AfterAction, ComposeContext, GracefulStop } from "../remote/scripts";
 import { runnerSkewWarning, upgradeProblems } from "./compose/upgradePath";
 
-export interface RemoteEdit {
-  write: GuardedWrite;
-  /** false: destroy leaves the edit in place (a GitLab upgrade cannot be rolled back). */
-  restoreOnDestroy: boolean;
-  /** The file's syntax, to name the managed key of each line in destroy's messages (default "lines"). */
-  format?: LineFormat;
-  /** New file text from the current one (null = the file does not exist). Throws on a bad state. */
-  render(current: string | null): string;
-  /** What is worth a warning but not a refusal, given the current file (shown at `pulumi up`). */
-  warnings?(current: string | null): string[];
-  /**
-   * Everything render depends on, secrets included. When it changes the file is read again; the
-   * summary alone would miss a change of a masked value (a proxy password) and the write would
-   * then compare against a stale read.
-   */
-  fingerprint: string;
-}
+export type { RemoteEdit } from "../remote/remoteEdit";
 
 export const RUNNER_SERVICE = "gitlab-runner";
 export const GITLAB_SERVICE = "gitlab";

@@ -1,6 +1,6 @@
 // The stdin of a RemoteEdit's write: the new text for the file as read and, for an edit destroy
 // undoes, how to undo it (core/remote/reverseEdit.ts), so that destroy can keep later changes.
-import type { RemoteEdit } from "../ciServer/edits";
+import type { RemoteEdit } from "./remoteEdit";
 import { expectedState, type ReadResult } from "./readResult";
 import { reverseEdit } from "./reverseEdit";
 import { guardedWriteStdin } from "./scripts";

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { builderSteps } from "../../components/proxyAmi";
-import { awsCredentialsFile } from "../../core/ciServer/configToml/autoscalerEdits";
+import { awsCredentialsFile } from "../../core/ciServer/autoscalerEdits";
 import { fleetingPolicyJson } from "../../core/aws/fleetingPolicy";
 import { daemonJson } from "../../core/workerImage/workerImage";
 import type { OfflineRun } from "../../offline/runOffline";

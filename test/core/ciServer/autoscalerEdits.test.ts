@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
 import {
   asAutoscalerMode, autoscalerPolicies, awsConfigFile, awsCredentialsFile, configTomlAutoscalerEdit, fleetingAwsConfigEdit, fleetingCredentialsEdit, fleetingFile,
-} from "../../../../core/ciServer/configToml/autoscalerEdits";
-import { validateSettings } from "../../../../settings/validate";
-import { devRaw } from "../../../helpers/devConfig";
-import { fixture } from "../../../helpers/fixtures";
-import { tomllibParse } from "../../../helpers/tomllib";
+} from "../../../core/ciServer/autoscalerEdits";
+import { validateSettings } from "../../../settings/validate";
+import { devRaw } from "../../helpers/devConfig";
+import { fixture } from "../../helpers/fixtures";
+import { tomllibParse } from "../../helpers/tomllib";
 
 function settings(change: (r: any) => void = () => {}) {
   const raw = devRaw() as any;
@@ -16,7 +16,7 @@ function settings(change: (r: any) => void = () => {}) {
   return asAutoscalerMode(validateSettings(raw));
 }
 
-describe("core/ciServer/configToml/autoscalerEdits", () => {
+describe("core/ciServer/autoscalerEdits", () => {
   it("idle machines become job slots (× capacityPerInstance), seconds become Go durations, periods 5-field", () => {
     assert.deepEqual(autoscalerPolicies(settings()), [
       { idle_count: 2, idle_time: "30m0s" },
