@@ -11,8 +11,7 @@ import {
 } from "../../../core/remote/scripts";
 import { reverseEdit, type LineFormat } from "../../../core/remote/reverseEdit";
 import { shComment, shQuote, shQuoteScript } from "../../../core/remote/shell";
-
-const REPO_SH = path.resolve(__dirname, "../../../core/remote/sh");
+import { shFileLines } from "../../helpers/shFiles";
 
 // ---- sandbox: the scripts run for real under /bin/sh with stand-ins for docker and systemctl ----
 
@@ -187,7 +186,7 @@ describe("core/remote/scripts builders", () => {
 
   it("guardedWriteScript: exact output (preamble, shared functions, after-action file, guarded-write.sh)", () => {
     // The script files as a reader sees them, each less its leading comment block, after a line naming it.
-    const file = (rel: string) => `# ${rel}\n` + fs.readFileSync(path.join(REPO_SH, rel), "utf8").replace(/^(#.*\n)+\n*/, "");
+    const file = (rel: string) => shFileLines(rel).join("\n") + "\n";
     const body = [
       "set -eu",
       "target='/home/ec2-user/nop/docker/ci/docker-compose.yml'",

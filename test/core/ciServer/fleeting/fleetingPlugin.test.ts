@@ -1,7 +1,5 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import {
   checkPluginRef, FLEETING_EXIT, fleetingComposeEdit, fleetingInstallBody, fleetingInstallScript, fleetingRemoveBody,
   fleetingRemoveScript, pluginArtifact, pluginDir, type FleetingInstallArgs,
@@ -9,12 +7,11 @@ import {
 import { EXIT, guardedWriteScript, restoreScript } from "../../../../core/remote/scripts";
 import { scriptBody, scriptHeader } from "../../../../core/remote/shell";
 import { fixture } from "../../../helpers/fixtures";
+import { shFileLines } from "../../../helpers/shFiles";
 import { assertShellcheckClean, WRAPPED_EXCLUDES } from "../../../helpers/shellcheck";
 
 const VOL = { host: "/data/gitlab-runner/config", container: "/etc/gitlab-runner" };
 const ARGS: FleetingInstallArgs = { plugin: "aws:1.0.0", container: "gitlab-runner", configVolume: VOL, proxy: true };
-/** A script file as a remote script carries it: a line naming it, then its shell less its leading comment block. */
-const shFileLines = (rel: string) => [`# ${rel}`, ...fs.readFileSync(path.join(__dirname, "../../../../core/remote/sh", rel), "utf8").replace(/^(#.*\n)+\n*/, "").replace(/\n$/, "").split("\n")];
 const COMPOSE = { appDir: "/home/ec2-user/nop/docker/ci", command: "docker compose" as const };
 
 describe("core/ciServer/fleeting/fleetingPlugin", () => {

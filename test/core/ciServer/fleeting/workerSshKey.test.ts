@@ -7,10 +7,9 @@ import { scriptBody, scriptHeader } from "../../../../core/remote/shell";
 import {
   parseWorkerPublicKey, workerKeyCreateBody, workerKeyCreateScript, workerKeyDeleteBody, workerKeyDeleteScript, workerKeyPath,
 } from "../../../../core/ciServer/fleeting/workerSshKey";
+import { shFileLines } from "../../../helpers/shFiles";
 import { assertShellcheckClean, WRAPPED_EXCLUDES } from "../../../helpers/shellcheck";
 
-/** A script file as a remote script carries it: a line naming it, then its shell less its leading comment block. */
-const shFileLines = (rel: string) => [`# ${rel}`, ...fs.readFileSync(path.join(__dirname, "../../../../core/remote/sh", rel), "utf8").replace(/^(#.*\n)+\n*/, "").replace(/\n$/, "").split("\n")];
 const VOL = { host: "/data/gitlab-runner/config", container: "/etc/gitlab-runner" };
 
 describe("core/ciServer/fleeting/workerSshKey", () => {
