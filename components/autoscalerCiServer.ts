@@ -5,8 +5,8 @@
 import type * as command from "@pulumi/command";
 import * as path from "node:path/posix";
 import * as pulumi from "@pulumi/pulumi";
-import { RUNNER_CONFIG_DIR_IN_CONTAINER, type VolumePath } from "../core/fleetingPlugin";
-import type { ComposeContext } from "../core/scripts";
+import { RUNNER_CONFIG_DIR_IN_CONTAINER, type VolumePath } from "../core/ciServer/fleeting/fleetingPlugin";
+import type { ComposeContext } from "../core/remote/scripts";
 import { FleetingPlugin } from "./fleetingPlugin";
 import { WorkerSshKey } from "./workerSshKey";
 

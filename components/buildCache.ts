@@ -1,9 +1,9 @@
 // The shared S3 build cache (issue 11): a private, encrypted bucket whose objects expire, and in
 // proxy environments a gateway VPC endpoint so the workers reach S3 without the proxy. An existing
-// bucket (cache.s3.bucketName) creates no bucket. Wiring only: the values come from core/buildCache.
+// bucket (cache.s3.bucketName) creates no bucket. Wiring only: the values come from core/aws/buildCache.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { cacheLifecycleRules, routeTableOfSubnet, s3Names } from "../core/buildCache";
+import { cacheLifecycleRules, routeTableOfSubnet, s3Names } from "../core/aws/buildCache";
 import type { S3CacheSettings } from "../settings/types";
 import { childOptions } from "./childOptions";
 

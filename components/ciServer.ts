@@ -2,12 +2,12 @@
 // one after another (each read waits for the previous write) so two edits never race on one server.
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { runnerCacheEdit } from "../core/buildCache";
+import { runnerCacheEdit } from "../core/aws/buildCache";
 import { asAutoscalerMode, configTomlAutoscalerEdit, fleetingAwsConfigEdit, fleetingCredentialsEdit, fleetingFile, FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS } from "../core/ciServer/autoscalerEdits";
-import { commonEnvEdit, commonEnvPath, composePath, composeProxyEdit, configTomlEdit, daemonJsonEdit, dockerDropInEdit, type RemoteEdit } from "../core/ciServerEdits";
-import { DAEMON_JSON_PATH } from "../core/daemonJson";
-import type { MachineOptionsInput } from "../core/machineOptions";
-import { CI_DOCKER_DROPIN_PATH, type ProxyUrls } from "../core/proxyFiles";
+import { commonEnvEdit, commonEnvPath, composePath, composeProxyEdit, configTomlEdit, daemonJsonEdit, dockerDropInEdit, type RemoteEdit } from "../core/ciServer/edits";
+import { DAEMON_JSON_PATH } from "../core/ciServer/dockerd/daemonJson";
+import type { MachineOptionsInput } from "../core/ciServer/configToml/machineOptions";
+import { CI_DOCKER_DROPIN_PATH, type ProxyUrls } from "../core/proxy/proxyFiles";
 import type { Settings } from "../settings/types";
 import { RemoteFileEdit } from "./remoteFileEdit";
 

@@ -8,9 +8,9 @@ import * as commandRes from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import {
   fleetingComposeEdit, fleetingInstallScript, fleetingRemoveScript, pluginDir, type FleetingInstallArgs, type VolumePath,
-} from "../core/fleetingPlugin";
-import { sha256Hex } from "../core/readResult";
-import type { ComposeContext } from "../core/scripts";
+} from "../core/ciServer/fleeting/fleetingPlugin";
+import { sha256Hex } from "../core/remote/readResult";
+import type { ComposeContext } from "../core/remote/scripts";
 import { childOptions } from "./childOptions";
 import { RemoteFileEdit } from "./remoteFileEdit";
 

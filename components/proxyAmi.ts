@@ -7,12 +7,12 @@ import * as commandPkg from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import {
   APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH, PROFILE_MARKER, aptProxyConf, dockerdProxyDropIn, hasCredentials, maskProxyUrls, profileExports, type ProxyUrls,
-} from "../core/proxyFiles";
-import { builderHostKey } from "../core/builderHostKey";
-import { sha256Hex } from "../core/readResult";
-import { appendBlockScript, dockerInstallScript, dockerProxyCheckScript, installFileScript, waitForSshScript } from "../core/scripts";
-import { openSshPublicKey } from "../core/sshPublicKey";
-import { DAEMON_JSON_PATH, daemonJson, dockerGroupScript, type AutoscalerImage } from "../core/workerImage";
+} from "../core/proxy/proxyFiles";
+import { sha256Hex } from "../core/remote/readResult";
+import { builderHostKey } from "../core/workerImage/builderHostKey";
+import { appendBlockScript, dockerInstallScript, dockerProxyCheckScript, installFileScript, waitForSshScript } from "../core/remote/scripts";
+import { openSshPublicKey } from "../core/workerImage/sshPublicKey";
+import { DAEMON_JSON_PATH, daemonJson, dockerGroupScript, type AutoscalerImage } from "../core/workerImage/workerImage";
 import type { AmiSettings, BastionSettings } from "../settings/types";
 import { childOptions } from "./childOptions";
 import { sshConnection } from "./connection";

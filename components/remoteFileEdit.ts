@@ -3,10 +3,10 @@
 // no remote command, and a changed one never writes from a stale read.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { RemoteEdit } from "../core/ciServerEdits";
-import { editStdin } from "../core/editStdin";
-import { parseReadResult, sha256Hex } from "../core/readResult";
-import { guardedWriteScript, readFileScript, restoreScript } from "../core/scripts";
+import type { RemoteEdit } from "../core/ciServer/edits";
+import { editStdin } from "../core/remote/editStdin";
+import { parseReadResult, sha256Hex } from "../core/remote/readResult";
+import { guardedWriteScript, readFileScript, restoreScript } from "../core/remote/scripts";
 import { childOptions } from "./childOptions";
 
 export interface RemoteFileEditArgs {

@@ -2,7 +2,7 @@
 // and an access key, or (instanceProfile mode) the same policy on the CI server's role and no key.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { runnerPolicyJson } from "../core/iamPolicy";
+import { runnerPolicyJson } from "../core/aws/iamPolicy";
 import type { CredentialsMode } from "../settings/types";
 import { childOptions } from "./childOptions";
 

@@ -3,9 +3,9 @@
 // exists (they all wait for this one, as they wait for the upgrade when there is one).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { parseReadResult } from "../core/readResult";
-import { composeImageVerdict, imageCheckScript } from "../core/runnerImageCheck";
-import { readFileScript } from "../core/scripts";
+import { parseReadResult } from "../core/remote/readResult";
+import { composeImageVerdict, imageCheckScript } from "../core/ciServer/compose/runnerImageCheck";
+import { readFileScript } from "../core/remote/scripts";
 import { childOptions } from "./childOptions";
 
 export interface RunnerImageCheckArgs {

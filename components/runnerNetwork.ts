@@ -2,7 +2,7 @@
 // mixing the two styles on one group makes them overwrite each other). Nothing is opened to 0.0.0.0/0.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { NEXUS_DOCKER_PORT } from "../core/machineOptions";
+import { NEXUS_DOCKER_PORT } from "../core/ciServer/configToml/machineOptions";
 import { childOptions } from "./childOptions";
 
 export interface RunnerNetworkArgs {

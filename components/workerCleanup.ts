@@ -1,7 +1,7 @@
 // The lifecycle of this runner's docker-machine workers as one remote.Command on the CI server.
 // Its create counts the workers and says how they retire (re-run whenever the workers' settings
 // change: they are its header). Its delete removes the workers config.toml no longer manages
-// (core/workerCleanup.ts). The program places it so that destroy runs that delete after
+// (core/ciServer/workers/workerCleanup.ts). The program places it so that destroy runs that delete after
 // config.toml is restored and before the access key, the policy and the network rules go, and
 // before the proxy edits are undone (docker-machine reaches EC2 through the runner's proxy).
 // A new MachineName, runner entry or access key replaces it: the new one is created before
@@ -9,7 +9,7 @@
 // deleted, and removes the workers of the old name or key.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { workerCleanupScript, workerNoticeScript, workerSettingsLines, type WorkerScope } from "../core/workerCleanup";
+import { workerCleanupScript, workerNoticeScript, workerSettingsLines, type WorkerScope } from "../core/ciServer/workers/workerCleanup";
 import type { Settings } from "../settings/types";
 import { childOptions } from "./childOptions";
 

@@ -5,8 +5,8 @@ import type * as command from "@pulumi/command";
 import * as commandRes from "@pulumi/command";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { VolumePath } from "../core/fleetingPlugin";
-import { parseWorkerPublicKey, workerKeyCreateScript, workerKeyDeleteScript, workerKeyPath } from "../core/workerSshKey";
+import type { VolumePath } from "../core/ciServer/fleeting/fleetingPlugin";
+import { parseWorkerPublicKey, workerKeyCreateScript, workerKeyDeleteScript, workerKeyPath } from "../core/ciServer/fleeting/workerSshKey";
 import { childOptions } from "./childOptions";
 
 export interface WorkerSshKeyArgs {

@@ -6,8 +6,8 @@
 // wrote (rebuilt: the plan's edits of the backup the last write kept, checked against the sha256
 // `written` marker that write left, so it is exact or not used). A file whose bytes still match a
 // marker is exactly what the last up left.
-import { lineKeys } from "../core/reverseEdit";
-import { maskCredentialsInText } from "../core/proxyFiles";
+import { lineKeys } from "../core/remote/reverseEdit";
+import { maskCredentialsInText } from "../core/proxy/proxyFiles";
 import { displayRedacted } from "./redact";
 import type { Lang } from "./messages";
 

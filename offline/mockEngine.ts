@@ -3,7 +3,7 @@
 // The CI server's files are answered where the remote reads would return them.
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { readResultLine } from "../core/readResult";
+import { readResultLine } from "../core/remote/readResult";
 
 export interface RecordedResource {
   type: string;
@@ -175,7 +175,7 @@ export class OfflineEngine implements pulumi.runtime.Mocks {
    * its new content (stdin after the state line) and reports what it would do.
    */
   private commandStdout(name: string, inputs: Record<string, any>): string {
-    // The worker key command prints the public key the EC2 key pair imports (core/workerSshKey.ts).
+    // The worker key command prints the public key the EC2 key pair imports (core/ciServer/fleeting/workerSshKey.ts).
     if (String(inputs.create ?? "").startsWith("# gitlab-runner-autoscaling: worker SSH key ")) return OFFLINE_WORKER_PUBLIC_KEY;
     if (!name.endsWith("-read") && !name.endsWith("-write")) return "";
     const script = String(inputs.create ?? "");

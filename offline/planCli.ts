@@ -3,7 +3,7 @@
 // run it in their own process too (a child process per plan cost ~2.7 s of CPU each).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { maskCredentialsInText } from "../core/proxyFiles";
+import { maskCredentialsInText } from "../core/proxy/proxyFiles";
 import { formatProblemsIn, langOf, LANGS, MESSAGES, warningText, type Lang } from "./messages";
 import { buildPlan } from "./planReport";
 import { PLACEHOLDER_PROVIDER_SECRET } from "./placeholders";
@@ -82,7 +82,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): PlanArgs {
 }
 
 /** What a plan writes at the top of --out; an earlier plan's are removed first, so no stale file stays. */
-const PLAN_ENTRIES = ["plan.txt", "plan.json", "files", "diffs"];
+const PLAN_ENTRIES = ["plan.txt", "plan.json", "files", "diffs", "scripts"];
 
 function clearOut(dir: string, lang: Lang): void {
   if (!fs.existsSync(dir)) return;

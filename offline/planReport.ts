@@ -2,10 +2,10 @@
 // what each waits on, the new contents of every file the program puts on a machine, and diffs.
 import * as path from "node:path";
 import { createTwoFilesPatch } from "diff";
-import { APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH } from "../core/proxyFiles";
-import { maskCredentialsInText } from "../core/proxyFiles";
-import { DAEMON_JSON_PATH } from "../core/workerImage";
-import { scriptBody, scriptHeader } from "../core/shell";
+import { APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH } from "../core/proxy/proxyFiles";
+import { maskCredentialsInText } from "../core/proxy/proxyFiles";
+import { DAEMON_JSON_PATH } from "../core/workerImage/workerImage";
+import { scriptBody, scriptHeader } from "../core/remote/shell";
 import { MESSAGES, type Destroy, type Lang } from "./messages";
 import { revealPublic, unwrapSecrets, type RecordedResource } from "./mockEngine";
 import type { OfflineRun } from "./runOffline";
@@ -127,7 +127,8 @@ interface GuardedWriteView {
 function destroyOf(deleteScript: string): GuardedWriteView["destroy"] {
   if (!/^# gitlab-runner-autoscaling: restore /.test(deleteScript)) return { action: "keep", recreates: [], restartsDocker: false };
   const body = bodyOf(deleteScript);
-  const services = /compose up -d --no-deps ([^)]*)\)/.exec(body)?.[1].replace(/'/g, "").split(/\s+/).filter(Boolean) ?? [];
+  // A compose-up after-action gets its services in the script's preamble (core/remote/afterActions.ts).
+  const services = /^services='([^']*)'$/m.exec(body)?.[1].split(" ").filter(Boolean) ?? [];
   return { action: "restore", recreates: services, restartsDocker: /systemctl restart docker/.test(body) };
 }
 
@@ -197,6 +198,19 @@ export function buildPlan(run: OfflineRun, serverFiles: Record<string, string | 
     const i = plain(r);
     files[`files/ami/scripts/${step}.sh`] = String(i.create);
     if (BUILDER_FILES[step]) files[`files/ami/${step}.txt`] = `# ${BUILDER_FILES[step]}\n${i.stdin}`;
+  }
+
+  // Every remote command's exact create and delete script, named after its resource, and for a
+  // script wrapped in `sh -c '...'` its body unwrapped: what runs as root, readable as shell.
+  for (const r of resources.filter((x) => x.type === COMMAND)) {
+    const i = revealPublic(r.inputs) as Record<string, unknown>;
+    for (const phase of ["create", "delete"] as const) {
+      if (typeof i[phase] !== "string") continue;
+      const script = i[phase] as string;
+      files[`scripts/${r.name}.${phase}.sh`] = script;
+      const body = scriptBody(script);
+      if (body !== undefined) files[`scripts/${r.name}.${phase}.body.sh`] = body;
+    }
   }
 
   const policy = resources.find((r) => r.type === "aws:iam/userPolicy:UserPolicy" || r.type === "aws:iam/rolePolicy:RolePolicy");

@@ -5,7 +5,7 @@
 // numbered one. The vault remembers what it replaced, to check a rebuilt text against the server's
 // sha256 marker (unredact) and to scrub every output as a last guard. Pure, in memory only.
 import { PLACEHOLDER_PROVIDER_SECRET, PLACEHOLDER_PROXY_CREDENTIALS } from "./placeholders";
-import { withCredentials } from "../core/proxyFiles";
+import { withCredentials } from "../core/proxy/proxyFiles";
 
 /** The user:password part of a URL as the offline plan writes it (core/proxyFiles.ts's withCredentials). */
 export const PLACEHOLDER_USERINFO = /^\w+:\/\/([^@]*)@/.exec(withCredentials("http://h/", PLACEHOLDER_PROXY_CREDENTIALS))![1];

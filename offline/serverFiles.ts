@@ -2,8 +2,8 @@
 // examples/ci-server/ (docker-compose.yml, common.env, config.toml, daemon.json, docker.service.d/*.conf).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DAEMON_JSON_PATH } from "../core/daemonJson";
-import { CI_DOCKER_DROPIN_PATH } from "../core/proxyFiles";
+import { DAEMON_JSON_PATH } from "../core/ciServer/dockerd/daemonJson";
+import { CI_DOCKER_DROPIN_PATH } from "../core/proxy/proxyFiles";
 import { FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS, fleetingFile } from "../core/ciServer/autoscalerEdits";
 import type { Settings } from "../settings/types";
 

@@ -4,9 +4,9 @@
 // `written` marker (sha256 of what the last write put there), `original.absent`, and the newest
 // timestamped backup (the file as it was just before that write). As root (`sudo -n`), the same
 // way the program's own read script runs, since the state dir and config.toml are root-only.
-import { asRoot, shPath, shQuote, type ScriptOptions } from "../core/shell";
-import { STATE_DIR } from "../core/scripts";
-import { sha256Hex } from "../core/readResult";
+import { asRoot, shPath, shQuote, type ScriptOptions } from "../core/remote/shell";
+import { STATE_DIR } from "../core/remote/scripts";
+import { sha256Hex } from "../core/remote/readResult";
 
 export const READ_FORMAT = "gra-server-read v1";
 

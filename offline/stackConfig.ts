@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { maskCredentialsInText } from "../core/proxyFiles";
+import { maskCredentialsInText } from "../core/proxy/proxyFiles";
 import { FOREIGN_SECRET_KEYS, SECRET_KEYS, STRUCTURED_KEYS, type RawConfig } from "../settings/validate";
 import { PLACEHOLDER_PROXY_CREDENTIALS, placeholderSshKey } from "./placeholders";
 import { PROJECT } from "./runOffline";

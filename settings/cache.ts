@@ -2,7 +2,21 @@
 // keys are checked either way, so a typo shows before the cache is turned on (and each set one draws a warning: settings/conditional.ts).
 import { isIPv4 } from "../core/validators";
 import type { CacheSettings } from "./types";
-import type { Reader } from "./validate";
+
+/**
+ * What cacheSettings reads with: validate.ts's Reader, described here by shape so that this file
+ * does not import validate.ts (which imports this one).
+ */
+export interface Reader {
+  readonly obj: Record<string, unknown>;
+  fail(name: string, value: unknown, expected: string): void;
+  child(name: string, required?: boolean): Reader | undefined;
+  str(name: string, opts: { def?: string; required?: boolean; check?: (s: string) => boolean; expected: string }): string | undefined;
+  int(name: string, opts: { def?: number; required?: boolean; min?: number; max?: number; expected?: string }): number | undefined;
+  bool(name: string, def: boolean): boolean;
+  strings(name: string, check: (s: string) => boolean, expected: string): string[];
+  unknownKeys(known: string[]): void;
+}
 
 /** S3's bucket naming rules (general purpose buckets), the ones a name typed by hand can break. */
 export function isBucketName(s: string): boolean {

@@ -5,8 +5,7 @@
 // (runner.capacityPerInstance/maxInstances/plugin in validate.ts, proxyCredentials in validate.ts,
 // cache.s3.routeTableIds in cache.ts).
 import { insecureHostKeyWarning } from "./hostKey";
-import type { Settings } from "./types";
-import type { Problem, RawConfig } from "./validate";
+import type { Problem, RawConfig, Settings } from "./types";
 
 type Obj = Record<string, unknown>;
 const objectOf = (v: unknown): Obj => (v && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});

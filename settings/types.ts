@@ -151,3 +151,33 @@ export interface Settings {
   /** The shared build cache; absent unless cache.s3.enabled. */
   cache?: CacheSettings;
 }
+
+/** Raw values as read from pulumi.Config (structured keys already JSON-parsed). */
+export interface RawConfig {
+  region?: unknown;
+  ciServer?: unknown;
+  upgrade?: unknown;
+  proxy?: unknown;
+  ami?: unknown;
+  workers?: unknown;
+  runner?: unknown;
+  cache?: unknown;
+  /** Only checked for presence and form; never echoed. */
+  sshPrivateKey?: string;
+  proxyCredentials?: string;
+  /**
+   * Every key set in the project namespace (without the prefix) with its value, secrets as
+   * "[secret]"; when given, keys outside PROJECT_KEYS are refused.
+   */
+  projectConfig?: Record<string, unknown>;
+  /** Secret keys (SECRET_KEYS, FOREIGN_SECRET_KEYS) whose value the stack holds in plain text. */
+  plaintextSecrets?: string[];
+  /** Full keys set outside the project namespace (aws:region, …): checked for a misspelt namespace. */
+  otherKeys?: string[];
+}
+
+export interface Problem {
+  key: string;
+  value: string;
+  expected: string;
+}

@@ -1,11 +1,11 @@
 // Pure validation of the raw stack config into typed Settings. Every problem is collected and
 // reported at once (key path, offending value, expected form) before any resource exists.
 import { AWS_ID, isHostname, isIPv4, isIPv4Cidr, isInstanceType, isNoProxyEntry, isRegion, isZoneLetter, proxyUrlProblem } from "../core/validators";
-import { maskCredentialsInText } from "../core/proxyFiles";
-import { imageVersion } from "../core/upgradePath";
-import { AUTOSCALER_MIN_RUNNER, DEFAULT_FLEETING_PLUGIN, convertMachinePeriod, isPluginReference } from "../core/autoscalerConvert";
+import { maskCredentialsInText } from "../core/proxy/proxyFiles";
+import { imageVersion } from "../core/ciServer/compose/upgradePath";
+import { AUTOSCALER_MIN_RUNNER, DEFAULT_FLEETING_PLUGIN, convertMachinePeriod, isPluginReference } from "../core/ciServer/configToml/autoscalerConvert";
 import { closest } from "./suggest";
-import type { AutoscalerSettings, AutoscalingPeriod, CiServerSettings, ComposeCommand, CredentialsMode, Executor, RunnerSettings, Settings, SshEndpoint } from "./types";
+import type { AutoscalerSettings, AutoscalingPeriod, CiServerSettings, ComposeCommand, CredentialsMode, Executor, Problem, RawConfig, RunnerSettings, Settings, SshEndpoint } from "./types";
 import { cacheSettings } from "./cache";
 import { conditionalProblems } from "./conditional";
 import { badHostKeyHelp, hostKeyOf, isHostKey, missingHostKeyHelp } from "./hostKey";
@@ -23,35 +23,8 @@ export const PROJECT_KEYS: readonly string[] = [...STRUCTURED_KEYS, ...SECRET_KE
 export const FOREIGN_SECRET_KEYS = ["aws:secretKey", "aws:token"] as const;
 const PROJECT = "gitlab-runner-autoscaling";
 
-/** Raw values as read from pulumi.Config (structured keys already JSON-parsed). */
-export interface RawConfig {
-  region?: unknown;
-  ciServer?: unknown;
-  upgrade?: unknown;
-  proxy?: unknown;
-  ami?: unknown;
-  workers?: unknown;
-  runner?: unknown;
-  cache?: unknown;
-  /** Only checked for presence and form; never echoed. */
-  sshPrivateKey?: string;
-  proxyCredentials?: string;
-  /**
-   * Every key set in the project namespace (without the prefix) with its value, secrets as
-   * "[secret]"; when given, keys outside PROJECT_KEYS are refused.
-   */
-  projectConfig?: Record<string, unknown>;
-  /** Secret keys (SECRET_KEYS, FOREIGN_SECRET_KEYS) whose value the stack holds in plain text. */
-  plaintextSecrets?: string[];
-  /** Full keys set outside the project namespace (aws:region, …): checked for a misspelt namespace. */
-  otherKeys?: string[];
-}
-
-export interface Problem {
-  key: string;
-  value: string;
-  expected: string;
-}
+// In types.ts so that the checks validate.ts gathers (conditional.ts) can use them without a cycle.
+export type { Problem, RawConfig } from "./types";
 
 export class SettingsError extends Error {
   constructor(readonly problems: Problem[]) {
@@ -533,7 +506,7 @@ function autoscalerProblems(problems: Problem[], runner: RunnerWithAutoscaler, u
     });
   });
   // With an upgrade the target image is known now; without one, the program checks the image in
-  // the server's docker-compose.yml before anything else (core/runnerImageCheck.ts).
+  // the server's docker-compose.yml before anything else (core/ciServer/compose/runnerImageCheck.ts).
   const v = upgrade?.runnerImage && imageVersion(upgrade.runnerImage);
   if (v && (v.major < AUTOSCALER_MIN_RUNNER.major || (v.major === AUTOSCALER_MIN_RUNNER.major && v.minor < AUTOSCALER_MIN_RUNNER.minor))) {
     problems.push({

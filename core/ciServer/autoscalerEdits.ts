@@ -1,13 +1,13 @@
 // The CI server's files for runner.executor docker-autoscaler, as RemoteEdits (see
-// core/ciServerEdits.ts): config.toml's [runners.autoscaler], and the AWS files the fleeting
+// core/ciServer/edits.ts): config.toml's [runners.autoscaler], and the AWS files the fleeting
 // plugin reads, beside config.toml on the volume the runner container mounts at /etc/gitlab-runner.
 import * as path from "node:path";
 import type { AutoscalerSettings, Settings } from "../../settings/types";
-import { convertMachinePeriod, goDuration, idleSlots } from "../autoscalerConvert";
-import { runnerConfigEdit, runnerRestart, type RemoteEdit } from "../ciServerEdits";
-import type { RunnerCacheEdit } from "./configTomlCache";
-import { formatTomlValue } from "../configToml";
-import { mergeAutoscalerConfig, type AutoscalerPolicy, type RunnerAutoscalerEdit } from "./configTomlAutoscaler";
+import { convertMachinePeriod, goDuration, idleSlots } from "./configToml/autoscalerConvert";
+import { runnerConfigEdit, runnerRestart, type RemoteEdit } from "./edits";
+import type { RunnerCacheEdit } from "./configToml/configTomlCache";
+import { formatTomlValue } from "./configToml/configToml";
+import { mergeAutoscalerConfig, type AutoscalerPolicy, type RunnerAutoscalerEdit } from "./configToml/configTomlAutoscaler";
 
 /** Where Collaborage's compose file mounts the runner's config directory in the container. */
 export const RUNNER_CONFIG_DIR_IN_CONTAINER = "/etc/gitlab-runner";

@@ -1,14 +1,15 @@
 import { strict as assert } from "node:assert";
 import { builderSteps } from "../../components/proxyAmi";
 import { awsCredentialsFile } from "../../core/ciServer/autoscalerEdits";
-import { fleetingPolicyJson } from "../../core/fleetingPolicy";
-import { daemonJson } from "../../core/workerImage";
+import { fleetingPolicyJson } from "../../core/aws/fleetingPolicy";
+import { daemonJson } from "../../core/workerImage/workerImage";
 import type { OfflineRun } from "../../offline/runOffline";
 import {
   FIXTURE_TEXT, PATHS, T, TEST_PROVIDER_SECRET, cachedRun, childrenOf, devStack, find, fixtureWorld, get, inputsOf, isSecretEnvelope, keyOf, ofType, revealed,
   rejectedRun, revealPublic, settle, settingsOf, sha256, summaryOf, unwrapSecrets, variant, type StackConfig,
 } from "../helpers/offlineWorld";
 import { tomllibParse } from "../helpers/tomllib";
+import { scriptBody } from "../../core/remote/shell";
 import { placeholderSshKey } from "../../offline/placeholders";
 
 const AUTOSCALER_UPGRADE = { gitlabImage: "gitlab/gitlab-ce:16.1.8-ce.0", runnerImage: "gitlab/gitlab-runner:ubuntu-v17.11.0" };
@@ -122,7 +123,7 @@ describe("runner.executor docker-autoscaler (accessKey, spot, with the runner up
     const creds = inputsOf(run, T.command, "ci-server-fleeting-aws-credentials-write");
     assert.ok(isSecretEnvelope(creds.stdin));
     assert.equal(stdinOf(run, "ci-server-fleeting-aws-credentials-write"), awsCredentialsFile({ id: keyId, secret: TEST_PROVIDER_SECRET }));
-    assert.match(creds.create, /chmod 0600 /);
+    assert.match(scriptBody(creds.create) ?? "", /^new_mode='0600'$/m);
     assert.doesNotMatch(JSON.stringify(creds.create), new RegExp(TEST_PROVIDER_SECRET));
     assert.deepEqual(summaryOf(creds.create), [`aws_access_key_id = ${keyId}`, "aws_secret_access_key = [secret]"]);
   });
@@ -143,7 +144,8 @@ describe("runner.executor docker-autoscaler (accessKey, spot, with the runner up
     assert.ok(summaryOf(w.create).some((l) => /the autoscaler counts idle job slots/.test(l)));
     assert.ok(summaryOf(w.create).includes("then a graceful runner restart: [runners.autoscaler] is not reloaded"));
     // The restart is graceful: SIGQUIT, a bounded wait for running jobs, then compose up starts it again.
-    assert.match(w.create, /docker kill --signal=QUIT \S*gitlab-runner/);
+    assert.match(w.create, /docker kill --signal=QUIT "\$stop_container"/);
+    assert.match(scriptBody(w.create) ?? "", /^stop_container='gitlab-runner'$/m);
     // config.toml waits for the plugin install and the worker key as well as the AWS side; the
     // worker cleanup sits just before it (destroy: config.toml restored, then the cleanup).
     assert.deepEqual(get(run, T.command, "ci-server-config-toml-read").dependsOn.sort(),

@@ -2,7 +2,7 @@
 // rules, the endpoint only when wanted, an existing bucket creating nothing, the policy, NO_PROXY,
 // config.toml's [runners.cache] tables and the masking of the cache's secret key in both modes.
 import { strict as assert } from "node:assert";
-import { cacheLifecycleRules, cachePolicyStatements, s3NoProxyHosts } from "../../core/buildCache";
+import { cacheLifecycleRules, cachePolicyStatements, s3NoProxyHosts } from "../../core/aws/buildCache";
 import type { OfflineRun } from "../../offline/runOffline";
 import {
   T, TEST_PROVIDER_SECRET, cachedRun, configTomlSummary, devStack, fixtureWorld, get, inputsOf, ofType, revealPublic, revealed, settle, variant,

@@ -1,11 +1,12 @@
 import { strict as assert } from "node:assert";
-import { runnerMachineEdit, runnerSummary } from "../../core/ciServerEdits";
-import { setEnvVars } from "../../core/commonEnv";
-import { editCompose } from "../../core/composeFile";
-import { mergeRunnerConfig } from "../../core/configToml";
-import { dockerdProxyDropIn } from "../../core/proxyFiles";
-import { reverseEdit, type LineFormat } from "../../core/reverseEdit";
-import { guardedWriteStdin, readFileScript } from "../../core/scripts";
+import { runnerMachineEdit, runnerSummary } from "../../core/ciServer/edits";
+import { setEnvVars } from "../../core/ciServer/commonEnv/commonEnv";
+import { editCompose } from "../../core/ciServer/compose/composeFile";
+import { mergeRunnerConfig } from "../../core/ciServer/configToml/configToml";
+import { dockerdProxyDropIn } from "../../core/proxy/proxyFiles";
+import { reverseEdit, type LineFormat } from "../../core/remote/reverseEdit";
+import { guardedWriteStdin, readFileScript } from "../../core/remote/scripts";
+import { scriptBody } from "../../core/remote/shell";
 import type { OfflineRun } from "../../offline/runOffline";
 import {
   FIXTURE_TEXT, PATHS, T, TEST_PROVIDER_SECRET, cachedRun, childrenOf, commands, devStack, get, inputsOf, isSecretEnvelope,
@@ -94,19 +95,22 @@ describe("CiServer on the dev stack", () => {
       const { create, delete: del } = write(run, step);
       for (const script of [create, del]) {
         assert.ok(script.indexOf("docker kill --signal=QUIT") < script.indexOf("compose up -d --no-deps"), step);
-        assert.match(script, /running jobs may finish \(up to 600 s\)/, step);
+        // The bound reaches the shared stop_gracefully function through the script's preamble.
+        assert.match(scriptBody(script) ?? "", /^stop_container='gitlab-runner'\nstop_timeout=600\n/m, step);
+        assert.match(script, /running jobs may finish \(up to \$stop_timeout s\)/, step);
       }
     }
     const daemon = write(run, "docker-daemon-json");
     assert.match(daemon.create, /systemctl reload docker/);
     assert.doesNotMatch(daemon.create + daemon.delete, /systemctl restart docker/);
     assert.match(write(run, "docker-dropin").create, /LiveRestoreEnabled[\s\S]*systemctl restart docker/);
-    assert.match(write(run, "config-toml").create, /docker logs --since "\$since" \S*gitlab-runner/);
+    assert.match(write(run, "config-toml").create, /docker logs --since "\$since" "\$runner_container"/);
+    assert.match(scriptBody(write(run, "config-toml").create) ?? "", /^runner_container='gitlab-runner'$/m);
   });
 
   it("runner.gracefulStopSeconds bounds the wait (0: SIGQUIT and go on)", async () => {
     const r = await cachedRun(variant((c) => { c.runner.gracefulStopSeconds = 0; }));
-    assert.match(inputsOf(r, T.command, "ci-server-common-env-write").create, /running jobs may finish \(up to 0 s\)/);
+    assert.match(scriptBody(inputsOf(r, T.command, "ci-server-common-env-write").create) ?? "", /^stop_timeout=0$/m);
   });
 
   it("the summaries show the managed values, secrets masked", () => {

@@ -3,7 +3,7 @@
 // builder's derived key; a missing key only under ciServer.insecureSkipHostKeyCheck.
 import { strict as assert } from "node:assert";
 import type { OfflineRun } from "../../offline/runOffline";
-import { BUILDER_HOST_KEY_COMMENT } from "../../core/builderHostKey";
+import { BUILDER_HOST_KEY_COMMENT } from "../../core/workerImage/builderHostKey";
 import { T, cachedRun, commands, devStack, rejectedRun, unwrapSecrets, variant } from "../helpers/offlineWorld";
 
 const BASTION_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOYp73EpAJ9h7zZnLhWHu0O0FFZWcQn3qVXyjvtnBa7v";

@@ -2,8 +2,8 @@ import { strict as assert } from "node:assert";
 import { builderSteps } from "../../components/proxyAmi";
 import type { OfflineRun } from "../../offline/runOffline";
 import { parse } from "yaml";
-import { BUILDER_HOST_KEY_COMMENT } from "../../core/builderHostKey";
-import { openSshPublicKey } from "../../core/sshPublicKey";
+import { BUILDER_HOST_KEY_COMMENT } from "../../core/workerImage/builderHostKey";
+import { openSshPublicKey } from "../../core/workerImage/sshPublicKey";
 import { unwrapSecrets } from "../../offline/mockEngine";
 import { T, cachedRun, childrenOf, devStack, get, isSecretEnvelope, keyOf, revealed, sha256 } from "../helpers/offlineWorld";
 

@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
-import { reverseEdit } from "../../core/reverseEdit";
-import { guardedWriteStdin } from "../../core/scripts";
-import { runnerMachineEdit } from "../../core/ciServerEdits";
-import { mergeRunnerConfig } from "../../core/configToml";
+import { reverseEdit } from "../../core/remote/reverseEdit";
+import { guardedWriteStdin } from "../../core/remote/scripts";
+import { runnerMachineEdit } from "../../core/ciServer/edits";
+import { mergeRunnerConfig } from "../../core/ciServer/configToml/configToml";
 import type { OfflineRun } from "../../offline/runOffline";
 import {
   FIXTURE_TEXT, PATHS, T, TEST_PROVIDER_SECRET, cachedRun, childrenOf, configTomlSummary, devStack, find, get, inputsOf, keyOf,

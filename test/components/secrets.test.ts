@@ -5,7 +5,8 @@ import { ProxyAmi } from "../../components/proxyAmi";
 import { RemoteFileEdit } from "../../components/remoteFileEdit";
 import { RunnerCredentials } from "../../components/runnerCredentials";
 import { RunnerNetwork } from "../../components/runnerNetwork";
-import { configTomlEdit } from "../../core/ciServerEdits";
+import { configTomlEdit } from "../../core/ciServer/edits";
+import { scriptBody } from "../../core/remote/shell";
 import { OfflineEngine } from "../../offline/mockEngine";
 import { placeholderSshKey } from "../../offline/placeholders";
 import { PROJECT, type OfflineRun } from "../../offline/runOffline";
@@ -145,7 +146,10 @@ describe("Secrets", () => {
     it("files that hold the proxy credentials are created 0600, not world-readable", () => {
       const modes = ["ci-server-docker-dropin-write", "worker-ami-apt-proxy", "worker-ami-docker-proxy"].map((name) => {
         assert.match(String(revealed(run, name, "stdin")), /user:pw@/, `${name} writes the credentials`);
-        return `${name}: ${get(run, T.command, name).inputs.create.match(/chmod ([0-7]{4}) "\$tmp"/)?.[1]}`;
+        // The AMI's install script chmods the mode itself; the guarded write gets it in its preamble.
+        const body = scriptBody(get(run, T.command, name).inputs.create) ?? "";
+        const m = /chmod ([0-7]{4}) "\$tmp"|^new_mode='([0-7]{4})'$/m.exec(body);
+        return `${name}: ${m?.[1] ?? m?.[2]}`;
       });
       assert.deepEqual(modes, ["ci-server-docker-dropin-write: 0600", "worker-ami-apt-proxy: 0600", "worker-ami-docker-proxy: 0600"]);
     });

@@ -3,7 +3,7 @@
 // policies, the network rules and the proxy edits go.
 import { strict as assert } from "node:assert";
 import { RUNNER_CONTAINER } from "../../components/workerCleanup";
-import { WORKER_STACK_TAG, workerCleanupScript, workerNoticeScript, workerSettingsLines } from "../../core/workerCleanup";
+import { WORKER_STACK_TAG, workerCleanupScript, workerNoticeScript, workerSettingsLines } from "../../core/ciServer/workers/workerCleanup";
 import type { OfflineRun } from "../../offline/runOffline";
 import {
   T, cachedRun, childrenOf, devStack, get, inputDiff, isSecretEnvelope, keyOf, revealed, runStack, settingsOf, unwrapSecrets, variant,

@@ -28,7 +28,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
     { path: "/usr/bin/mount", pkg: "mount" },
     { path: "/usr/bin/ps", pkg: "procps" },
     { path: "/usr/sbin/chroot", pkg: "coreutils" },
-    // The reverse edit on destroy runs under both awks of the CI servers (test/core/reverseApply.test.ts).
+    // The reverse edit on destroy runs under both awks of the CI servers (test/core/remote/reverseApply.test.ts).
     { path: "/usr/bin/mawk", pkg: "mawk" },
     { path: "/usr/bin/gawk", pkg: "gawk" },
 ];

@@ -4,8 +4,8 @@
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { CI_DOCKER_DROPIN_PATH } from "../../core/proxyFiles";
-import { scriptHeader } from "../../core/shell";
+import { CI_DOCKER_DROPIN_PATH } from "../../core/proxy/proxyFiles";
+import { scriptHeader } from "../../core/remote/shell";
 import { OfflineEngine, SECRET_SIG, isSecretEnvelope, revealPublic, unwrapSecrets, type OfflineWorld, type RecordedResource } from "../../offline/mockEngine";
 import { placeholderSshKey } from "../../offline/placeholders";
 import { PROJECT, runOffline, type OfflineRun } from "../../offline/runOffline";

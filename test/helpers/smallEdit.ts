@@ -1,6 +1,6 @@
 // A small docker+machine config.toml edit (placeholder key values) for the reverse-edit tests.
 // In its own file: a test file importing another test file registers that file's tests again.
-import type { RunnerMachineEdit } from "../../core/configToml";
+import type { RunnerMachineEdit } from "../../core/ciServer/configToml/configToml";
 
 export const SMALL_EDIT: RunnerMachineEdit = {
   concurrent: 3,

@@ -16,8 +16,8 @@ import { readServer } from "../../offline/fromServer";
 import { validateSettings } from "../../settings/validate";
 import { devRaw } from "../helpers/devConfig";
 import { PLACEHOLDER_PROVIDER_SECRET } from "../../offline/placeholders";
-import { readResultLine, sha256Hex } from "../../core/readResult";
-import { scriptBody } from "../../core/shell";
+import { readResultLine, sha256Hex } from "../../core/remote/readResult";
+import { scriptBody } from "../../core/remote/shell";
 import { assertShellcheckClean, WRAPPED_EXCLUDES } from "../helpers/shellcheck";
 
 // A real ed25519 public key (the bundled dev stack's): the settings check that a key parses.

@@ -48,7 +48,7 @@ describe("npm run plan", function () {
   });
 
   it("writes the plan, the new server files, the AMI files, the IAM policy and diffs", () => {
-    assert.deepEqual(walk(out).sort(), [
+    assert.deepEqual(walk(out).filter((f) => !f.startsWith("scripts/")).sort(), [
       "diffs/common.env.diff",
       "diffs/config.toml.diff",
       "diffs/daemon.json.diff",
@@ -80,6 +80,24 @@ describe("npm run plan", function () {
     assert.equal(JSON.parse(fs.readFileSync(path.join(out, "files/iam/runner-policy.json"), "utf8")).Version, "2012-10-17");
   });
 
+  it("writes every remote command's exact create and delete script under scripts/, named after its resource", () => {
+    const { resources } = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8"));
+    const commands = resources.filter((r: any) => r.type === "command:remote:Command");
+    assert.ok(commands.some((r: any) => r.name === "ci-server-config-toml-write") && commands.some((r: any) => r.name.startsWith("worker-ami-")));
+    const expected: string[] = [];
+    for (const r of commands) for (const phase of ["create", "delete"]) {
+      if (typeof r.inputs[phase] !== "string") continue;
+      expected.push(`scripts/${r.name}.${phase}.sh`);
+      assert.equal(fs.readFileSync(path.join(out, `scripts/${r.name}.${phase}.sh`), "utf8"), r.inputs[phase], `${r.name} ${phase}`);
+    }
+    assert.deepEqual(walk(out).filter((f) => f.startsWith("scripts/") && !f.endsWith(".body.sh")).sort(), expected.sort());
+    // The body a reviewer reads: the guarded write of config.toml, unquoted, as sh runs it.
+    const body = fs.readFileSync(path.join(out, "scripts/ci-server-config-toml-write.create.body.sh"), "utf8");
+    assert.match(body, /^set -eu\n/);
+    assert.match(body, /^target='\/data\/gitlab-runner\/config\/config\.toml'$/m);
+    assert.ok(fs.existsSync(path.join(out, "scripts/ci-server-config-toml-write.delete.body.sh")));
+  });
+
   it("plan.json lists every resource with type, name, parent, dependsOn and inputs, secrets as [secret]", () => {
     const { resources } = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8"));
     assert.ok(resources.length > 30);
@@ -91,8 +109,11 @@ describe("npm run plan", function () {
     assert.match(write.inputs.create, /^# MachineOptions: amazonec2-secret-key=\[secret\]$/m);
   });
 
-  it("never shows a secret: no key, no provider secret, no proxy password in plan.txt or plan.json", () => {
-    const shown = fs.readFileSync(path.join(out, "plan.txt"), "utf8") + fs.readFileSync(path.join(out, "plan.json"), "utf8");
+  it("never shows a secret: no key, no provider secret, no proxy password in plan.txt, plan.json or scripts/", () => {
+    const scripts = walk(out).filter((f) => f.startsWith("scripts/"));
+    assert.ok(scripts.length > 20);
+    const shown = fs.readFileSync(path.join(out, "plan.txt"), "utf8") + fs.readFileSync(path.join(out, "plan.json"), "utf8") +
+      scripts.map((f) => fs.readFileSync(path.join(out, f), "utf8")).join("");
     for (const secret of [placeholderSshKey().split("\n")[1], PLACEHOLDER_PROVIDER_SECRET]) assert.ok(!shown.includes(secret), secret);
     // The scan can fail: the new config.toml does hold the (placeholder) access key secret.
     assert.ok(fs.readFileSync(path.join(out, "files/ci-server/config.toml"), "utf8").includes(PLACEHOLDER_PROVIDER_SECRET));

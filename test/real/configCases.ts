@@ -5,9 +5,9 @@
 // the program's own pure functions (core/ciServerEdits.ts, core/ciServer/*, core/buildCache.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runnerCacheEdit } from "../../core/buildCache";
+import { runnerCacheEdit } from "../../core/aws/buildCache";
 import { asAutoscalerMode, configTomlAutoscalerEdit } from "../../core/ciServer/autoscalerEdits";
-import { configTomlEdit } from "../../core/ciServerEdits";
+import { configTomlEdit } from "../../core/ciServer/edits";
 import { validateSettings } from "../../settings/validate";
 import type { Settings } from "../../settings/types";
 import { devRaw } from "../helpers/devConfig";

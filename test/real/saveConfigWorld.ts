@@ -5,10 +5,10 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { RemoteEdit } from "../../core/ciServerEdits";
-import { editStdin } from "../../core/editStdin";
-import { parseReadResult } from "../../core/readResult";
-import { guardedWriteScript, readFileScript, restoreScript, type GuardedWrite } from "../../core/scripts";
+import type { RemoteEdit } from "../../core/ciServer/edits";
+import { editStdin } from "../../core/remote/editStdin";
+import { parseReadResult } from "../../core/remote/readResult";
+import { guardedWriteScript, readFileScript, restoreScript, type GuardedWrite } from "../../core/remote/scripts";
 import { modelSave } from "../helpers/runnerTomlModel";
 
 export interface Run { status: number | null; stdout: string; stderr: string }

@@ -4,14 +4,14 @@
 // survival of a recreate, removal), and the worker SSH key (twice the same, private never printed,
 // removed on delete). The scripts are the ones the components hand to remote.Command.
 import { strict as assert } from "node:assert";
-import type { RemoteEdit } from "../../../core/ciServerEdits";
-import { editCompose } from "../../../core/composeFile";
+import type { RemoteEdit } from "../../../core/ciServer/edits";
+import { editCompose } from "../../../core/ciServer/compose/composeFile";
 import {
   FLEETING_EXIT, fleetingComposeEdit, fleetingInstallScript, fleetingRemoveScript, type FleetingInstallArgs,
-} from "../../../core/fleetingPlugin";
-import { expectedState, parseReadResult } from "../../../core/readResult";
-import { guardedWriteScript, guardedWriteStdin, readFileScript, restoreScript } from "../../../core/scripts";
-import { parseWorkerPublicKey, workerKeyCreateScript, workerKeyDeleteScript } from "../../../core/workerSshKey";
+} from "../../../core/ciServer/fleeting/fleetingPlugin";
+import { expectedState, parseReadResult } from "../../../core/remote/readResult";
+import { guardedWriteScript, guardedWriteStdin, readFileScript, restoreScript } from "../../../core/remote/scripts";
+import { parseWorkerPublicKey, workerKeyCreateScript, workerKeyDeleteScript } from "../../../core/ciServer/fleeting/workerSshKey";
 import { CI_PATHS, CANARY_PROXY_PASSWORD, execWithSnapshots, STATE_DIR } from "../programRun";
 import { type ExecResult, type Sandbox, useSandbox } from "../sandbox";
 import { listDir, waitFor } from "./checks";
@@ -31,7 +31,7 @@ const HELD = "/.sandbox/state/fleeting-held";
 const RELEASE = "/.sandbox/state/fleeting-release";
 const KEY = "/data/gitlab-runner/config/ssh/id_ed25519";
 
-/** The proxy step the lead's program runs first (core/ciServerEdits composeProxyEdit): env_file common.env on the runner. */
+/** The proxy step the lead's program runs first (core/ciServer/edits composeProxyEdit): env_file common.env on the runner. */
 const PROXY_EDIT: RemoteEdit = {
   restoreOnDestroy: true,
   write: {

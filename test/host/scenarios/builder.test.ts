@@ -2,7 +2,7 @@
 // Ubuntu builder sandbox reached where the offline engine puts the builder (10.0.1.10, port 22),
 // while the CI-server steps run on a CI sandbox. Then every builder step again: nothing changes.
 import { strict as assert } from "node:assert";
-import { APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH, PROFILE_MARKER, aptProxyConf, dockerdProxyDropIn, profileExports } from "../../../core/proxyFiles";
+import { APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH, PROFILE_MARKER, aptProxyConf, dockerdProxyDropIn, profileExports } from "../../../core/proxy/proxyFiles";
 import { apply, BUILDER_HOST, hostStackConfig, type ApplyResult, type ProgramCommand } from "../programRun";
 import { useSandbox } from "../sandbox";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck } from "./checks";

@@ -2,10 +2,10 @@
 // sandbox's config.toml through the guarded write (secret key on stdin only), a fresh apply
 // changes nothing, and destroy puts the original bytes back.
 import { strict as assert } from "node:assert";
-import { runnerCacheEdit } from "../../../core/buildCache";
-import { runnerMachineEdit } from "../../../core/ciServerEdits";
-import { mergeRunnerCache } from "../../../core/ciServer/configTomlCache";
-import { mergeRunnerConfig } from "../../../core/configToml";
+import { runnerCacheEdit } from "../../../core/aws/buildCache";
+import { runnerMachineEdit } from "../../../core/ciServer/edits";
+import { mergeRunnerCache } from "../../../core/ciServer/configToml/configTomlCache";
+import { mergeRunnerConfig } from "../../../core/ciServer/configToml/configToml";
 import { validateSettings } from "../../../settings/validate";
 import { tomllibParse } from "../../helpers/tomllib";
 import { apply, CANARY_AWS_SECRET, CI_PATHS, destroy, hostStackConfig, readFiles, type ApplyResult, type StackConfig } from "../programRun";

@@ -3,7 +3,7 @@
 // runs again, then is destroyed. One sandbox, in this order.
 import { strict as assert } from "node:assert";
 import { unwrapSecrets } from "../../../offline/mockEngine";
-import { sha256Hex } from "../../../core/readResult";
+import { sha256Hex } from "../../../core/remote/readResult";
 import {
   apply, CI_PATHS, destroy, hostStackConfig, readFiles, STATE_DIR,
   type ApplyResult, type Deleted, type StackConfig,

@@ -2,12 +2,12 @@
 // and literal expectations (NO_PROXY, proxy URL) written out by hand rather than derived.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { setEnvVars } from "../../../core/commonEnv";
-import { runnerMachineEdit } from "../../../core/ciServerEdits";
-import { editCompose } from "../../../core/composeFile";
-import { mergeRunnerConfig } from "../../../core/configToml";
-import { withLiveRestore } from "../../../core/daemonJson";
-import { dockerdProxyDropIn } from "../../../core/proxyFiles";
+import { setEnvVars } from "../../../core/ciServer/commonEnv/commonEnv";
+import { runnerMachineEdit } from "../../../core/ciServer/edits";
+import { editCompose } from "../../../core/ciServer/compose/composeFile";
+import { mergeRunnerConfig } from "../../../core/ciServer/configToml/configToml";
+import { withLiveRestore } from "../../../core/ciServer/dockerd/daemonJson";
+import { dockerdProxyDropIn } from "../../../core/proxy/proxyFiles";
 import type { OfflineRun } from "../../../offline/runOffline";
 import { validateSettings } from "../../../settings/validate";
 import { COLLABORAGE_FIXTURES } from "../layouts";

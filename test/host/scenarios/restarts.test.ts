@@ -3,8 +3,8 @@
 // of each scenario also go to the bench's figures file (GRA_RESTART_FIGURES), written before the
 // assertions so that the bench can measure code that fails them.
 import { strict as assert } from "node:assert";
-import { guardedWriteStdin } from "../../../core/scripts";
-import { sha256Hex } from "../../../core/readResult";
+import { guardedWriteStdin } from "../../../core/remote/scripts";
+import { sha256Hex } from "../../../core/remote/readResult";
 import { apply, CI_PATHS, destroy, hostStackConfig, readFiles, type ApplyResult, type StackConfig } from "../programRun";
 import { countRestarts, GITLAB, recordFigures, RUNNER, type RestartCounts } from "../restartCounts";
 import { useSandbox, type Sandbox } from "../sandbox";

@@ -2,7 +2,7 @@
 // v1 only), driven by the real program: images bumped, gitlab and gitlab-runner recreated once,
 // then a wait for GitLab's health; and a GitLab that never becomes healthy.
 import { strict as assert } from "node:assert";
-import { editCompose } from "../../../core/composeFile";
+import { editCompose } from "../../../core/ciServer/compose/composeFile";
 import { apply, CI_PATHS, destroy, hostStackConfig, STATE_DIR, type ApplyResult, type StackConfig } from "../programRun";
 import { useSandbox } from "../sandbox";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck, listDir } from "./checks";

@@ -7,7 +7,7 @@
 // In each update the old cleanup's delete runs after the new config.toml is written, as Pulumi
 // runs a replaced resource's delete at the end of the update (create-before-delete).
 import { strict as assert } from "node:assert";
-import { WORKER_EXIT } from "../../../core/workerCleanup";
+import { WORKER_EXIT } from "../../../core/ciServer/workers/workerCleanup";
 import { RUNNER_CONFIG } from "../layouts";
 import { apply, CANARIES, destroy, hostStackConfig, type ApplyResult, type Deleted, type StackConfig } from "../programRun";
 import { useSandbox } from "../sandbox";

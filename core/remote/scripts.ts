@@ -1,0 +1,419 @@
+// Shell scripts for remote.Command. Pure: settings in, script text out. Each script is POSIX sh
+// (dash on Ubuntu, bash as sh on CentOS 7). Values are interpolated only through core/remote/shell.ts;
+// secret content arrives on stdin and is never echoed (the read script is the one exception: it
+// prints the file, and its command is expected to run with logging off and secret outputs).
+import * as posixPath from "node:path/posix";
+import { createHash } from "node:crypto";
+import {
+  asRoot, asUser, checkMode, shComment, shPath, shPreamble, shQuote, shQuoteScript, shUserPath,
+  type ScriptOptions,
+} from "./shell";
+import { shFile, shSections } from "./shFiles";
+import type { ComposeCommand, ComposeContext } from "./composeContext";
+import { afterScript, checkAfter, restoreAfterScript, type AfterAction } from "./afterActions";
+
+export type { ScriptOptions } from "./shell";
+export type { AfterAction, GracefulStop, HealthWait } from "./afterActions";
+
+/** Backups and markers, one directory per guarded file: STATE_DIR/<key>/. */
+export const STATE_DIR = "/var/lib/gitlab-runner-autoscaling";
+
+export type { ComposeCommand, ComposeContext } from "./composeContext";
+
+export interface GuardedWrite {
+  /** Names STATE_DIR/<key>/ ([a-z0-9-]); one key per target file. */
+  readonly key: string;
+  /** Absolute target path. */
+  readonly path: string;
+  /** Mode if the file does not exist yet (default 0600); existing files keep owner, group and mode. */
+  readonly newFileMode?: string;
+  /** Validate the new content with `<compose> -f <tmp> --project-directory <appDir> config -q`. */
+  readonly validate?: { readonly compose: ComposeContext };
+  readonly after?: AfterAction;
+  /** Managed values (secrets masked by the caller), shown as comments so preview diffs show them. */
+  readonly summary: string[];
+  /** What to tell the user when the file changed since it was read (default: refresh and up). */
+  readonly rereadHint?: string;
+  /** Timestamped backups kept besides the original (default KEEP_BACKUPS); also the bound on before-restore copies. */
+  readonly keepBackups?: number;
+}
+
+export const KEEP_BACKUPS = 5;
+
+// Exit codes, so callers and tests can tell failures apart.
+export const EXIT = {
+  usage: 2,
+  changedSinceRead: 3,
+  invalid: 4,
+  afterActionFailed: 5,
+  noCompose: 6,
+  changedSinceWritten: 7,
+  noProxyInDocker: 8,
+} as const;
+
+const DEFAULT_REREAD_HINT =
+  "Run \"pulumi refresh\" and then \"pulumi up\" again so that the file is read again and merged anew.";
+
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/**
+ * The stdin of a guarded write: a line with the state the merge was based on and the sha256 of
+ * the new content, then the exact new bytes. The hash tells a complete stdin from one cut short by
+ * a dropped connection, which ends in an ordinary EOF. `reverse` (core/remote/reverseEdit.ts's
+ * formatReverse, how to undo this edit) goes base64 as a third field of that line: the content
+ * still starts after the first newline, and a line cut short has no newline and is refused.
+ */
+export function guardedWriteStdin(expected: string, content: string, reverse?: string): string {
+  if (expected !== "absent" && !/^[0-9a-f]{64}$/.test(expected)) {
+    throw new Error(`expected state must be "absent" or a sha256 hex: ${JSON.stringify(expected)}`);
+  }
+  const rev = reverse ? ` ${Buffer.from(reverse, "utf8").toString("base64")}` : "";
+  return `${expected} ${createHash("sha256").update(content, "utf8").digest("hex")}${rev}\n${content}`;
+}
+
+export function checkKey(key: string): string {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(key)) throw new Error(`key must match [a-z0-9][a-z0-9-]*: ${JSON.stringify(key)}`);
+  return key;
+}
+
+const lines = (...ls: (string | false | undefined | null)[][]) =>
+  ls.flat().filter((l): l is string => typeof l === "string").join("\n") + "\n";
+
+// ---- shared shell fragments -------------------------------------------------------------------
+
+// The shared functions live in core/remote/sh/lib/ (one file each); the AMI builder's scripts
+// use the same text.
+const DIE = shFile("lib/die.sh");
+const STATE_OF = shFile("lib/state_of.sh");
+
+// sudo's secure_path may lack /usr/local/bin, where docker-compose v1 lives on CentOS 7 hosts.
+const LOCAL_PATH = ["PATH=\"$PATH:/usr/local/sbin:/usr/local/bin\"", "export PATH"];
+
+// A temp file in the target's directory, so that `mv` is an atomic rename. The traps come first:
+// the EXIT trap removes it, the signal traps turn a kill into an exit so that the EXIT trap runs.
+// PIPE too: a message to a dropped connection must not kill the script before its EXIT cleanup.
+const SIGNAL_TRAPS = ["trap 'exit 129' HUP", "trap 'exit 130' INT", "trap 'exit 141' PIPE", "trap 'exit 143' TERM"];
+const TMP_IN_DIR = [
+  "tmp=",
+  "trap 'rm -f \"$tmp\"' EXIT",
+  ...SIGNAL_TRAPS,
+  "tmp=$(mktemp \"$dir/.gra-tmp.XXXXXX\")",
+];
+
+function noLink(): string[] {
+  return [
+    "[ ! -L \"$target\" ] || die 2 \"$target is a symbolic link; replace it by the file it points to (a rename would replace the link).\"",
+    "[ ! -e \"$target\" ] || [ -f \"$target\" ] || die 2 \"$target is not a regular file.\"",
+  ];
+}
+
+function composeCommandOf(w: GuardedWrite): ComposeCommand | undefined {
+  const v = w.validate?.compose.command;
+  const a = w.after?.kind === "compose-up" ? w.after.compose.command
+    : w.after?.kind === "runner-reload" ? w.after.restartLeavingAutoscaler?.compose.command : undefined;
+  if (v && a && v !== a) throw new Error(`${w.key}: validate and after must use the same compose command (${v} vs ${a})`);
+  return v ?? a;
+}
+
+function checkCompose(c: ComposeContext, what: string): void {
+  shPath(c.appDir, `${what}.appDir`);
+  if (!["auto", "docker compose", "docker-compose"].includes(c.command)) {
+    throw new Error(`${what}.command must be auto, "docker compose" or docker-compose: ${JSON.stringify(c.command)}`);
+  }
+}
+
+function checkWrite(w: GuardedWrite): void {
+  checkKey(w.key);
+  shPath(w.path, "path");
+  if (w.path.endsWith("/")) throw new Error(`path must name a file: ${JSON.stringify(w.path)}`);
+  if (w.newFileMode !== undefined) checkMode(w.newFileMode, "newFileMode");
+  if (w.validate) checkCompose(w.validate.compose, "validate.compose");
+  if (w.after) checkAfter(w.after, checkCompose);
+  w.summary.forEach((s) => shComment(s));
+  if (w.keepBackups !== undefined && (!Number.isInteger(w.keepBackups) || w.keepBackups < 1)) {
+    throw new Error(`keepBackups must be a whole number >= 1, got ${w.keepBackups}`);
+  }
+}
+
+function header(title: string, summary: readonly string[]): string {
+  return [title, ...summary].map(shComment).join("\n") + "\n";
+}
+
+// ---- read --------------------------------------------------------------------------------------
+
+export function readFileBody(path: string): string {
+  shPath(path);
+  return lines(["set -eu"], shPreamble({ target: path }), shSections("lib/die.sh", "lib/no_link.sh", "read-file.sh"));
+}
+
+/** Prints one line: "v1 absent" or "v1 <sha256> <base64>" (see core/remote/readResult.ts). */
+export function readFileScript(path: string, opts: ScriptOptions = {}): string {
+  return asRoot(readFileBody(path), opts);
+}
+
+// ---- guarded write -----------------------------------------------------------------------------
+
+/** The guarded write's body: its parameters as a preamble, the shared functions, the after-action, core/remote/sh/guarded-write.sh. */
+export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
+  checkWrite(w);
+  const stateDir = opts.stateDir ?? STATE_DIR;
+  shPath(stateDir, "stateDir");
+  const after = w.after && afterScript(w.after);
+  return lines(
+    ["set -eu"],
+    shPreamble({
+      target: w.path,
+      dir: posixPath.dirname(w.path),
+      root: stateDir,
+      sd: posixPath.join(stateDir, w.key),
+      hint: w.rereadHint ?? DEFAULT_REREAD_HINT,
+      new_mode: checkMode(w.newFileMode ?? "0600"),
+      keep: w.keepBackups ?? KEEP_BACKUPS,
+      compose_cmd: composeCommandOf(w) ?? "",
+      validate_dir: w.validate?.compose.appDir ?? "",
+      has_after: w.after ? 1 : 0,
+    }),
+    after ? shPreamble(after.params) : [],
+    shSections("lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh", "lib/tmp_in_dir.sh"),
+    shSections(...(after?.files ?? [])),
+    shSections("guarded-write.sh"),
+  );
+}
+
+/**
+ * Compare-and-swap write. Stdin: guardedWriteStdin(expected, content). Exit codes: EXIT.
+ * Prints "unchanged: <path>" when the file already has the content (no backup, no after-action).
+ */
+export function guardedWriteScript(w: GuardedWrite, opts: ScriptOptions = {}): string {
+  const body = guardedWriteBody(w, opts);
+  return header(`gitlab-runner-autoscaling: guarded write of ${w.path} (state ${w.key})`, w.summary) + asRoot(body, opts);
+}
+
+// ---- restore (the delete of a guarded write) ---------------------------------------------------
+
+/** The restore's body: its parameters as a preamble, the shared functions, the after-action, core/remote/sh/restore.sh. */
+export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
+  checkWrite(w);
+  const stateDir = opts.stateDir ?? STATE_DIR;
+  shPath(stateDir, "stateDir");
+  const after = w.after && restoreAfterScript(w.after);
+  return lines(
+    ["set -eu"],
+    shPreamble({
+      target: w.path,
+      dir: posixPath.dirname(w.path),
+      sd: posixPath.join(stateDir, w.key),
+      keep: w.keepBackups ?? KEEP_BACKUPS,
+      compose_cmd: composeCommandOf(w) ?? "",
+      has_after: w.after ? 1 : 0,
+      empty_sha256: EMPTY_SHA256,
+    }),
+    after ? shPreamble(after.params) : [],
+    shSections("lib/die.sh", "lib/state_of.sh", "lib/stamp.sh", "lib/prune.sh", "lib/reverse_chain.sh", "lib/tmp_in_dir.sh"),
+    shSections(...(after?.files ?? [])),
+    shSections("restore.sh"),
+  );
+}
+
+/**
+ * The delete of a guarded write: puts back the content from before the first write (or removes
+ * the file if there was none), runs the after-action, keeps the timestamped backups.
+ */
+export function restoreScript(w: GuardedWrite, opts: ScriptOptions = {}): string {
+  return header(`gitlab-runner-autoscaling: restore ${w.path} (state ${w.key})`, []) + asRoot(restoreBody(w, opts), opts);
+}
+
+// ---- plain install (AMI builder) ---------------------------------------------------------------
+
+export function installFileBody(f: { path: string; mode: string }): string {
+  const mode = checkMode(f.mode);
+  return lines(
+    ["set -eu", `target=${shPath(f.path)}`, `dir=${shPath(posixPath.dirname(f.path))}`],
+    DIE, STATE_OF,
+    noLink(),
+    ["[ -d \"$dir\" ] || (umask 022 && mkdir -p \"$dir\")", "umask 077"],
+    TMP_IN_DIR,
+    [
+      "cat > \"$tmp\"",
+      "if [ \"$(state_of \"$target\")\" = \"$(state_of \"$tmp\")\" ]; then",
+      "  chown 0:0 \"$target\"",
+      `  chmod ${mode} "$target"`,
+      "  echo \"unchanged: $target\"",
+      "  exit 0",
+      "fi",
+      "chown 0:0 \"$tmp\"",
+      `chmod ${mode} "$tmp"`,
+      "mv -f \"$tmp\" \"$target\"",
+      "echo \"installed: $target\"",
+    ],
+  );
+}
+
+/** Installs stdin at path (root:root, mode), atomically; for fresh hosts, so no backups. */
+export function installFileScript(f: { path: string; mode: string }, opts: ScriptOptions = {}): string {
+  return asRoot(installFileBody(f), opts);
+}
+
+// ---- marked block in a user file ---------------------------------------------------------------
+
+const BLOCK_AWK = [
+  "function block(  line) {",
+  "  print ENVIRON[\"GRA_BEGIN\"]",
+  "  while ((getline line < ENVIRON[\"GRA_BLOCK\"]) > 0) print line",
+  "  close(ENVIRON[\"GRA_BLOCK\"])",
+  "  print ENVIRON[\"GRA_END\"]",
+  "}",
+  "skip { if ($0 == ENVIRON[\"GRA_END\"]) skip = 0; next }",
+  "$0 == ENVIRON[\"GRA_BEGIN\"] { block(); skip = 1; done = 1; next }",
+  "{ print }",
+  "END { if (skip) exit 3; if (!done) block() }",
+].join("\n");
+
+/** `private`: the block holds a secret (proxy credentials), so the file loses group/other access. */
+export function appendBlockBody(f: { path: string; marker: string; private?: boolean }): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9 ._:/@-]*$/.test(f.marker)) {
+    throw new Error(`marker must be plain text ([A-Za-z0-9 ._:/@-]): ${JSON.stringify(f.marker)}`);
+  }
+  return lines(
+    [
+      "set -eu",
+      `target=${shUserPath(f.path)}`,
+      `GRA_BEGIN=${shQuote(`# BEGIN ${f.marker}`)}`,
+      `GRA_END=${shQuote(`# END ${f.marker}`)}`,
+      "export GRA_BEGIN GRA_END",
+      "dir=$(dirname -- \"$target\")",
+    ],
+    DIE, STATE_OF,
+    noLink(),
+    [
+      "umask 077",
+      "tmp=",
+      "GRA_BLOCK=",
+      "trap 'rm -f \"$tmp\" \"$GRA_BLOCK\"' EXIT",
+      ...SIGNAL_TRAPS,
+      "GRA_BLOCK=$(mktemp \"$dir/.gra-blk.XXXXXX\")",
+      "export GRA_BLOCK",
+      "tmp=$(mktemp \"$dir/.gra-tmp.XXXXXX\")",
+      "cat > \"$GRA_BLOCK\"",
+      // $(...) drops a trailing newline: non-empty output means the last byte is not one.
+      "if [ -n \"$(tail -c 1 \"$GRA_BLOCK\")\" ]; then echo >> \"$GRA_BLOCK\"; fi",
+      // The block goes where the old one was, else at the end; every other line is kept as is.
+      `merge() { awk ${shQuoteScript(BLOCK_AWK)} "$1"; }`,
+      "if [ -e \"$target\" ]; then",
+      "  n=$(grep -c -x -F -e \"$GRA_BEGIN\" \"$target\") || true",
+      "  [ \"${n:-0}\" -le 1 ] || die 2 \"$target has $n lines '$GRA_BEGIN'; remove all but one block by hand.\"",
+      "  merge \"$target\" > \"$tmp\" ||",
+      "    die 2 \"$target has '$GRA_BEGIN' without a later '$GRA_END'; fix it by hand.\"",
+      "  chmod --reference=\"$target\" \"$tmp\"",
+      "else",
+      "  merge /dev/null > \"$tmp\"",
+      "fi",
+      f.private && "chmod go-rwx \"$tmp\"",
+      "if [ \"$(state_of \"$target\")\" = \"$(state_of \"$tmp\")\" ]; then",
+      f.private && "  chmod go-rwx \"$target\"",
+      "  echo \"unchanged: $target\"",
+      "  exit 0",
+      "fi",
+      "mv -f \"$tmp\" \"$target\"",
+      "echo \"updated: $target\"",
+    ],
+  );
+}
+
+/**
+ * Puts stdin between "# BEGIN <marker>" and "# END <marker>" in a file of the remote user
+ * (replacing an existing block, else appending). Runs without sudo. "~/x" means $HOME/x.
+ */
+export function appendBlockScript(f: { path: string; marker: string; private?: boolean }): string {
+  return asUser(appendBlockBody(f));
+}
+
+// ---- Docker CE on the Ubuntu AMI builder -------------------------------------------------------
+
+export function dockerInstallBody(opts: { proxyEnvFromStdin: boolean }): string {
+  return lines(
+    ["set -eu"], LOCAL_PATH, DIE,
+    [
+      "DEBIAN_FRONTEND=noninteractive",
+      "export DEBIAN_FRONTEND",
+    ],
+    opts.proxyEnvFromStdin
+      ? [
+        // Proxy URLs may hold credentials: they come on stdin, never on the command line or in output.
+        "n=0",
+        "while IFS= read -r line || [ -n \"$line\" ]; do",
+        "  n=$((n + 1))",
+        "  case $line in",
+        "    HTTP_PROXY=*) HTTP_PROXY=${line#HTTP_PROXY=}; http_proxy=$HTTP_PROXY; export HTTP_PROXY http_proxy ;;",
+        "    HTTPS_PROXY=*) HTTPS_PROXY=${line#HTTPS_PROXY=}; https_proxy=$HTTPS_PROXY; export HTTPS_PROXY https_proxy ;;",
+        "    NO_PROXY=*) NO_PROXY=${line#NO_PROXY=}; no_proxy=$NO_PROXY; export NO_PROXY no_proxy ;;",
+        "    '') ;;",
+        "    *) die 2 \"stdin line $n is not HTTP_PROXY=, HTTPS_PROXY= or NO_PROXY= (line not shown).\" ;;",
+        "  esac",
+        "done",
+      ]
+      : [],
+    [
+      "exec < /dev/null",
+      "list=/etc/apt/sources.list.d/docker.list",
+      "if docker --version >/dev/null 2>&1 && [ -f \"$list\" ]; then",
+      "  echo \"docker already installed: $(docker --version)\"",
+      "  exit 0",
+      "fi",
+      "work=",
+      "trap 'rm -rf \"$work\"' EXIT",
+      ...SIGNAL_TRAPS,
+      "work=$(mktemp -d)",
+      "apt-get update",
+      "apt-get install -y ca-certificates curl gnupg",
+      "install -d -m 0755 /etc/apt/keyrings",
+      "curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o \"$work/docker.asc\"",
+      "gpg --homedir \"$work\" --batch --yes --dearmor -o \"$work/docker.gpg\" \"$work/docker.asc\"",
+      "chmod 0644 \"$work/docker.gpg\"",
+      "mv -f \"$work/docker.gpg\" /etc/apt/keyrings/docker.gpg",
+      "arch=$(dpkg --print-architecture)",
+      "codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release | tr -d '\"')",
+      "[ -n \"$codename\" ] || die 2 'VERSION_CODENAME is missing from /etc/os-release; is this Ubuntu?'",
+      "printf 'deb [arch=%s signed-by=/etc/apt/keyrings/docker.gpg] https://download.docker.com/linux/ubuntu %s stable\\n' \"$arch\" \"$codename\" > \"$work/docker.list\"",
+      "chmod 0644 \"$work/docker.list\"",
+      "mv -f \"$work/docker.list\" \"$list\"",
+      "apt-get update",
+      "apt-get install -y docker-ce docker-ce-cli containerd.io docker-compose-plugin",
+      "docker --version",
+    ],
+  );
+}
+
+/** Installs Docker CE from Docker's apt repository (the runbook's steps); a no-op when present. */
+export function dockerInstallScript(opts: { proxyEnvFromStdin: boolean }, sopts: ScriptOptions = {}): string {
+  return asRoot(dockerInstallBody(opts), sopts);
+}
+
+// ---- docker proxy check ------------------------------------------------------------------------
+
+export function dockerProxyCheckBody(expectProxy: boolean): string {
+  return lines(
+    ["set -eu"], LOCAL_PATH, DIE,
+    ["systemctl daemon-reload", "systemctl restart docker"],
+    expectProxy
+      ? [
+        "info=$(docker info 2>/dev/null) || die 8 'docker info failed after the restart; check \"journalctl -u docker\".'",
+        "case $info in",
+        // The value is not printed: a proxy URL may carry credentials.
+        "  *'HTTP Proxy:'*) echo 'docker uses the proxy' ;;",
+        "  *) die 8 'docker info shows no \"HTTP Proxy:\" after the restart: the docker.service drop-in was not applied.' ;;",
+        "esac",
+      ]
+      : ["docker info > /dev/null", "echo 'docker is running'"],
+  );
+}
+
+/** Reloads systemd, restarts dockerd and checks that it sees the proxy (exit 8 if not). */
+export function dockerProxyCheckScript(expectProxy: boolean, opts: ScriptOptions = {}): string {
+  return asRoot(dockerProxyCheckBody(expectProxy), opts);
+}
+
+/** First command on a fresh host, to be retried until sshd answers. */
+export function waitForSshScript(): string {
+  return "echo ready";
+}

@@ -1,0 +1,37 @@
+// What the Docker Autoscaler's workers need baked into the AMI, that docker-machine used to inject
+// per worker with its engine-* options (docker-machine writes its own dockerd flags, so these must
+// NOT be in a docker+machine image: dockerd refuses a directive given both as a flag and in
+// daemon.json). The dockerd proxy drop-in is already in the image (core/proxy/proxyFiles.ts).
+import { asRoot, checkName, shQuote } from "../remote/shell";
+
+export const DAEMON_JSON_PATH = "/etc/docker/daemon.json";
+
+export interface AutoscalerImage {
+  /** Nexus's docker-hosted registry on the CI server (host:port), plain HTTP. */
+  insecureRegistry: string;
+  /** The connector's login user; the executor talks to /var/run/docker.sock as this user over SSH. */
+  user: string;
+}
+
+/** dockerd's daemon.json: Nexus over HTTP (docker-machine's engine-insecure-registry). */
+export function daemonJson(insecureRegistries: string[]): string {
+  return JSON.stringify({ "insecure-registries": insecureRegistries }, null, 2) + "\n";
+}
+
+/** Adds the login user to the docker group (GitLab: the AMI's connector user must be in it). */
+export function dockerGroupBody(user: string): string {
+  const u = shQuote(checkName(user, "user"));
+  return [
+    "set -eu",
+    `user=${u}`,
+    "getent group docker > /dev/null || { echo 'no docker group: is Docker installed?' >&2; exit 2; }",
+    "id -u \"$user\" > /dev/null 2>&1 || { echo \"no user $user on the image\" >&2; exit 2; }",
+    "usermod -aG docker \"$user\"",
+    "echo \"$user is in the docker group: $(id -nG \"$user\")\"",
+    "",
+  ].join("\n");
+}
+
+export function dockerGroupScript(user: string): string {
+  return asRoot(dockerGroupBody(user));
+}
