@@ -23,6 +23,13 @@ export function authorize(target: Sandbox, privateKey: string): void {
   fs.appendFileSync(path.join(target.dir, "root", ".sandbox", "authorized_keys"), `${pub}\n`);
 }
 
+/** Where the stub's cloud-init puts the builder's host key, and the sshd that must re-read it. */
+function builderSshd(b: Sandbox): { keyFile: string; pid: number; port: number } {
+  const sshd = b.processes().find((p) => /^(sshd: )?\/usr\/sbin\/sshd -D/.test(p.args));
+  if (!sshd) throw new Error(`the builder sandbox's sshd was not found in its process list: ${JSON.stringify(b.processes())}`);
+  return { keyFile: path.join(b.dir, "root", ".sandbox", "ssh_host_ed25519_key"), pid: sshd.pid, port: b.port };
+}
+
 export interface RealWorld {
   ci(): Sandbox;
   builder(): Sandbox;
@@ -51,6 +58,8 @@ export function useRealWorld(stackName: string, initial: (c: StackConfig) => voi
         // The builder's private IP (a loopback address the stub picks), port 22: the builder sandbox.
         GRA_SSH_ROUTES: JSON.stringify({ "*:22": `127.0.0.1:${builder().port}` }),
         GRA_STUB_AWS_SECRET: CANARY_AWS_SECRET,
+        // The builder's host key comes from its user data, as cloud-init installs it (plugins/cloudInit.ts).
+        GRA_BUILDER_SSHD: JSON.stringify(builderSshd(builder())),
       },
     });
   });

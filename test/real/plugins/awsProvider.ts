@@ -6,6 +6,7 @@
 import * as crypto from "node:crypto";
 import * as provider from "@pulumi/pulumi/provider";
 import { FORCE_NEW } from "../../../offline/forceNew";
+import { installBuilderHostKey } from "./cloudInit";
 import { hasUnknown, hexOf, logCall, parseUrn, plain, same, secret } from "./wire";
 
 /** The property Pulumi auto-names (resource name + random suffix) when the program leaves it out. */
@@ -41,6 +42,7 @@ function computed(type: string, name: string, inputs: Record<string, any>): { id
     case "aws:iam/user:User":
       return { id: i.name, outs: { arn: `arn:aws:iam::${ACCOUNT}:user${i.path ?? "/"}${i.name}`, uniqueId: `AIDA${rand(17).toUpperCase()}` } };
     case "aws:ec2/instance:Instance": {
+      installBuilderHostKey(i.userData);
       const id = `i-${rand(17)}`;
       return { id, outs: { arn: `arn:aws:ec2:${region}:${ACCOUNT}:instance/${id}`, privateIp: loopbackIp(), instanceState: "running" } };
     }
