@@ -121,7 +121,7 @@ export class ProxyAmi extends pulumi.ComponentResource {
       tags: args.tags,
     }, parent);
 
-    // The builder's host key, made here (core/builderHostKey.ts): its private half reaches the
+    // The builder's host key, made here (core/workerImage/builderHostKey.ts): its private half reaches the
     // builder only through the secret user data, its public half is what the connection accepts.
     const builderKey = pulumi.secret(pulumi.all([args.sshPrivateKey, secretHash, contentHash]).apply(([login, build, content]) =>
       builderHostKey(login, build, `gitlab-runner-autoscaling provisioning ${content}`)));

@@ -1,5 +1,5 @@
 // SSH host keys of the peers the program connects to (the CI server and its bastion): their form,
-// and the commands that get and store one. The builder's key is not configured: see core/builderHostKey.ts.
+// and the commands that get and store one. The builder's key is not configured: see core/workerImage/builderHostKey.ts.
 import type { SshEndpoint } from "./types";
 
 const KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];

@@ -1,5 +1,5 @@
 // What cloud-init does on the AMI builder when EC2 launches it: the host key pair in the user data's
-// `ssh_keys` (written by core/builderHostKey.ts) replaces the instance's own before sshd serves the
+// `ssh_keys` (written by core/workerImage/builderHostKey.ts) replaces the instance's own before sshd serves the
 // first login, so the program's pinned key is what answers. Here the builder "instance" is a
 // sandbox (GRA_BUILDER_SSHD: its key file, sshd's host pid and port): the key file is rewritten,
 // sshd re-executes itself on SIGHUP (re-reading its host keys), and this waits until ssh-keyscan
