@@ -146,7 +146,7 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
       has_after: w.after ? 1 : 0,
     }),
     after ? shPreamble(after.params) : [],
-    shSections("lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh", "lib/tmp_in_dir.sh"),
+    shSections("lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh", "lib/signal_traps.sh", "lib/tmp_in_dir.sh"),
     shSections(...(after?.files ?? [])),
     shSections("guarded-write.sh"),
   );
@@ -181,7 +181,7 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       empty_sha256: EMPTY_SHA256,
     }),
     after ? shPreamble(after.params) : [],
-    shSections("lib/die.sh", "lib/state_of.sh", "lib/stamp.sh", "lib/prune.sh", "lib/reverse_chain.sh", "lib/tmp_in_dir.sh"),
+    shSections("lib/die.sh", "lib/state_of.sh", "lib/stamp.sh", "lib/prune.sh", "lib/reverse_chain.sh", "lib/signal_traps.sh", "lib/tmp_in_dir.sh"),
     shSections(...(after?.files ?? [])),
     shSections("restore.sh"),
   );
@@ -202,7 +202,7 @@ export function installFileBody(f: { path: string; mode: string }): string {
   return lines(
     ["set -eu"],
     shPreamble({ target: f.path, dir: posixPath.dirname(f.path), mode: checkMode(f.mode) }),
-    shSections("lib/die.sh", "lib/state_of.sh", "lib/no_link.sh", "lib/tmp_in_dir.sh", "ami/install-file.sh"),
+    shSections("lib/die.sh", "lib/state_of.sh", "lib/no_link.sh", "lib/signal_traps.sh", "lib/tmp_in_dir.sh", "ami/install-file.sh"),
   );
 }
 
@@ -220,7 +220,7 @@ export function appendBlockBody(f: { path: string; marker: string; private?: boo
   return lines(
     ["set -eu"],
     shPreamble({ path: f.path, marker: f.marker, private: f.private ? 1 : 0 }),
-    shSections("lib/die.sh", "lib/state_of.sh", "lib/no_link.sh", "lib/tmp_in_dir.sh", "ami/append-block.sh"),
+    shSections("lib/die.sh", "lib/state_of.sh", "lib/no_link.sh", "lib/signal_traps.sh", "ami/append-block.sh"),
   );
 }
 
@@ -235,7 +235,7 @@ export function appendBlockScript(f: { path: string; marker: string; private?: b
 export function dockerInstallBody(opts: { proxyEnvFromStdin: boolean }): string {
   return lines(
     ["set -eu"],
-    shSections("lib/die.sh", "lib/tmp_in_dir.sh", ...(opts.proxyEnvFromStdin ? ["ami/proxy-env.sh"] : []), "ami/docker-install.sh"),
+    shSections("lib/die.sh", "lib/signal_traps.sh", ...(opts.proxyEnvFromStdin ? ["ami/proxy-env.sh"] : []), "ami/docker-install.sh"),
   );
 }
 

@@ -211,7 +211,7 @@ describe("core/remote/scripts builders", () => {
       "health_timeout=600",
       "health_poll=5",
     ].join("\n") + "\n" +
-      ["lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh", "lib/tmp_in_dir.sh",
+      ["lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh", "lib/signal_traps.sh", "lib/tmp_in_dir.sh",
         "lib/stop_gracefully.sh", "lib/wait_healthy.sh", "after/compose-up.sh"].map(file).join("") +
       file("guarded-write.sh");
     const expected =

@@ -60,10 +60,6 @@ const cases: [string, string, string][] = [
   ["dockerProxyCheck no proxy", dockerProxyCheckScript(false), dockerProxyCheckBody(false)],
 ];
 
-// lib/tmp_in_dir.sh, which dockerInstall includes for its signal_traps, also defines tmp_in_dir(),
-// which reads the target's $dir: dockerInstall has no target and never calls it.
-const BODY_EXCLUDES: Record<string, string[]> = { "dockerInstall stdin": ["SC2154"], dockerInstall: ["SC2154"] };
-
 describe("core/remote/scripts under shellcheck -s sh", () => {
   it("the checker works and can fail", () => {
     assert.equal(shellcheck("echo ok\n").ok, true);
@@ -77,7 +73,7 @@ describe("core/remote/scripts under shellcheck -s sh", () => {
     it(`${label}: wrapped and body are clean`, () => {
       assert.equal(unwrap(wrapped), body, "the wrapper must carry exactly the body");
       assertShellcheckClean(wrapped, `${label} (wrapped)`, WRAPPED_EXCLUDES);
-      assertShellcheckClean(body, `${label} (body)`, BODY_EXCLUDES[label] ?? []);
+      assertShellcheckClean(body, `${label} (body)`);
     });
   }
 

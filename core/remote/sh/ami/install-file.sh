@@ -2,7 +2,7 @@
 # The AMI builder's install of stdin at $target (root:root, $mode), atomically. A fresh host, so no
 # backups. Prints "unchanged: <path>" (owner and mode still set) when the file already has the content.
 # Preamble: target dir mode.
-# Functions: die state_of no_link tmp_in_dir.
+# Functions: die state_of no_link signal_traps tmp_in_dir.
 
 no_link
 [ -d "$dir" ] || (umask 022 && mkdir -p "$dir")
