@@ -924,6 +924,21 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       assert.equal(mode(profile), "0600");
     });
 
+    it("appendBlockScript with an absolute path and private: the file loses group/other access, even when unchanged", () => {
+      const p = sb.file("abs profile", "export A=1\n", 0o644);
+      const s = appendBlockScript({ path: p, marker: "m", private: true });
+      const r = run(sb, s, "export http_proxy=http://u:pw@192.0.2.1:3128\n");
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, `updated: ${p}\n`);
+      assert.equal(fs.readFileSync(p, "utf8"), "export A=1\n# BEGIN m\nexport http_proxy=http://u:pw@192.0.2.1:3128\n# END m\n");
+      assert.equal(mode(p), "0600");
+      fs.chmodSync(p, 0o644);
+      const again = run(sb, s, "export http_proxy=http://u:pw@192.0.2.1:3128\n");
+      assert.equal(again.stdout, `unchanged: ${p}\n`);
+      assert.equal(mode(p), "0600");
+      assert.deepEqual(leftovers(sb.dir), []);
+    });
+
     it("installFileScript installs atomically with the mode, then reports unchanged", () => {
       const p = path.join(sb.dir, "etc/apt/apt.conf.d/95proxy");
       const s = installFileScript({ path: p, mode: "0644" }, sb.opts);
