@@ -106,7 +106,7 @@ export function scriptHeader(script: string): string[] {
 
 /**
  * The body a script carries after its header, when asRoot/asUser made it: the inverse of their
- * quoting. undefined for a plain command (e.g. `echo ready`).
+ * quoting. undefined for a plain command.
  */
 export function scriptBody(script: string): string | undefined {
   const rest = script.split("\n").slice(scriptHeader(script).length).join("\n");
