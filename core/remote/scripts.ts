@@ -5,10 +5,10 @@
 import * as posixPath from "node:path/posix";
 import { createHash } from "node:crypto";
 import {
-  asRoot, asUser, checkMode, shComment, shPath, shPreamble, shQuote, shQuoteScript, shUserPath,
+  asRoot, asUser, checkMode, shComment, shPath, shPreamble, shUserPath,
   type ScriptOptions,
 } from "./shell";
-import { shFile, shSections } from "./shFiles";
+import { shSections } from "./shFiles";
 import type { ComposeCommand, ComposeContext } from "./composeContext";
 import { afterScript, checkAfter, restoreAfterScript, type AfterAction } from "./afterActions";
 
@@ -79,34 +79,6 @@ export function checkKey(key: string): string {
 const lines = (...ls: (string | false | undefined | null)[][]) =>
   ls.flat().filter((l): l is string => typeof l === "string").join("\n") + "\n";
 
-// ---- shared shell fragments -------------------------------------------------------------------
-
-// The shared functions live in core/remote/sh/lib/ (one file each); the AMI builder's scripts
-// use the same text.
-const DIE = shFile("lib/die.sh");
-const STATE_OF = shFile("lib/state_of.sh");
-
-// sudo's secure_path may lack /usr/local/bin, where docker-compose v1 lives on CentOS 7 hosts.
-const LOCAL_PATH = ["PATH=\"$PATH:/usr/local/sbin:/usr/local/bin\"", "export PATH"];
-
-// A temp file in the target's directory, so that `mv` is an atomic rename. The traps come first:
-// the EXIT trap removes it, the signal traps turn a kill into an exit so that the EXIT trap runs.
-// PIPE too: a message to a dropped connection must not kill the script before its EXIT cleanup.
-const SIGNAL_TRAPS = ["trap 'exit 129' HUP", "trap 'exit 130' INT", "trap 'exit 141' PIPE", "trap 'exit 143' TERM"];
-const TMP_IN_DIR = [
-  "tmp=",
-  "trap 'rm -f \"$tmp\"' EXIT",
-  ...SIGNAL_TRAPS,
-  "tmp=$(mktemp \"$dir/.gra-tmp.XXXXXX\")",
-];
-
-function noLink(): string[] {
-  return [
-    "[ ! -L \"$target\" ] || die 2 \"$target is a symbolic link; replace it by the file it points to (a rename would replace the link).\"",
-    "[ ! -e \"$target\" ] || [ -f \"$target\" ] || die 2 \"$target is not a regular file.\"",
-  ];
-}
-
 function composeCommandOf(w: GuardedWrite): ComposeCommand | undefined {
   const v = w.validate?.compose.command;
   const a = w.after?.kind === "compose-up" ? w.after.compose.command
@@ -174,7 +146,7 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
       has_after: w.after ? 1 : 0,
     }),
     after ? shPreamble(after.params) : [],
-    shSections("lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh", "lib/tmp_in_dir.sh"),
+    shSections("lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh", "lib/signal_traps.sh", "lib/tmp_in_dir.sh"),
     shSections(...(after?.files ?? [])),
     shSections("guarded-write.sh"),
   );
@@ -209,7 +181,7 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
       empty_sha256: EMPTY_SHA256,
     }),
     after ? shPreamble(after.params) : [],
-    shSections("lib/die.sh", "lib/state_of.sh", "lib/stamp.sh", "lib/prune.sh", "lib/reverse_chain.sh", "lib/tmp_in_dir.sh"),
+    shSections("lib/die.sh", "lib/state_of.sh", "lib/stamp.sh", "lib/prune.sh", "lib/reverse_chain.sh", "lib/signal_traps.sh", "lib/tmp_in_dir.sh"),
     shSections(...(after?.files ?? [])),
     shSections("restore.sh"),
   );
@@ -223,29 +195,14 @@ export function restoreScript(w: GuardedWrite, opts: ScriptOptions = {}): string
   return header(`gitlab-runner-autoscaling: restore ${w.path} (state ${w.key})`, []) + asRoot(restoreBody(w, opts), opts);
 }
 
-// ---- plain install (AMI builder) ---------------------------------------------------------------
+// ---- the AMI builder's steps (core/remote/sh/ami/) ----------------------------------------------
 
 export function installFileBody(f: { path: string; mode: string }): string {
-  const mode = checkMode(f.mode);
+  shPath(f.path);
   return lines(
-    ["set -eu", `target=${shPath(f.path)}`, `dir=${shPath(posixPath.dirname(f.path))}`],
-    DIE, STATE_OF,
-    noLink(),
-    ["[ -d \"$dir\" ] || (umask 022 && mkdir -p \"$dir\")", "umask 077"],
-    TMP_IN_DIR,
-    [
-      "cat > \"$tmp\"",
-      "if [ \"$(state_of \"$target\")\" = \"$(state_of \"$tmp\")\" ]; then",
-      "  chown 0:0 \"$target\"",
-      `  chmod ${mode} "$target"`,
-      "  echo \"unchanged: $target\"",
-      "  exit 0",
-      "fi",
-      "chown 0:0 \"$tmp\"",
-      `chmod ${mode} "$tmp"`,
-      "mv -f \"$tmp\" \"$target\"",
-      "echo \"installed: $target\"",
-    ],
+    ["set -eu"],
+    shPreamble({ target: f.path, dir: posixPath.dirname(f.path), mode: checkMode(f.mode) }),
+    shSections("lib/die.sh", "lib/state_of.sh", "lib/no_link.sh", "lib/signal_traps.sh", "lib/tmp_in_dir.sh", "ami/install-file.sh"),
   );
 }
 
@@ -254,69 +211,16 @@ export function installFileScript(f: { path: string; mode: string }, opts: Scrip
   return asRoot(installFileBody(f), opts);
 }
 
-// ---- marked block in a user file ---------------------------------------------------------------
-
-const BLOCK_AWK = [
-  "function block(  line) {",
-  "  print ENVIRON[\"GRA_BEGIN\"]",
-  "  while ((getline line < ENVIRON[\"GRA_BLOCK\"]) > 0) print line",
-  "  close(ENVIRON[\"GRA_BLOCK\"])",
-  "  print ENVIRON[\"GRA_END\"]",
-  "}",
-  "skip { if ($0 == ENVIRON[\"GRA_END\"]) skip = 0; next }",
-  "$0 == ENVIRON[\"GRA_BEGIN\"] { block(); skip = 1; done = 1; next }",
-  "{ print }",
-  "END { if (skip) exit 3; if (!done) block() }",
-].join("\n");
-
 /** `private`: the block holds a secret (proxy credentials), so the file loses group/other access. */
 export function appendBlockBody(f: { path: string; marker: string; private?: boolean }): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9 ._:/@-]*$/.test(f.marker)) {
     throw new Error(`marker must be plain text ([A-Za-z0-9 ._:/@-]): ${JSON.stringify(f.marker)}`);
   }
+  shUserPath(f.path); // "~/x" or absolute; the file resolves "~/" to $HOME
   return lines(
-    [
-      "set -eu",
-      `target=${shUserPath(f.path)}`,
-      `GRA_BEGIN=${shQuote(`# BEGIN ${f.marker}`)}`,
-      `GRA_END=${shQuote(`# END ${f.marker}`)}`,
-      "export GRA_BEGIN GRA_END",
-      "dir=$(dirname -- \"$target\")",
-    ],
-    DIE, STATE_OF,
-    noLink(),
-    [
-      "umask 077",
-      "tmp=",
-      "GRA_BLOCK=",
-      "trap 'rm -f \"$tmp\" \"$GRA_BLOCK\"' EXIT",
-      ...SIGNAL_TRAPS,
-      "GRA_BLOCK=$(mktemp \"$dir/.gra-blk.XXXXXX\")",
-      "export GRA_BLOCK",
-      "tmp=$(mktemp \"$dir/.gra-tmp.XXXXXX\")",
-      "cat > \"$GRA_BLOCK\"",
-      // $(...) drops a trailing newline: non-empty output means the last byte is not one.
-      "if [ -n \"$(tail -c 1 \"$GRA_BLOCK\")\" ]; then echo >> \"$GRA_BLOCK\"; fi",
-      // The block goes where the old one was, else at the end; every other line is kept as is.
-      `merge() { awk ${shQuoteScript(BLOCK_AWK)} "$1"; }`,
-      "if [ -e \"$target\" ]; then",
-      "  n=$(grep -c -x -F -e \"$GRA_BEGIN\" \"$target\") || true",
-      "  [ \"${n:-0}\" -le 1 ] || die 2 \"$target has $n lines '$GRA_BEGIN'; remove all but one block by hand.\"",
-      "  merge \"$target\" > \"$tmp\" ||",
-      "    die 2 \"$target has '$GRA_BEGIN' without a later '$GRA_END'; fix it by hand.\"",
-      "  chmod --reference=\"$target\" \"$tmp\"",
-      "else",
-      "  merge /dev/null > \"$tmp\"",
-      "fi",
-      f.private && "chmod go-rwx \"$tmp\"",
-      "if [ \"$(state_of \"$target\")\" = \"$(state_of \"$tmp\")\" ]; then",
-      f.private && "  chmod go-rwx \"$target\"",
-      "  echo \"unchanged: $target\"",
-      "  exit 0",
-      "fi",
-      "mv -f \"$tmp\" \"$target\"",
-      "echo \"updated: $target\"",
-    ],
+    ["set -eu"],
+    shPreamble({ path: f.path, marker: f.marker, private: f.private ? 1 : 0 }),
+    shSections("lib/die.sh", "lib/state_of.sh", "lib/no_link.sh", "lib/signal_traps.sh", "ami/append-block.sh"),
   );
 }
 
@@ -328,59 +232,10 @@ export function appendBlockScript(f: { path: string; marker: string; private?: b
   return asUser(appendBlockBody(f));
 }
 
-// ---- Docker CE on the Ubuntu AMI builder -------------------------------------------------------
-
 export function dockerInstallBody(opts: { proxyEnvFromStdin: boolean }): string {
   return lines(
-    ["set -eu"], LOCAL_PATH, DIE,
-    [
-      "DEBIAN_FRONTEND=noninteractive",
-      "export DEBIAN_FRONTEND",
-    ],
-    opts.proxyEnvFromStdin
-      ? [
-        // Proxy URLs may hold credentials: they come on stdin, never on the command line or in output.
-        "n=0",
-        "while IFS= read -r line || [ -n \"$line\" ]; do",
-        "  n=$((n + 1))",
-        "  case $line in",
-        "    HTTP_PROXY=*) HTTP_PROXY=${line#HTTP_PROXY=}; http_proxy=$HTTP_PROXY; export HTTP_PROXY http_proxy ;;",
-        "    HTTPS_PROXY=*) HTTPS_PROXY=${line#HTTPS_PROXY=}; https_proxy=$HTTPS_PROXY; export HTTPS_PROXY https_proxy ;;",
-        "    NO_PROXY=*) NO_PROXY=${line#NO_PROXY=}; no_proxy=$NO_PROXY; export NO_PROXY no_proxy ;;",
-        "    '') ;;",
-        "    *) die 2 \"stdin line $n is not HTTP_PROXY=, HTTPS_PROXY= or NO_PROXY= (line not shown).\" ;;",
-        "  esac",
-        "done",
-      ]
-      : [],
-    [
-      "exec < /dev/null",
-      "list=/etc/apt/sources.list.d/docker.list",
-      "if docker --version >/dev/null 2>&1 && [ -f \"$list\" ]; then",
-      "  echo \"docker already installed: $(docker --version)\"",
-      "  exit 0",
-      "fi",
-      "work=",
-      "trap 'rm -rf \"$work\"' EXIT",
-      ...SIGNAL_TRAPS,
-      "work=$(mktemp -d)",
-      "apt-get update",
-      "apt-get install -y ca-certificates curl gnupg",
-      "install -d -m 0755 /etc/apt/keyrings",
-      "curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o \"$work/docker.asc\"",
-      "gpg --homedir \"$work\" --batch --yes --dearmor -o \"$work/docker.gpg\" \"$work/docker.asc\"",
-      "chmod 0644 \"$work/docker.gpg\"",
-      "mv -f \"$work/docker.gpg\" /etc/apt/keyrings/docker.gpg",
-      "arch=$(dpkg --print-architecture)",
-      "codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release | tr -d '\"')",
-      "[ -n \"$codename\" ] || die 2 'VERSION_CODENAME is missing from /etc/os-release; is this Ubuntu?'",
-      "printf 'deb [arch=%s signed-by=/etc/apt/keyrings/docker.gpg] https://download.docker.com/linux/ubuntu %s stable\\n' \"$arch\" \"$codename\" > \"$work/docker.list\"",
-      "chmod 0644 \"$work/docker.list\"",
-      "mv -f \"$work/docker.list\" \"$list\"",
-      "apt-get update",
-      "apt-get install -y docker-ce docker-ce-cli containerd.io docker-compose-plugin",
-      "docker --version",
-    ],
+    ["set -eu"],
+    shSections("lib/die.sh", "lib/signal_traps.sh", ...(opts.proxyEnvFromStdin ? ["ami/proxy-env.sh"] : []), "ami/docker-install.sh"),
   );
 }
 
@@ -389,23 +244,8 @@ export function dockerInstallScript(opts: { proxyEnvFromStdin: boolean }, sopts:
   return asRoot(dockerInstallBody(opts), sopts);
 }
 
-// ---- docker proxy check ------------------------------------------------------------------------
-
 export function dockerProxyCheckBody(expectProxy: boolean): string {
-  return lines(
-    ["set -eu"], LOCAL_PATH, DIE,
-    ["systemctl daemon-reload", "systemctl restart docker"],
-    expectProxy
-      ? [
-        "info=$(docker info 2>/dev/null) || die 8 'docker info failed after the restart; check \"journalctl -u docker\".'",
-        "case $info in",
-        // The value is not printed: a proxy URL may carry credentials.
-        "  *'HTTP Proxy:'*) echo 'docker uses the proxy' ;;",
-        "  *) die 8 'docker info shows no \"HTTP Proxy:\" after the restart: the docker.service drop-in was not applied.' ;;",
-        "esac",
-      ]
-      : ["docker info > /dev/null", "echo 'docker is running'"],
-  );
+  return lines(["set -eu"], shPreamble({ expect_proxy: expectProxy ? 1 : 0 }), shSections("lib/die.sh", "ami/docker-proxy-check.sh"));
 }
 
 /** Reloads systemd, restarts dockerd and checks that it sees the proxy (exit 8 if not). */
@@ -413,7 +253,11 @@ export function dockerProxyCheckScript(expectProxy: boolean, opts: ScriptOptions
   return asRoot(dockerProxyCheckBody(expectProxy), opts);
 }
 
+export function waitForSshBody(): string {
+  return lines(["set -eu"], shSections("ami/wait-ssh.sh"));
+}
+
 /** First command on a fresh host, to be retried until sshd answers. */
 export function waitForSshScript(): string {
-  return "echo ready";
+  return asUser(waitForSshBody());
 }

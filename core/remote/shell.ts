@@ -106,7 +106,7 @@ export function scriptHeader(script: string): string[] {
 
 /**
  * The body a script carries after its header, when asRoot/asUser made it: the inverse of their
- * quoting. undefined for a plain command (e.g. `echo ready`).
+ * quoting. undefined for a plain command.
  */
 export function scriptBody(script: string): string | undefined {
   const rest = script.split("\n").slice(scriptHeader(script).length).join("\n");
@@ -128,7 +128,9 @@ export function shPreamble(vars: Readonly<Record<string, string | number>>): str
       if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number >= 0, got ${value}`);
       return [`${name}=${value}`];
     }
-    // Literal text: a backtick or $ in it is not meant to run (shellcheck would suspect it).
-    return [...(/[`$]/.test(value) ? ["# shellcheck disable=SC2016"] : []), `${name}=${shQuote(value, name)}`];
+    // Literal text: a backtick or $ in it is not meant to run, a leading ~ not meant to expand
+    // (shellcheck would suspect either).
+    const literal = [...(/[`$]/.test(value) ? ["SC2016"] : []), ...(value.startsWith("~") ? ["SC2088"] : [])];
+    return [...(literal.length ? [`# shellcheck disable=${literal.join(",")}`] : []), `${name}=${shQuote(value, name)}`];
   });
 }

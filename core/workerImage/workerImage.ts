@@ -2,7 +2,8 @@
 // per worker with its engine-* options (docker-machine writes its own dockerd flags, so these must
 // NOT be in a docker+machine image: dockerd refuses a directive given both as a flag and in
 // daemon.json). The dockerd proxy drop-in is already in the image (core/proxy/proxyFiles.ts).
-import { asRoot, checkName, shQuote } from "../remote/shell";
+import { asRoot, checkName, shPreamble } from "../remote/shell";
+import { shSections } from "../remote/shFiles";
 
 export const DAEMON_JSON_PATH = "/etc/docker/daemon.json";
 
@@ -20,16 +21,7 @@ export function daemonJson(insecureRegistries: string[]): string {
 
 /** Adds the login user to the docker group (GitLab: the AMI's connector user must be in it). */
 export function dockerGroupBody(user: string): string {
-  const u = shQuote(checkName(user, "user"));
-  return [
-    "set -eu",
-    `user=${u}`,
-    "getent group docker > /dev/null || { echo 'no docker group: is Docker installed?' >&2; exit 2; }",
-    "id -u \"$user\" > /dev/null 2>&1 || { echo \"no user $user on the image\" >&2; exit 2; }",
-    "usermod -aG docker \"$user\"",
-    "echo \"$user is in the docker group: $(id -nG \"$user\")\"",
-    "",
-  ].join("\n");
+  return ["set -eu", ...shPreamble({ user: checkName(user, "user") }), ...shSections("lib/die.sh", "ami/docker-group.sh"), ""].join("\n");
 }
 
 export function dockerGroupScript(user: string): string {

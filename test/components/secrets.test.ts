@@ -146,10 +146,10 @@ describe("Secrets", () => {
     it("files that hold the proxy credentials are created 0600, not world-readable", () => {
       const modes = ["ci-server-docker-dropin-write", "worker-ami-apt-proxy", "worker-ami-docker-proxy"].map((name) => {
         assert.match(String(revealed(run, name, "stdin")), /user:pw@/, `${name} writes the credentials`);
-        // The AMI's install script chmods the mode itself; the guarded write gets it in its preamble.
+        // Both get the mode in their preamble: the AMI's install as mode, the guarded write as new_mode.
         const body = scriptBody(get(run, T.command, name).inputs.create) ?? "";
-        const m = /chmod ([0-7]{4}) "\$tmp"|^new_mode='([0-7]{4})'$/m.exec(body);
-        return `${name}: ${m?.[1] ?? m?.[2]}`;
+        const m = /^(?:new_)?mode='([0-7]{4})'$/m.exec(body);
+        return `${name}: ${m?.[1]}`;
       });
       assert.deepEqual(modes, ["ci-server-docker-dropin-write: 0600", "worker-ami-apt-proxy: 0600", "worker-ami-docker-proxy: 0600"]);
     });

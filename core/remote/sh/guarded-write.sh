@@ -4,7 +4,7 @@
 # content> [<reverse edit, base64>]", then the new content's exact bytes (scripts.ts's
 # guardedWriteStdin). Exit codes: scripts.ts's EXIT.
 # Preamble: target dir root sd hint new_mode keep compose_cmd validate_dir has_after.
-# Functions: die state_of put keep_reverse stamp prune no_link compose_select tmp_in_dir; with has_after=1
+# Functions: die state_of put keep_reverse stamp prune no_link compose_select signal_traps tmp_in_dir; with has_after=1
 # also after and after_again (the after-action: core/remote/afterActions.ts), which set $why,
 # $after_done and $after_check.
 

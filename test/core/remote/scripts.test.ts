@@ -211,7 +211,7 @@ describe("core/remote/scripts builders", () => {
       "health_timeout=600",
       "health_poll=5",
     ].join("\n") + "\n" +
-      ["lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh", "lib/tmp_in_dir.sh",
+      ["lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh", "lib/signal_traps.sh", "lib/tmp_in_dir.sh",
         "lib/stop_gracefully.sh", "lib/wait_healthy.sh", "after/compose-up.sh"].map(file).join("") +
       file("guarded-write.sh");
     const expected =
@@ -922,6 +922,21 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       assert.equal(run(sb, s, "x\n").status, 0);
       assert.equal(fs.readFileSync(profile, "utf8"), "# BEGIN gitlab-runner-autoscaling proxy\nx\n# END gitlab-runner-autoscaling proxy\n");
       assert.equal(mode(profile), "0600");
+    });
+
+    it("appendBlockScript with an absolute path and private: the file loses group/other access, even when unchanged", () => {
+      const p = sb.file("abs profile", "export A=1\n", 0o644);
+      const s = appendBlockScript({ path: p, marker: "m", private: true });
+      const r = run(sb, s, "export http_proxy=http://u:pw@192.0.2.1:3128\n");
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, `updated: ${p}\n`);
+      assert.equal(fs.readFileSync(p, "utf8"), "export A=1\n# BEGIN m\nexport http_proxy=http://u:pw@192.0.2.1:3128\n# END m\n");
+      assert.equal(mode(p), "0600");
+      fs.chmodSync(p, 0o644);
+      const again = run(sb, s, "export http_proxy=http://u:pw@192.0.2.1:3128\n");
+      assert.equal(again.stdout, `unchanged: ${p}\n`);
+      assert.equal(mode(p), "0600");
+      assert.deepEqual(leftovers(sb.dir), []);
     });
 
     it("installFileScript installs atomically with the mode, then reports unchanged", () => {

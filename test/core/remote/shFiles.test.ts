@@ -5,7 +5,12 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterScript, restoreAfterScript, type AfterAction } from "../../../core/remote/afterActions";
-import { guardedWriteBody, readFileBody, restoreBody } from "../../../core/remote/scripts";
+import {
+  appendBlockBody, dockerInstallBody, dockerProxyCheckBody, guardedWriteBody, installFileBody, readFileBody, restoreBody, waitForSshBody,
+} from "../../../core/remote/scripts";
+import { imageCheckScript } from "../../../core/ciServer/compose/runnerImageCheck";
+import { scriptBody } from "../../../core/remote/shell";
+import { dockerGroupBody } from "../../../core/workerImage/workerImage";
 import { SH_DIR, shFile, shFileNames } from "../../../core/remote/shFiles";
 import { assertShellcheckClean } from "../../helpers/shellcheck";
 
@@ -20,13 +25,14 @@ describe("core/remote/sh: the script files", () => {
 
   it("holds one file per remote step and the shared functions", () => {
     for (const n of ["read-file.sh", "guarded-write.sh", "restore.sh", "lib/die.sh", "lib/state_of.sh", "lib/compose_select.sh"]) assert.ok(names.includes(n), n);
+    for (const n of ["install-file", "append-block", "proxy-env", "docker-install", "docker-proxy-check", "docker-group", "wait-ssh"]) assert.ok(names.includes(`ami/${n}.sh`), n);
   });
 
   for (const name of names) {
     it(`${name} is clean under shellcheck as a file`, () => {
       const text = fs.readFileSync(path.join(SH_DIR, name), "utf8");
       assert.match(text, /^# shellcheck shell=sh\n/);
-      assertShellcheckClean(text, name, name.includes("/") ? LIB_EXCLUDES : FILE_EXCLUDES);
+      assertShellcheckClean(text, name, /^(lib|after|restore-after)\//.test(name) ? LIB_EXCLUDES : FILE_EXCLUDES);
     });
   }
 
@@ -35,12 +41,21 @@ describe("core/remote/sh: the script files", () => {
       ["read-file.sh", readFileBody("/etc/x")],
       ["guarded-write.sh", guardedWriteBody({ key: "k", path: "/etc/x", summary: [] })],
       ["restore.sh", restoreBody({ key: "k", path: "/etc/x", summary: [] })],
+      ["runner-image-check.sh", scriptBody(imageCheckScript("gitlab-runner image x: ok"))!],
+      ["ami/install-file.sh", installFileBody({ path: "/etc/x", mode: "0644" })],
+      ["ami/append-block.sh", appendBlockBody({ path: "~/.profile", marker: "m", private: true })],
+      ["ami/docker-install.sh", dockerInstallBody({ proxyEnvFromStdin: true })],
+      ["ami/docker-proxy-check.sh", dockerProxyCheckBody(true)],
+      ["ami/docker-group.sh", dockerGroupBody("ubuntu")],
+      ["ami/wait-ssh.sh", waitForSshBody()],
     ];
     for (const [name, body] of steps) {
       const declared = /^# Preamble: ([a-z_0-9 ]+)\.$/m.exec(fs.readFileSync(path.join(SH_DIR, name), "utf8"));
       assert.ok(declared, `${name} has a Preamble line`);
-      const set = body.split("\n").slice(1).filter((l) => /^[a-z_0-9]+=/.test(l)).map((l) => l.slice(0, l.indexOf("=")));
-      assert.deepEqual(set.slice(0, declared[1].split(" ").length), declared[1].split(" "), name);
+      const want = declared[1] === "none" ? [] : declared[1].split(" ");
+      // The preamble comes right after "set -eu" (its shellcheck notes aside): the parameters are set before any file's shell.
+      const preamble = body.split("\n").slice(1).filter((l) => !l.startsWith("# shellcheck disable=")).slice(0, want.length);
+      assert.deepEqual(preamble.map((l) => (/^[a-z_0-9]+=/.test(l) ? l.slice(0, l.indexOf("=")) : l)), want, name);
       assert.ok(body.endsWith(`# ${name}\n${shFile(name).join("\n")}\n`), `${name}: the script ends with the file's text, after a line naming it`);
     }
   });

@@ -1,5 +1,8 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { composeImageVerdict, imageCheckScript, skewWarning, supportsAutoscaler } from "../../../../core/ciServer/compose/runnerImageCheck";
 import { scriptBody } from "../../../../core/remote/shell";
 import { dockerGroupBody, dockerGroupScript } from "../../../../core/workerImage/workerImage";
@@ -65,5 +68,33 @@ describe("core/ciServer/compose/runnerImageCheck", () => {
     assertShellcheckClean(dockerGroupScript("ubuntu"), "docker group", WRAPPED_EXCLUDES);
     assert.ok(dockerGroupBody("ec2-user").includes("user='ec2-user'\n"));
     assert.throws(() => dockerGroupBody("a b"), /user must match/);
+  });
+
+  it("the AMI's docker-group step runs: adds the user to the group, refuses a host without the group or the user", () => {
+    // getent, id and usermod are stand-ins on PATH: usermod logs its arguments instead of editing /etc/group.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-docker-group-"));
+    try {
+      const log = path.join(dir, "log");
+      const stub = (name: string, body: string) => fs.writeFileSync(path.join(dir, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+      stub("getent", '[ -z "$NO_GROUP" ]');
+      stub("id", '[ "$1" = -nG ] && echo "ubuntu docker" || [ -z "$NO_USER" ]');
+      stub("usermod", `echo "usermod $*" >> '${log}'`);
+      const runAs = (env: Record<string, string> = {}) =>
+        spawnSync("sh", ["-c", dockerGroupBody("ubuntu")], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, ...env } });
+      const ok = runAs();
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal(ok.stdout, "ubuntu is in the docker group: ubuntu docker\n");
+      assert.equal(fs.readFileSync(log, "utf8"), "usermod -aG docker ubuntu\n");
+      fs.rmSync(log);
+      const noGroup = runAs({ NO_GROUP: "1" });
+      assert.equal(noGroup.status, 2);
+      assert.equal(noGroup.stderr, "no docker group: is Docker installed?\n");
+      const noUser = runAs({ NO_USER: "1" });
+      assert.equal(noUser.status, 2);
+      assert.equal(noUser.stderr, "no user ubuntu on the image\n");
+      assert.equal(fs.existsSync(log), false, "usermod is not run when a check fails");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

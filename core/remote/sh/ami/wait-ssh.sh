@@ -1,0 +1,5 @@
+# shellcheck shell=sh
+# The first command on a fresh AMI builder, retried until sshd answers.
+# Preamble: none.
+
+echo ready
