@@ -98,12 +98,18 @@ export function redactServerText(text: string, vault: SecretVault): string {
     .replace(/(amazonec2-secret-key=)([^"\s,\]]+)/g, (_m, k: string, v: string) => k + vault.shared(PLACEHOLDER_PROVIDER_SECRET, v))
     .replace(/^([ \t]*SecretKey[ \t]*=[ \t]*")((?:[^"\\]|\\.)*)"/gm, (_m, k: string, v: string) => `${k}${vault.shared(PLACEHOLDER_PROVIDER_SECRET, v)}"`)
     .replace(/^([ \t]*aws_secret_access_key[ \t]*=[ \t]*)(\S+)/gm, (_m, k: string, v: string) => k + vault.shared(PLACEHOLDER_PROVIDER_SECRET, v))
-    // Anything else named like a secret: TOML `token = "…"`, env `REGISTRY_PASSWORD=…` (also as a
-    // compose list item), YAML `POSTGRES_PASSWORD: …`, omnibus `gitlab_rails['db_password'] = '…'`.
-    .replace(/^([ \t]*([A-Za-z0-9_.-]+)[ \t]*=[ \t]*")((?:[^"\\]|\\.)*)"/gm, (m, k: string, name: string, v: string) =>
-      SECRET_NAME.test(name) && looksSecret(v) ? `${k}${vault.unique(v)}"` : m)
+    // Anything else named like a secret: TOML `token = "…"` or `'…'`, env `REGISTRY_PASSWORD=…`
+    // (bare or quoted, also as a compose list item, itself bare or quoted), YAML `POSTGRES_PASSWORD: …`
+    // (also in a flow map), omnibus `gitlab_rails['db_password'] = '…'`.
+    .replace(/^([ \t]*([A-Za-z0-9_.-]+)[ \t]*=[ \t]*(["']))((?:(?!\3)[^\\]|\\.)*)\3/gm, (m, k: string, name: string, q: string, v: string) =>
+      SECRET_NAME.test(name) && looksSecret(v) ? `${k}${vault.unique(v)}${q}` : m)
     .replace(/^([ \t]*(?:-[ \t]+)?(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=)([^\s"'].*)$/gm, (m, k: string, name: string, v: string) =>
       SECRET_NAME.test(name) && looksSecret(v) ? k + vault.unique(v) : m)
+    .replace(/^([ \t]*-[ \t]+(["'])([A-Za-z_][A-Za-z0-9_]*)=)((?:(?!\2)[^\\]|\\.)*)\2/gm, (m, k: string, q: string, name: string, v: string) =>
+      SECRET_NAME.test(name) && looksSecret(v) ? `${k}${vault.unique(v)}${q}` : m)
+    .replace(/([{,][ \t]*(["']?)([A-Za-z_][A-Za-z0-9_.-]*)\2[ \t]*:[ \t]*)(["']?)([^,}"'\s][^,}"']*?)\4(?=[ \t]*[,}])/g,
+      (m, k: string, _q: string, name: string, vq: string, v: string) =>
+        SECRET_NAME.test(name) && looksSecret(v) ? `${k}${vq}${vault.unique(v)}${vq}` : m)
     .replace(/^([ \t]*(?:-[ \t]+)?(["']?)([A-Za-z_][A-Za-z0-9_.-]*)\2:[ \t]+)([^\s|>&*#].*?)([ \t]*)$/gm, (m, k: string, _q: string, name: string, v: string, tail: string) =>
       SECRET_NAME.test(name) && looksSecret(v) ? k + vault.unique(v) + tail : m)
     .replace(/(\[[ \t]*['"]([A-Za-z0-9_]+)['"][ \t]*\][ \t]*=[ \t]*)(['"])((?:(?!\3)[^\\]|\\.)*)\3/g, (m, k: string, name: string, q: string, v: string) =>

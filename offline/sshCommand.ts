@@ -85,11 +85,12 @@ function peerOptions(p: SshPeer, alias: string, dir: string, insecure: boolean, 
 export function sshInvocation(t: SshTarget, remoteCommand: string, o: { dir: string; sshKey?: string }): SshInvocation {
   const problems = hostKeyProblems(t);
   if (problems.length) throw new Error(problems.join("\n"));
-  const ci = peerOptions(t, CI_ALIAS, o.dir, t.insecure, o.sshKey);
+  // The opt-out skips only a missing key: a key that is set is checked, as pulumi up's connections do.
+  const ci = peerOptions(t, CI_ALIAS, o.dir, t.insecure && !t.hostKey, o.sshKey);
   let files = ci.files;
   const jump: string[] = [];
   if (t.bastion) {
-    const b = peerOptions(t.bastion, BASTION_ALIAS, o.dir, t.insecure, o.sshKey);
+    const b = peerOptions(t.bastion, BASTION_ALIAS, o.dir, t.insecure && !t.bastion.hostKey, o.sshKey);
     files = { ...files, ...b.files };
     jump.push("-o", `ProxyCommand=${["ssh", ...b.opts, "-W", "%h:%p", t.bastion.host].map((w) => (w === "%h:%p" ? w : proxyWord(w))).join(" ")}`);
   }

@@ -165,6 +165,14 @@ describe("plan --from-server: ssh with the host key pinned", () => {
     assert.deepEqual(inv.files, {});
     assert.ok(inv.args.includes("StrictHostKeyChecking=no"));
     assert.equal(sshTargetOf({ ciServer: { host: "h", port: 22, user: "u" } as any }).insecure, false);
+    // A key that is set is still checked under the opt-out (only a missing one is skipped), the bastion's too.
+    const pinned = sshTargetOf({ ciServer: { host: "192.0.2.3", port: 22, user: "ec2-user", hostKey: KEY, insecureSkipHostKeyCheck: true,
+      bastion: { host: "198.51.100.7", port: 22, user: "jump" } } as any });
+    const inv2 = sshInvocation(pinned, "CMD", { dir: "/tmp/d" });
+    assert.deepEqual(Object.keys(inv2.files), ["/tmp/d/known_hosts-gra-ci-server"]);
+    assert.ok(inv2.args.includes("StrictHostKeyChecking=yes"));
+    const proxy = inv2.args[inv2.args.indexOf("-T") - 1];
+    assert.match(proxy, /'StrictHostKeyChecking=no'/);
   });
 });
 
@@ -219,6 +227,27 @@ describe("plan --from-server: secrets read from the server", () => {
     assert.equal(v.unredact(r), compose);
     const machine = '    MachineOptions = [\n      "amazonec2-metadata-token=required",\n      "amazonec2-metadata-token-response-hop-limit=2",\n    ]\n  token_obtained_at = 2023-09-25T00:00:00Z\n';
     assert.equal(redactServerText(machine, new SecretVault()), machine);
+  });
+
+  it("finds them in single quotes, quoted list items and flow maps too", () => {
+    const text = [
+      "  token = 'glrt-CANARY-single'",
+      "REGISTRY_PASSWORD='CANARY-env-single'",
+      "GITLAB_TOKEN=\"CANARY-env-double\"",
+      "      - \"POSTGRES_PASSWORD=CANARY-list-double\"",
+      "      - 'X_TOKEN=CANARY-list-single'",
+      "    environment: { POSTGRES_PASSWORD: CANARY-flow, OTHER: 1, \"DB_SECRET\": \"CANARY-flow-q\" }",
+      "  token_expires_at = 0001-01-01T00:00:00Z",
+      "",
+    ].join("\n");
+    const v = new SecretVault();
+    const r = redactServerText(text, v);
+    for (const c of ["CANARY-single", "CANARY-env-single", "CANARY-env-double", "CANARY-list-double", "CANARY-list-single", "CANARY-flow", "CANARY-flow-q"]) {
+      assert.ok(!r.includes(c), `${c} in:\n${r}`);
+    }
+    assert.match(r, /OTHER: 1,/);
+    assert.match(r, /token_expires_at = 0001-01-01T00:00:00Z/);
+    assert.equal(v.unredact(r), text);
   });
 
   it("scrubs every secret it saw from any text, the URL-decoded password too", () => {
