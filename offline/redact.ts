@@ -7,7 +7,7 @@
 import { PLACEHOLDER_PROVIDER_SECRET, PLACEHOLDER_PROXY_CREDENTIALS } from "./placeholders";
 import { withCredentials } from "../core/proxy/proxyFiles";
 
-/** The user:password part of a URL as the offline plan writes it (core/proxyFiles.ts's withCredentials). */
+/** The user:password part of a URL as the offline plan writes it (core/proxy/proxyFiles.ts's withCredentials). */
 export const PLACEHOLDER_USERINFO = /^\w+:\/\/([^@]*)@/.exec(withCredentials("http://h/", PLACEHOLDER_PROXY_CREDENTIALS))![1];
 
 const UNIQUE = /gra-redacted-secret-\d+/g;

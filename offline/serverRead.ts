@@ -1,6 +1,6 @@
 // `npm run plan -- --from-server`: the one remote command it runs, and the parse of its output.
 // Pure: paths in, script text out; stdout in, files and markers out. The script only reads: the
-// managed files, and what every guarded write left in STATE_DIR/<key>/ (core/scripts.ts): the
+// managed files, and what every guarded write left in STATE_DIR/<key>/ (core/remote/sh/guarded-write.sh): the
 // `written` marker (sha256 of what the last write put there), `original.absent`, and the newest
 // timestamped backup (the file as it was just before that write). As root (`sudo -n`), the same
 // way the program's own read script runs, since the state dir and config.toml are root-only.
@@ -35,7 +35,7 @@ export function serverReadBody(paths: readonly string[], stateDir = STATE_DIR): 
     "    case $key in ''|*[!a-z0-9-]*) continue ;; esac",
     "    emit \"written $key\" \"${sd}written\"",
     "    if [ -e \"${sd}original.absent\" ]; then echo \"original-absent $key\"; fi",
-    // The newest backup, in prune's order (core/reverseApply.ts): by time, then by the -N suffix.
+    // The newest backup, in prune's order (core/remote/sh/lib/prune.sh): by time, then by the -N suffix.
     "    newest=$(for f in \"${sd}\"backup-*; do if [ -e \"$f\" ]; then printf \"%s\\n\" \"${f##*/backup-}\"; fi; done | LC_ALL=C sort -t - -k 1,1 -k 2,2n | tail -n 1)",
     "    if [ -n \"$newest\" ]; then emit \"backup $key $newest\" \"${sd}backup-$newest\"; fi",
     "  done",

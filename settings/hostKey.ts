@@ -60,11 +60,3 @@ export function insecureHostKeyWarning(o: { ci: SshEndpoint & { hostKey?: string
     `Pin ${unverified.length > 1 ? "them" : "it"}: ${unverified.map((u) => `\`${u.cmd}\`, then \`pulumi config set --path ${u.key} 'ssh-ed25519 AAAA…'\``).join("; ")}; ` +
     "then `pulumi config rm --path ciServer.insecureSkipHostKeyCheck`.";
 }
-
-/** What to check when a peer answers with another key (a host key mismatch). */
-export function hostKeyMismatchHelp(o: { key: string; what: string; peer: SshEndpoint; via?: SshEndpoint }): string {
-  return `${o.what} (${o.peer.host}:${o.peer.port}) did not present the host key in ${o.key}: nothing was run there. ` +
-    `Check ${o.key}: compare it with \`${keyscanCommand(o.peer, o.via)}\` (from a network you trust) and with ` +
-    "`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the server's console. If the server was rebuilt, store its new key with " +
-    `\`pulumi config set --path ${o.key} 'ssh-ed25519 AAAA…'\`; if not, something else answers at that address.`;
-}

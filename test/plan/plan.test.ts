@@ -115,6 +115,8 @@ describe("npm run plan", function () {
     const shown = fs.readFileSync(path.join(out, "plan.txt"), "utf8") + fs.readFileSync(path.join(out, "plan.json"), "utf8") +
       scripts.map((f) => fs.readFileSync(path.join(out, f), "utf8")).join("");
     for (const secret of [placeholderSshKey().split("\n")[1], PLACEHOLDER_PROVIDER_SECRET]) assert.ok(!shown.includes(secret), secret);
+    // The builder's private host key (core/workerImage/builderHostKey.ts) travels only in its secret user data.
+    assert.ok(!/PRIVATE KEY|ed25519_private/.test(shown), "the builder's private host key is shown");
     // The scan can fail: the new config.toml does hold the (placeholder) access key secret.
     assert.ok(fs.readFileSync(path.join(out, "files/ci-server/config.toml"), "utf8").includes(PLACEHOLDER_PROVIDER_SECRET));
   });

@@ -2,7 +2,7 @@
 // [[runners]] (both runners of a two-runner file), through the config.toml edit of each executor,
 // with the S3 cache off, on with the runner's access key, and on with the instance role; the move
 // to docker-autoscaler and back; and the fixtures as they are (what destroy puts back). Made with
-// the program's own pure functions (core/ciServerEdits.ts, core/ciServer/*, core/buildCache.ts).
+// the program's own pure functions (core/ciServer/edits.ts, core/ciServer/configToml/*, core/aws/buildCache.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runnerCacheEdit } from "../../core/aws/buildCache";

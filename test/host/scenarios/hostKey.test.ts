@@ -64,11 +64,15 @@ describe("host scenario: another host key answers at the CI server's address", f
     assert.equal(ci().exists(STATE_DIR), stateBefore);
   });
 
-  it("the error says what to check: ciServer.hostKey, and the ssh-keyscan that shows the key that answers", () => {
+  it("README's troubleshooting for the provider's error says what to check, and its ssh-keyscan shows the key that answers", () => {
     const port = ci().port;
-    assert.match(refused.error!.message, new RegExp(
-      `The CI server \\(127\\.0\\.0\\.1:${port}\\) did not present the host key in ciServer\\.hostKey: nothing was run there\\. ` +
-      `Check ciServer\\.hostKey: compare it with \`ssh-keyscan -t ed25519 -p ${port} 127\\.0\\.0\\.1\``));
+    // The operator sees pulumi-command's own "ssh: host key mismatch"; README maps it to what to check.
+    const readme = fs.readFileSync(path.join(__dirname, "../../../README.md"), "utf8");
+    const entry = readme.split("\n- ").find((b) => b.startsWith("**`ssh: handshake failed: ssh: host key mismatch`**"));
+    assert.ok(entry, "README's troubleshooting has no entry for ssh: host key mismatch");
+    assert.match(entry, /nothing was run there\. Check `ciServer\.hostKey`/);
+    assert.match(entry, /`ssh-keyscan -t ed25519 \[-p PORT\] HOST`/);
+    assert.match(refused.error!.message, /ssh: host key mismatch/);
     // That command does show the key that answered (OpenSSH's ssh-keyscan against the sandbox).
     const scanned = execFileSync("ssh-keyscan", ["-t", "ed25519", "-p", String(port), "127.0.0.1"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     assert.equal(scanned.trim().split(/\s+/).slice(1, 3).join(" "), ci().hostKey);
