@@ -9,10 +9,17 @@ import {
   appendBlockBody, dockerInstallBody, dockerProxyCheckBody, guardedWriteBody, installFileBody, readFileBody, restoreBody, waitForSshBody,
 } from "../../../core/remote/scripts";
 import { imageCheckScript } from "../../../core/ciServer/compose/runnerImageCheck";
+import { fleetingInstallBody, fleetingRemoveBody } from "../../../core/ciServer/fleeting/fleetingPlugin";
+import { workerKeyCreateBody, workerKeyDeleteBody } from "../../../core/ciServer/fleeting/workerSshKey";
+import { workerCleanupBody, workerNoticeBody } from "../../../core/ciServer/workers/workerCleanup";
 import { scriptBody } from "../../../core/remote/shell";
 import { dockerGroupBody } from "../../../core/workerImage/workerImage";
 import { SH_DIR, shFile, shFileNames } from "../../../core/remote/shFiles";
 import { assertShellcheckClean } from "../../helpers/shellcheck";
+
+const VOLUME = { host: "/data/gitlab-runner/config", container: "/etc/gitlab-runner" };
+const FLEETING = { plugin: "aws:1.0.0", container: "gitlab-runner", configVolume: VOLUME, proxy: true };
+const WORKERS = { container: "gitlab-runner", configPath: "/data/gitlab-runner/config/config.toml", machineName: "gitlab-docker-machine-%s" };
 
 // SC2154 (referenced but not assigned): a file's parameters are assigned by the preamble it is sent with.
 const FILE_EXCLUDES = ["SC2154"];
@@ -48,6 +55,12 @@ describe("core/remote/sh: the script files", () => {
       ["ami/docker-proxy-check.sh", dockerProxyCheckBody(true)],
       ["ami/docker-group.sh", dockerGroupBody("ubuntu")],
       ["ami/wait-ssh.sh", waitForSshBody()],
+      ["fleeting/install.sh", fleetingInstallBody(FLEETING)],
+      ["fleeting/remove.sh", fleetingRemoveBody(FLEETING)],
+      ["fleeting/worker-key-create.sh", workerKeyCreateBody({ configVolume: VOLUME })],
+      ["fleeting/worker-key-delete.sh", workerKeyDeleteBody({ configVolume: VOLUME })],
+      ["workers/cleanup.sh", workerCleanupBody({ ...WORKERS, drainTimeoutSeconds: 600, pollSeconds: 10 })],
+      ["workers/notice.sh", workerNoticeBody({ ...WORKERS, maxBuilds: 100, idleTime: 1800 })],
     ];
     for (const [name, body] of steps) {
       const declared = /^# Preamble: ([a-z_0-9 ]+)\.$/m.exec(fs.readFileSync(path.join(SH_DIR, name), "utf8"));
