@@ -74,7 +74,7 @@ fresh=0
 if [ ! -e "$sd/original" ] && [ ! -e "$sd/original.absent" ]; then
   fresh=1
   # Reverse edits of an earlier life of this state dir (restored since) are not ours to apply.
-  rm -f "$sd"/reverse-* "$sd/diverged"
+  rm -f "$sd"/reverse-* "$sd/diverged" "$sd/undone"
   if [ "$cur" = absent ]; then
     : > "$sd/original.absent"
   else

@@ -54,6 +54,10 @@ if [ "$cur" = "$written" ] && [ ! -e "$sd/diverged" ]; then
   fi
 elif [ "$cur" = "$orig" ]; then
   echo "$target already has its original content; finishing the restore"
+# An earlier destroy undid pulumi's edits and then failed in its after-action: the edits cannot
+# be undone twice, so finish from there.
+elif [ -e "$sd/undone" ] && [ "$cur" = "$(cat "$sd/undone")" ]; then
+  echo "$target already has pulumi's edits undone; finishing the restore"
 # Changed since (a later upgrade, a hand edit elsewhere): undo only pulumi's edits, newest
 # first, on a copy; the file is replaced only when every one of them applied.
 elif [ "$orig" != absent ] && [ -e "$sd/reverse-1" ]; then
@@ -73,6 +77,8 @@ elif [ "$orig" != absent ] && [ -e "$sd/reverse-1" ]; then
   cp -p "$target" "$stamped"
   prune before-restore "$keep"
   [ "$(state_of "$target")" = "$cur" ] || die 7 "$target changed while destroy was undoing pulumi's edit; nothing was changed. Run pulumi destroy again."
+  state_of "$tmp" > "$sd/undone.tmp"
+  mv -f "$sd/undone.tmp" "$sd/undone"
   mv -f "$tmp" "$target"
   echo "undid pulumi's edit of $target, keeping the changes made after it (before: $stamped)"
 elif [ "$cur" = "$written" ]; then
@@ -82,4 +88,4 @@ else
   die 7 "$target changed after pulumi wrote it (wrote $written, found $cur); nothing was changed." "$where." 'Put back the content you want by hand (timestamped backups are in the same directory), then run "pulumi state delete <urn of this command>" and destroy again.'
 fi
 [ "$has_after" = 0 ] || restore_after
-rm -f "$sd/original" "$sd/original.absent" "$sd/written" "$sd/owner" "$sd/reverse.tmp" "$sd"/reverse-* "$sd/diverged"
+rm -f "$sd/original" "$sd/original.absent" "$sd/written" "$sd/owner" "$sd/reverse.tmp" "$sd"/reverse-* "$sd/diverged" "$sd/undone"

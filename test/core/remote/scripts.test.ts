@@ -835,6 +835,21 @@ for (const shell of ["/bin/dash", "/bin/bash"]) {
       assert.ok(!fs.existsSync(stateFile(sb, key, "written")));
     });
 
+    it("restore retried after a failed after-action that followed an undo of pulumi's edit finishes the job", () => {
+      fs.writeFileSync(target, "a: 1\nc: 3\n");
+      const w: GuardedWrite = { ...base(), after: { kind: "dockerd-restart" } };
+      assert.equal(editWrite(sb, w, "a: 1\nmanaged: x\nc: 3\n").status, 0);
+      fs.writeFileSync(target, "a: 9\nmanaged: x\nc: 3\n");
+      const d1 = run(sb, restoreScript(w, sb.opts), "", { STUB_RESTART_RC: "1" });
+      assert.equal(d1.status, 5, d1.stderr);
+      assert.equal(fs.readFileSync(target, "utf8"), "a: 9\nc: 3\n");
+      const d2 = run(sb, restoreScript(w, sb.opts));
+      assert.equal(d2.status, 0, d2.stderr);
+      assert.match(d2.stdout, /already has pulumi's edits undone; finishing the restore/);
+      assert.equal(fs.readFileSync(target, "utf8"), "a: 9\nc: 3\n", "the hand edit stays");
+      assert.deepEqual(fs.readdirSync(path.join(sb.stateDir, key)).filter((f) => !/^(backup|before-restore)-/.test(f)), []);
+    });
+
     it("a replaced resource's delete (its create's stdin) leaves its successor's write alone", () => {
       const stdin1 = guardedWriteStdin(sha("old: 1\n"), "A\n");
       assert.equal(run(sb, guardedWriteScript(base(), sb.opts), stdin1).status, 0);
