@@ -55,10 +55,11 @@ describe("supported Node.js versions: scripts/node/versions, engines, README and
     const readme = read("README.md");
     const ja = readme.indexOf("## 日本語");
     assert.ok(ja > 0);
-    const lines = majors.join(" or ");
+    // "Node.js 22, 24 or 26" / "Node.js 22、24 または 26".
+    const list = (sep: string, or: string) => majors.length > 1 ? `${majors.slice(0, -1).join(sep)}${or}${majors.at(-1)}` : `${majors[0]}`;
     for (const [lang, text, phrase] of [
-      ["EN", readme.slice(0, ja), `Node.js ${lines}`],
-      ["JA", readme.slice(ja), `Node.js ${majors.join(" または ")}`],
+      ["EN", readme.slice(0, ja), `Node.js ${list(", ", " or ")}`],
+      ["JA", readme.slice(ja), `Node.js ${list("、", " または ")}`],
     ] as const) {
       assert.ok(text.includes(phrase), `${lang} README does not say "${phrase}"`);
       for (const v of versions) assert.ok(text.includes(v.version), `${lang} README does not name ${v.version}`);
