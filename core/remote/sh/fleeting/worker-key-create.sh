@@ -20,7 +20,8 @@ if [ ! -e "$key" ]; then
   trap 'exit 129' HUP
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  # An unused name in a root-only directory; ssh-keygen would ask before overwriting a file.
+  # An unused name beside the key (mktemp -u: ssh-keygen would ask before overwriting a file); the
+  # umask keeps the new files root-only whatever the directory's mode.
   tmp=$(mktemp -u "$dir/.gra-key.XXXXXX")
   ssh-keygen -q -t ed25519 -N '' -C "$comment" -f "$tmp" > /dev/null
   chmod 0600 "$tmp"
