@@ -3,11 +3,13 @@
 # work tree keyed by version. Nothing here enters git. Prints one "NAME: /absolute/path" line per
 # binary on stdout; progress and timings go to stderr.
 #
-#   build.sh [NAME...]   (default: pulumi, the programs the suite runs)
+#   build.sh [NAME...]   (default: pulumi)
 #   pulumi         the Pulumi CLI at the version package-lock.json pins for @pulumi/pulumi
 #   gitlab-runner  the newest runner the Go module proxy serves (a pseudo-version of the main branch).
 #                  Blocked here: the proxy refuses its gitlab.com dependencies (labkit, step-runner,
 #                  moa, fleeting, runner_wrapper/api) with 403, so it is built only when asked by name.
+#   runner-toml    the model of the runner's config load and save (test/real/runnerToml/, a module of
+#                  this repository), keyed by its sources' hash
 #
 # A module the proxy refuses is a hard failure that names the command and the proxy's answer.
 # Environment: GRA_REAL_CACHE (default ~/.cache/gitlab-runner-autoscaling/real).
@@ -93,12 +95,28 @@ build_gitlab_runner() {
     "-s -w -X $runner_module/common.NAME=gitlab-runner -X $runner_module/common.VERSION=$runner_version -X $runner_module/common.REVISION=${runner_pseudo##*-} -X $runner_module/common.BRANCH=main"
 }
 
+# The model is this repository's own module: no wrapper, keyed by the hash of its sources.
+build_runner_toml() {
+  local src="$here/test/real/runnerToml"
+  local key
+  key="$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)"
+  local dest="$cache/runner-toml-$key"
+  if [ ! -x "$dest/runner-toml" ]; then
+    log "building runner-toml $key"
+    mkdir -p "$dest"
+    run_go "$src" build -trimpath -o "$dest/runner-toml.partial" .
+    mv "$dest/runner-toml.partial" "$dest/runner-toml"
+  fi
+  printf '%s: %s\n' runner-toml "$dest/runner-toml"
+}
+
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(pulumi)
 for t in "${targets[@]}"; do
   case "$t" in
     pulumi) build_pulumi ;;
     gitlab-runner) build_gitlab_runner ;;
-    *) log "unknown program '$t' (expected: pulumi, gitlab-runner)"; exit 2 ;;
+    runner-toml) build_runner_toml ;;
+    *) log "unknown program '$t' (expected: pulumi, gitlab-runner, runner-toml)"; exit 2 ;;
   esac
 done

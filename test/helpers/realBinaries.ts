@@ -1,4 +1,4 @@
-// The real programs the suite runs (today the Pulumi CLI), built from their Go modules by
+// The real programs the suite runs (the Pulumi CLI, and the runner-toml model), built from Go modules by
 // scripts/real/build.sh into a cache outside the work tree. The first test that needs one calls
 // realBinary() in a before() hook with REAL_BUILD_TIMEOUT_MS; the script's lock makes parallel test
 // processes wait for one build. A build that cannot finish fails the run with the command and the
@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 
-export type RealBinaryName = "pulumi" | "gitlab-runner";
+export type RealBinaryName = "pulumi" | "gitlab-runner" | "runner-toml";
 
 const BUILD_SCRIPT = path.resolve(__dirname, "../../scripts/real/build.sh");
 
