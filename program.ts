@@ -4,6 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BuildCache } from "./components/buildCache";
 import { CiServer } from "./components/ciServer";
+import { GitlabUpgrade } from "./components/gitlabUpgrade";
 import { RemoteFileEdit } from "./components/remoteFileEdit";
 import { sshConnection } from "./components/connection";
 import { ProxyAmi } from "./components/proxyAmi";
@@ -95,11 +96,15 @@ export function runbook({ settings: s, secrets, warnings }: LoadedSettings): Pro
 
   // The runbook's first step. The upgrade path can only be checked against the server's compose
   // file, so everything else waits for it: a refused jump leaves no AWS resource behind.
-  const upgrade = s.upgrade && new RemoteFileEdit("gitlab-upgrade", {
+  // A GitLab target goes hop by hop along its upgrade path; a runner bump alone is one edit.
+  const gitlabTarget = s.upgrade?.gitlabImage;
+  const gitlab = gitlabTarget && new GitlabUpgrade("gitlab-upgrade", { settings: { ...s, upgrade: { ...s.upgrade!, gitlabImage: gitlabTarget } }, connection });
+  const runnerBump = s.upgrade && !gitlabTarget && new RemoteFileEdit("gitlab-upgrade", {
     connection,
     path: composePath(s),
     edit: pulumi.output(upgradeEdit({ ...s, upgrade: s.upgrade })),
   });
+  const upgrade = gitlab ? gitlab.last : runnerBump || undefined;
   // docker-autoscaler needs runner 17.1+: the settings check an upgrade's target; without an upgrade
   // the image in the server's docker-compose.yml is checked first, and everything waits for that.
   const autoscaler = s.runner.executor === "docker-autoscaler" ? s.runner.autoscaler : undefined;
@@ -108,7 +113,7 @@ export function runbook({ settings: s, secrets, warnings }: LoadedSettings): Pro
     ? new RunnerImageCheck("runner-image-check", { connection, composePath: composePath(s) }, upgrade ? { dependsOn: [upgrade] } : undefined)
     : undefined;
   // The upgrade edit already warns of a runner major ahead of GitLab's; this adds the minor.
-  const skew = autoscaler && s.upgrade?.runnerImage &&
+  const skew = autoscaler && s.upgrade?.runnerImage && s.upgrade.runnerImage !== "follow" &&
     !(s.upgrade.gitlabImage && runnerSkewWarning(s.upgrade.gitlabImage, s.upgrade.runnerImage)) &&
     skewWarning(s.upgrade.runnerImage, s.upgrade.gitlabImage);
   if (skew) pulumi.log.warn(skew);
@@ -202,7 +207,7 @@ export function runbook({ settings: s, secrets, warnings }: LoadedSettings): Pro
   });
 
   // Each file once, though the upgrade and the proxy step both edit docker-compose.yml.
-  const files = [...new Set([...(upgrade ? [upgrade.path] : []), ...ci.files])];
+  const files = [...new Set([...(gitlab || runnerBump ? [composePath(s)] : []), ...ci.files])];
   const summary = pulumi.all([amiId, credentials.accessKeyId, cache?.bucketName, fleet ? fleet.groupName : undefined]).apply(([ami, keyId, bucket, group]) => [
     `Workers boot ${ami} (${s.workers.instanceType}${s.workers.spot ? ", spot" : ""}) in ${s.region}${s.workers.zone}, subnet ${s.workers.subnetId}.`,
     autoscaler
@@ -224,7 +229,9 @@ export function runbook({ settings: s, secrets, warnings }: LoadedSettings): Pro
     ...(credentials.accessKeyId && { accessKeyId: credentials.accessKeyId }),
     securityGroupRuleIds: network.ruleIds,
     ciServerFiles: files,
-    ciServerResults: upgrade ? pulumi.all([upgrade.result, ci.results]).apply(([u, r]): Record<string, string> => ({ "gitlab-upgrade": u, ...r })) : ci.results,
+    ciServerResults: gitlab
+      ? pulumi.all([gitlab.results, ci.results]).apply(([u, r]): Record<string, string> => ({ ...Object.fromEntries(Object.entries(u).map(([k, v]) => [`gitlab-upgrade-${k}`, v])), ...r }))
+      : runnerBump ? pulumi.all([runnerBump.result, ci.results]).apply(([u, r]): Record<string, string> => ({ "gitlab-upgrade": u, ...r })) : ci.results,
     summary,
     ...(fleet && { workerGroupName: fleet.groupName, launchTemplateId: fleet.launchTemplateId }),
     ...(imageCheck && { runnerImageCheck: imageCheck.result }),

@@ -64,6 +64,9 @@ export const CONDITIONAL_KEYS: readonly Conditional[] = [
   under("runner", "managerRoleName", "runner", accessKey, "runner.credentials is instanceProfile (the role then gets the runner's policy)", true),
   under("runner", "keyGeneration", "runner", (r) => !accessKey(r), "runner.credentials is accessKey (it rotates the IAM access key)", true),
   under("upgrade", "readyTimeoutSeconds", "upgrade", (r) => !isSet(r.upgrade, "gitlabImage"), "upgrade.gitlabImage is set (it bounds the wait for GitLab after its upgrade)", false),
+  // The hops' gates and the backup exist only with a GitLab target.
+  ...["migrationsTimeoutSeconds", "backup", "backupDir", "backupTimeoutSeconds", "allowEditionChange", "stopVersions"].map((k) =>
+    under("upgrade", k, "upgrade", (r) => !isSet(r.upgrade, "gitlabImage"), "upgrade.gitlabImage is set (the key shapes GitLab's upgrade path)", false)),
   ...["baseAmi", "instanceType", "subnetId", "sshSourceCidr"].map((k) =>
     under("ami", k, "ami", (r) => !builds(r), "ami.existingAmi is unset (the key shapes the AMI build, which ami.existingAmi skips)", false)),
   under("ami", "sshUser", "ami", (r) => !builds(r) && !autoscaler(r), "ami.existingAmi is unset, or runner.executor is docker-autoscaler (the fleeting plugin's login user)", false),

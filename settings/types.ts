@@ -25,6 +25,10 @@ export interface CiServerSettings extends SshEndpoint {
   /** The operator's explicit opt-out: a missing hostKey (here or the bastion's) is let through, with a warning. */
   insecureSkipHostKeyCheck: boolean;
   bastion?: BastionSettings;
+  /** Collaborage's snapshot window (server time), when containers are stopped by cron; undefined = none. */
+  snapshotWindow?: { start: string; end: string };
+  /** The operator's override: recreate containers even when the window is near or open. */
+  allowInSnapshotWindow: boolean;
 }
 
 export interface BastionSettings extends SshEndpoint {
@@ -34,10 +38,24 @@ export interface BastionSettings extends SshEndpoint {
 
 /** At least one of the two images is set: a GitLab patch alone, or a runner bump alone, is fine. */
 export interface UpgradeSettings {
+  /** The target; may lie several required stops ahead: one hop per stop (core/gitlabUpgrade/). */
   gitlabImage?: string;
+  /** An explicit tag, or "follow" (with gitlabImage): the runner of the target's major.minor, at the last hop. */
   runnerImage?: string;
-  /** Bound on the wait for GitLab to be healthy after the upgrade (migrations). */
+  /** Bound on the wait for GitLab to be healthy after each hop. */
   readyTimeoutSeconds: number;
+  /** Bound on each gate's wait for the background migrations (before the first hop and after each). */
+  migrationsTimeoutSeconds: number;
+  /** A GitLab backup and a PostgreSQL dump before the first hop (false: the operator snapshots the volume). */
+  backup: boolean;
+  /** Where the backups are kept on the server (one directory per upgrade; never deleted by this program). */
+  backupDir: string;
+  /** Bound on gitlab-backup create. */
+  backupTimeoutSeconds: number;
+  /** Lets a CE server move to an EE target. */
+  allowEditionChange: boolean;
+  /** Patches to land on for stops this program knows no patch of (18.2 and later), x.y.z each. */
+  stopVersions: string[];
 }
 
 export interface ProxySettings {

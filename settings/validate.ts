@@ -2,10 +2,13 @@
 // reported at once (key path, offending value, expected form) before any resource exists.
 import { AWS_ID, isHostname, isIPv4, isIPv4Cidr, isInstanceType, isNoProxyEntry, isRegion, isZoneLetter, proxyUrlProblem } from "../core/validators";
 import { maskCredentialsInText } from "../core/proxy/proxyFiles";
-import { imageVersion } from "../core/ciServer/compose/upgradePath";
+import { imageVersion, parseVersion } from "../core/gitlabUpgrade/version";
+import { plannedHops } from "../core/gitlabUpgrade/path";
+import { isStopMinor } from "../core/gitlabUpgrade/stops";
+import { parseWindow } from "../core/gitlabUpgrade/window";
 import { AUTOSCALER_MIN_RUNNER, DEFAULT_FLEETING_PLUGIN, convertMachinePeriod, isPluginReference } from "../core/ciServer/configToml/autoscalerConvert";
 import { closest } from "./suggest";
-import type { AutoscalerSettings, AutoscalingPeriod, CiServerSettings, ComposeCommand, CredentialsMode, Executor, Problem, RawConfig, RunnerSettings, Settings, SshEndpoint } from "./types";
+import type { AutoscalerSettings, AutoscalingPeriod, CiServerSettings, ComposeCommand, CredentialsMode, Executor, Problem, RawConfig, RunnerSettings, Settings, SshEndpoint, UpgradeSettings } from "./types";
 import { cacheSettings } from "./cache";
 import { conditionalProblems } from "./conditional";
 import { badHostKeyHelp, hostKeyOf, isHostKey, missingHostKeyHelp } from "./hostKey";
@@ -172,7 +175,12 @@ function ciServerSettings(c: Reader): CiServerSettings {
     composeCommand: c.oneOf<ComposeCommand>("composeCommand", ["auto", "docker compose", "docker-compose"], "auto"),
     securityGroupId: c.str("securityGroupId", { required: true, check: (s) => AWS_ID.securityGroup.test(s), expected: "a security group id, e.g. sg-0123456789abcdef0" }) ?? "",
     insecureSkipHostKeyCheck: c.bool("insecureSkipHostKeyCheck", false),
+    allowInSnapshotWindow: c.bool("allowInSnapshotWindow", false),
   };
+  // Collaborage's cron stops the app 23:00–00:30 (server time); "none" turns the check off.
+  const windowText = c.obj.snapshotWindow === undefined || c.obj.snapshotWindow === null ? DEFAULT_SNAPSHOT_WINDOW : c.obj.snapshotWindow;
+  const snapshotWindow = windowText === "none" ? undefined : typeof windowText === "string" ? parseWindow(windowText) : undefined;
+  if (windowText !== "none" && !snapshotWindow) c.fail("snapshotWindow", windowText, `HH:MM-HH:MM in the server's time (Collaborage's cron: ${DEFAULT_SNAPSHOT_WINDOW}), or none`);
   const b = c.child("bastion");
   const bastion = b && endpoint(b, { user: "ec2-user" });
   b?.unknownKeys(["host", "user", "port", "hostKey"]);
@@ -190,14 +198,55 @@ function ciServerSettings(c: Reader): CiServerSettings {
     ...base,
     ...(ciKey !== undefined && { hostKey: ciKey }),
     ...(bastion && { bastion: { ...bastion, ...(bastionKey !== undefined && { hostKey: bastionKey }) } }),
+    ...(snapshotWindow && { snapshotWindow }),
   };
 }
+
+export const DEFAULT_SNAPSHOT_WINDOW = "23:00-00:30";
 
 function gitlabImage(r: Reader, name: string, repo: RegExp, example: string): string | undefined {
   return r.str(name, {
     check: (s) => repo.test(s) && imageVersion(s) !== undefined,
     expected: `an image with a version tag, e.g. ${example}`,
   });
+}
+
+function upgradeSettings(u: Reader): UpgradeSettings {
+  const gitlab = gitlabImage(u, "gitlabImage", /^gitlab\/gitlab-(ce|ee):/, "gitlab/gitlab-ce:17.11.7-ce.0");
+  const follow = u.obj.runnerImage === "follow";
+  const runnerImage = follow ? "follow" : gitlabImage(u, "runnerImage", /^gitlab\/gitlab-runner:/, "gitlab/gitlab-runner:ubuntu-v17.11.0, or follow");
+  if (follow && !gitlab) u.fail("runnerImage", "follow", "an explicit runner image when upgrade.gitlabImage is not set (follow moves the runner with GitLab's hops)");
+  const stopVersions = stringList(u, "stopVersions", (s) => /^\d+\.\d+\.\d+$/.test(s) && isStopMinor(parseVersion(s)),
+    "a list of x.y.z on required stops' minors (18.2, 18.5, 18.8, 18.11, …), the latest patch of each, from docs.gitlab.com/update/upgrade_paths");
+  const target = gitlab && imageVersion(gitlab);
+  const missing = target ? plannedHops(target, stopVersions.map(parseVersion)).missingPatches : [];
+  if (missing.length) {
+    u.fail("stopVersions", stopVersions, `the latest patch of each stop on the way to ${gitlab} that this program does not know: ` +
+      `${missing.map((m) => `${m.major}.${m.minor}.<patch>`).join(", ")} (from docs.gitlab.com/update/upgrade_paths; ` +
+      `pulumi config set --path 'upgrade.stopVersions[0]' ${missing[0].major}.${missing[0].minor}.<patch>)`);
+  }
+  const backupDir = u.str("backupDir", { def: "/data/gitlab-upgrade-backups", ...ABS_PATH })!;
+  return {
+    ...(gitlab && { gitlabImage: gitlab }),
+    ...(runnerImage && { runnerImage }),
+    readyTimeoutSeconds: u.int("readyTimeoutSeconds", { def: 1800, min: 1, max: 86400 })!,
+    migrationsTimeoutSeconds: u.int("migrationsTimeoutSeconds", { def: 1800, min: 1, max: 86400 })!,
+    backup: u.bool("backup", true),
+    backupDir,
+    backupTimeoutSeconds: u.int("backupTimeoutSeconds", { def: 7200, min: 1, max: 86400 })!,
+    allowEditionChange: u.bool("allowEditionChange", false),
+    stopVersions,
+  };
+}
+
+function stringList(r: Reader, name: string, check: (s: string) => boolean, expected: string): string[] {
+  const v = r.obj[name];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((s) => typeof s !== "string" || !check(s))) {
+    r.fail(name, v, expected);
+    return [];
+  }
+  return v as string[];
 }
 
 /** Cron with 7 fields as gorhill/cronexpr reads docker+machine's Periods. */
@@ -241,16 +290,12 @@ export function validateSettings(raw: RawConfig): Settings {
   // ciServer
   const c = Reader.of(problems, "ciServer", raw.ciServer, true);
   const ciServer = c && ciServerSettings(c);
-  c?.unknownKeys(["host", "user", "port", "appDir", "runnerConfigPath", "composeCommand", "securityGroupId", "hostKey", "insecureSkipHostKeyCheck", "bastion"]);
+  c?.unknownKeys(["host", "user", "port", "appDir", "runnerConfigPath", "composeCommand", "securityGroupId", "hostKey", "insecureSkipHostKeyCheck", "bastion", "snapshotWindow", "allowInSnapshotWindow"]);
 
   // upgrade
   const u = Reader.of(problems, "upgrade", raw.upgrade, false);
-  const upgrade = u && {
-    gitlabImage: gitlabImage(u, "gitlabImage", /^gitlab\/gitlab-(ce|ee):/, "gitlab/gitlab-ce:12.6.8-ce.0"),
-    runnerImage: gitlabImage(u, "runnerImage", /^gitlab\/gitlab-runner:/, "gitlab/gitlab-runner:ubuntu-v12.6.0"),
-    readyTimeoutSeconds: u.int("readyTimeoutSeconds", { def: 1800, min: 1, max: 86400 })!,
-  };
-  u?.unknownKeys(["gitlabImage", "runnerImage", "readyTimeoutSeconds"]);
+  const upgrade = u && upgradeSettings(u);
+  u?.unknownKeys(["gitlabImage", "runnerImage", "readyTimeoutSeconds", "migrationsTimeoutSeconds", "backup", "backupDir", "backupTimeoutSeconds", "allowEditionChange", "stopVersions"]);
   const unset = (v: unknown) => v === undefined || v === null || v === "";
   if (u && unset(u.obj.gitlabImage) && unset(u.obj.runnerImage)) {
     problems.push({ key: "upgrade", value: show(u.obj), expected: "upgrade.gitlabImage, upgrade.runnerImage or both (e.g. gitlab/gitlab-ce:12.6.8-ce.0), or no upgrade block at all" });
@@ -507,12 +552,14 @@ function autoscalerProblems(problems: Problem[], runner: RunnerWithAutoscaler, u
   });
   // With an upgrade the target image is known now; without one, the program checks the image in
   // the server's docker-compose.yml before anything else (core/ciServer/compose/runnerImageCheck.ts).
-  const v = upgrade?.runnerImage && imageVersion(upgrade.runnerImage);
+  // follow: the runner of the target GitLab's major.minor.
+  const v = upgrade?.runnerImage === "follow" ? upgrade.gitlabImage && imageVersion(upgrade.gitlabImage) : upgrade?.runnerImage && imageVersion(upgrade.runnerImage);
   if (v && (v.major < AUTOSCALER_MIN_RUNNER.major || (v.major === AUTOSCALER_MIN_RUNNER.major && v.minor < AUTOSCALER_MIN_RUNNER.minor))) {
     problems.push({
       key: "upgrade.runnerImage",
       value: show(upgrade!.runnerImage),
-      expected: `a runner image ${AUTOSCALER_MIN_RUNNER.major}.${AUTOSCALER_MIN_RUNNER.minor} or later with runner.executor docker-autoscaler (the executor's first generally available release)`,
+      expected: `a runner image ${AUTOSCALER_MIN_RUNNER.major}.${AUTOSCALER_MIN_RUNNER.minor} or later with runner.executor docker-autoscaler (the executor's first generally available release)` +
+        (upgrade!.runnerImage === "follow" ? `; follow gives the runner of ${upgrade!.gitlabImage}, so that GitLab target must be ${AUTOSCALER_MIN_RUNNER.major}.${AUTOSCALER_MIN_RUNNER.minor} or later` : ""),
     });
   }
 }

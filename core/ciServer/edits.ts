@@ -12,6 +12,7 @@ import { machineOptions, maskMachineOptions, type MachineOptionsInput } from "./
 import { DAEMON_JSON_PATH, LIVE_RESTORE_KEY, withLiveRestore } from "./dockerd/daemonJson";
 import { CI_DOCKER_DROPIN_PATH, dockerdProxyDropIn, hasCredentials, maskProxyUrls, type ProxyUrls } from "../proxy/proxyFiles";
 import type { AfterAction, ComposeContext, GracefulStop } from "../remote/scripts";
+import type { SnapshotWindowGuard } from "../remote/upgradeScripts";
 import { runnerSkewWarning, upgradeProblems } from "./compose/upgradePath";
 
 export type { RemoteEdit } from "../remote/remoteEdit";
@@ -25,21 +26,34 @@ export const RUNNER_CONTAINER = "gitlab-runner";
 export const RUNNER_RELOAD_TIMEOUT_SECONDS = 15;
 
 /** Every runner recreate this program makes: SIGQUIT first, so running jobs can finish. */
-const gracefulStop = (s: Pick<Settings, "runner">): GracefulStop => ({ container: RUNNER_CONTAINER, timeoutSeconds: s.runner.gracefulStopSeconds });
+export const gracefulStop = (s: Pick<Settings, "runner">): GracefulStop => ({ container: RUNNER_CONTAINER, timeoutSeconds: s.runner.gracefulStopSeconds });
 
-const compose = (s: Pick<Settings, "ciServer">): ComposeContext => ({ appDir: s.ciServer.appDir, command: s.ciServer.composeCommand });
+export const compose = (s: Pick<Settings, "ciServer">): ComposeContext => ({ appDir: s.ciServer.appDir, command: s.ciServer.composeCommand });
+
+/**
+ * The snapshot-window check of a recreate (core/gitlabUpgrade/window.ts): none when the stack sets
+ * no window or overrides it. `boundSeconds`: the most the recreate and its waits may take.
+ */
+export function windowGuard(s: Pick<Settings, "ciServer">, boundSeconds: number): { window?: SnapshotWindowGuard } {
+  const w = s.ciServer.snapshotWindow;
+  if (!w || s.ciServer.allowInSnapshotWindow) return {};
+  return { window: { start: w.start, end: w.end, boundSeconds, settingKey: "ciServer.snapshotWindow", overrideKey: "ciServer.allowInSnapshotWindow" } };
+}
+
+/** A runner recreate's bound: its graceful stop, then a minute for the recreate itself. */
+const runnerRecreateBound = (s: Pick<Settings, "runner">) => s.runner.gracefulStopSeconds + 60;
 
 /**
  * A graceful runner restart, for settings the runner does not reload ([runners.autoscaler]):
  * SIGQUIT and a bounded wait for its jobs, then compose up starts the stopped container again.
  */
 export const runnerRestart = (s: Pick<Settings, "ciServer" | "runner">): AfterAction =>
-  ({ kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE], gracefulStop: gracefulStop(s) });
+  ({ kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE], gracefulStop: gracefulStop(s), ...windowGuard(s, runnerRecreateBound(s)) });
 export const composePath = (s: Settings) => path.posix.join(s.ciServer.appDir, "docker-compose.yml");
 export const commonEnvPath = (s: Settings) => path.posix.join(s.ciServer.appDir, "common.env");
 
 /** The file must exist; if not, the one key that places it is named, with the command that sets it. */
-function need(current: string | null, file: string, key: "ciServer.appDir" | "ciServer.runnerConfigPath" = "ciServer.appDir"): string {
+export function need(current: string | null, file: string, key: "ciServer.appDir" | "ciServer.runnerConfigPath" = "ciServer.appDir"): string {
   if (current === null) {
     const what = key === "ciServer.appDir" ? "the directory of docker-compose.yml and common.env" : "the runner's config.toml on the host";
     throw new Error(`${file} does not exist on the CI server; set ${key} to ${what}: pulumi config set --path ${key} <path>`);
@@ -48,9 +62,9 @@ function need(current: string | null, file: string, key: "ciServer.appDir" | "ci
 }
 
 /**
- * The runbook's Collaborage 1.1 step: newer GitLab and/or runner images, then (when GitLab is
- * recreated) a wait for GitLab. Either image may be upgraded alone: a GitLab security patch, a
- * runner bump.
+ * The runbook's Collaborage 1.1 step as one edit: newer images, then (when GitLab is recreated) a
+ * wait for GitLab. The program uses it for a runner bump alone; a GitLab target goes hop by hop
+ * (upgradeEdits.ts, components/gitlabUpgrade.ts).
  */
 export function upgradeEdit(s: Settings & { upgrade: NonNullable<Settings["upgrade"]> }): RemoteEdit {
   const u = s.upgrade;
@@ -73,6 +87,7 @@ export function upgradeEdit(s: Settings & { upgrade: NonNullable<Settings["upgra
         ...(u.gitlabImage ? { waitHealthy: { container: GITLAB_SERVICE, timeoutSeconds: u.readyTimeoutSeconds, pollSeconds: u.readyTimeoutSeconds >= 300 ? 10 : 1 } } : {}),
         // The runner, when recreated, finishes its running jobs first (SIGQUIT).
         ...(u.runnerImage ? { gracefulStop: gracefulStop(s) } : {}),
+        ...windowGuard(s, (u.gitlabImage ? u.readyTimeoutSeconds : 0) + runnerRecreateBound(s)),
       },
       summary: images.map((i) => `services.${i.service}.image = ${i.image}`),
     },
@@ -104,7 +119,7 @@ export function composeProxyEdit(s: Settings): RemoteEdit {
       key: "compose-proxy",
       path: file,
       validate: { compose: compose(s) },
-      after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE], gracefulStop: gracefulStop(s) },
+      after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE], gracefulStop: gracefulStop(s), ...windowGuard(s, runnerRecreateBound(s)) },
       summary: [`services.${RUNNER_SERVICE}.env_file += ${ENV_FILE}`],
     },
     fingerprint: ENV_FILE,
@@ -122,7 +137,7 @@ export function commonEnvEdit(s: Settings, noProxy: string): RemoteEdit {
       key: "common-env",
       path: file,
       // Only the runner needs the new NO_PROXY now; other services pick it up at their next recreate.
-      after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE], gracefulStop: gracefulStop(s) },
+      after: { kind: "compose-up", compose: compose(s), services: [RUNNER_SERVICE], gracefulStop: gracefulStop(s), ...windowGuard(s, runnerRecreateBound(s)) },
       summary: [`NO_PROXY=${noProxy}`, `no_proxy=${noProxy}`],
     },
     fingerprint: noProxy,

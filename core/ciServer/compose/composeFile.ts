@@ -393,3 +393,28 @@ export function imageOf(current: string, service: string): string | undefined {
   const img = (svc as Json).image;
   return typeof img === "string" ? img : undefined;
 }
+
+/** A service's data as written (merge keys resolved), or undefined when the file has no such service. */
+export function serviceData(current: string, service: string): Record<string, unknown> | undefined {
+  const { doc, services } = parse(current);
+  if (!findPair(services, service)) return undefined;
+  const data = doc.toJS({ maxAliasCount: -1 }) as { services: Record<string, unknown> };
+  const svc = data.services[service];
+  return typeof svc === "object" && svc !== null ? (svc as Record<string, unknown>) : {};
+}
+
+/** The host directory a service mounts at `target` (short "src:dst[:mode]" or long syntax), if a bind mount does. */
+export function bindSource(service: Record<string, unknown>, target: string): string | undefined {
+  const volumes = Array.isArray(service.volumes) ? service.volumes : [];
+  for (const v of volumes) {
+    if (typeof v === "string") {
+      const [src, dst] = v.split(":");
+      if (dst?.replace(/\/$/, "") === target && src?.startsWith("/")) return src.replace(/\/$/, "");
+    } else if (v && typeof v === "object") {
+      const { type, source, target: dst } = v as Record<string, unknown>;
+      if ((type === undefined || type === "bind") && typeof source === "string" && source.startsWith("/") &&
+        typeof dst === "string" && dst.replace(/\/$/, "") === target) return source.replace(/\/$/, "");
+    }
+  }
+  return undefined;
+}

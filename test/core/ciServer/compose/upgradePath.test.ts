@@ -17,17 +17,17 @@ describe("GitLab upgrade stops", () => {
 
   it("names every stop a long jump skips, in order", () => {
     assert.deepEqual(stops("12.4.2", "14.0.12"), ["12.10.14", "13.0.14", "13.1.11", "13.8.8", "13.12.15"]);
-    assert.deepEqual(stops("16.0.6", "17.0.1"), ["16.3.8", "16.7.z (latest patch)", "16.11.z (latest patch)"]);
+    assert.deepEqual(stops("16.0.6", "17.0.1"), ["16.3.9", "16.7.10", "16.11.10"]);
   });
 
   it("applies the x.2/x.5/x.8/x.11 schedule from 17.5 on", () => {
-    assert.deepEqual(stops("17.3.7", "18.3.1"), ["17.5.z (latest patch)", "17.8.z (latest patch)", "17.11.z (latest patch)", "18.2.z (latest patch)"]);
+    assert.deepEqual(stops("17.3.7", "18.3.1"), ["17.5.5", "17.8.7", "17.11.7", "18.2.z (latest patch)"]);
     assert.deepEqual(stops("18.5.3", "18.8.0"), []);
   });
 
   it("requires the stop's patch level when leaving its minor", () => {
-    assert.deepEqual(stops("16.3.0", "16.4.1"), ["16.3.8"]);
-    assert.deepEqual(stops("16.3.8", "16.7.0"), []);
+    assert.deepEqual(stops("16.3.0", "16.4.1"), ["16.3.9"]);
+    assert.deepEqual(stops("16.3.9", "16.7.0"), []);
   });
 
   it("rejects a downgrade of GitLab and of the runner", () => {
