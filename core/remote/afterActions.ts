@@ -23,6 +23,7 @@
 //   with swarm mode"); a key set both as a flag and in daemon.json stops dockerd from starting.
 import type { ComposeContext } from "./composeContext";
 import { checkName, checkSeconds } from "./shell";
+import { checkWindowGuard, type SnapshotWindowGuard } from "./snapshotWindow";
 
 export interface HealthWait {
   readonly container: string;
@@ -41,6 +42,8 @@ export type AfterAction =
   | {
     readonly kind: "compose-up"; readonly compose: ComposeContext; readonly services: string[];
     readonly waitHealthy?: HealthWait; readonly gracefulStop?: GracefulStop;
+    /** Refuse the write (EXIT.snapshotWindow, nothing written) when its recreate would meet the snapshot window. */
+    readonly window?: SnapshotWindowGuard;
   }
   /** The docker drop-in: daemon-reload and restart, only with live-restore on. */
   | { readonly kind: "dockerd-restart" }
@@ -85,6 +88,7 @@ export function checkAfter(a: AfterAction, checkCompose: (c: ComposeContext, wha
         checkSeconds(a.waitHealthy.pollSeconds, "waitHealthy.pollSeconds");
       }
       if (a.gracefulStop) checkGracefulStop(a.gracefulStop, "gracefulStop");
+      if (a.window) checkWindowGuard(a.window, "after.window");
       return;
     case "dockerd-restart":
       return;

@@ -11,6 +11,7 @@ import {
 import { shSections } from "./shFiles";
 import type { ComposeCommand, ComposeContext } from "./composeContext";
 import { afterScript, checkAfter, restoreAfterScript, type AfterAction } from "./afterActions";
+import { windowParams } from "./snapshotWindow";
 
 export type { ScriptOptions } from "./shell";
 export type { AfterAction, GracefulStop, HealthWait } from "./afterActions";
@@ -49,6 +50,15 @@ export const EXIT = {
   noCompose: 6,
   changedSinceWritten: 7,
   noProxyInDocker: 8,
+  /** A recreate or an upgrade would run into Collaborage's snapshot window (lib/snapshot_window.sh). */
+  snapshotWindow: 9,
+  /** An upgrade gate's bound ran out with background migrations (or GitLab's health) still pending. */
+  migrationsPending: 10,
+  /** The upgrade's preflight found problems (window, disk); all are listed. */
+  preflight: 11,
+  backupFailed: 12,
+  /** A batched background migration failed: the upgrade stops at once. */
+  migrationsFailed: 13,
 } as const;
 
 const DEFAULT_REREAD_HINT =
@@ -131,6 +141,8 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
   const stateDir = opts.stateDir ?? STATE_DIR;
   shPath(stateDir, "stateDir");
   const after = w.after && afterScript(w.after);
+  // Only a write with a window carries its values and lib/snapshot_window.sh: the others stay as they were.
+  const window = w.after?.kind === "compose-up" ? w.after.window : undefined;
   return lines(
     ["set -eu"],
     shPreamble({
@@ -146,7 +158,9 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
       has_after: w.after ? 1 : 0,
     }),
     after ? shPreamble(after.params) : [],
+    window ? shPreamble(windowParams(window)) : [],
     shSections("lib/die.sh", "lib/state_of.sh", "lib/put.sh", "lib/keep_reverse.sh", "lib/stamp.sh", "lib/prune.sh", "lib/no_link.sh", "lib/compose_select.sh", "lib/signal_traps.sh", "lib/tmp_in_dir.sh"),
+    window ? shSections("lib/snapshot_window.sh") : [],
     shSections(...(after?.files ?? [])),
     shSections("guarded-write.sh"),
   );

@@ -4,7 +4,8 @@
 # content> [<reverse edit, base64>]", then the new content's exact bytes (scripts.ts's
 # guardedWriteStdin). Exit codes: scripts.ts's EXIT.
 # Preamble: target dir root sd hint new_mode keep compose_cmd validate_dir has_after.
-# Functions: die state_of put keep_reverse stamp prune no_link compose_select signal_traps tmp_in_dir; with has_after=1
+# Functions: die state_of put keep_reverse stamp prune no_link compose_select signal_traps tmp_in_dir; with a window
+# (the compose-up after-action's) also window_check and its preamble values window_*; with has_after=1
 # also after and after_again (the after-action: core/remote/afterActions.ts), which set $why,
 # $after_done and $after_check.
 
@@ -51,6 +52,12 @@ if [ "$cur" = "$new" ]; then
   exit 0
 fi
 [ "$cur" = "$expected" ] || die 3 "$target changed on the server since it was read (expected $expected, found $cur). Someone or the runner edited it; nothing was written." "$hint"
+# A write whose recreate would meet the snapshot window stops here (window_check: lib/snapshot_window.sh,
+# sent with its values only when the after-action has a window).
+if [ -n "${window_start-}" ]; then
+  window_check
+  [ -z "$window_refusal" ] || die 9 "$window_refusal" "Nothing was written: $target is as it was."
+fi
 [ -z "$compose_cmd" ] || compose_select
 if [ "$cur" = absent ]; then
   chmod "$new_mode" "$tmp"
