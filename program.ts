@@ -34,6 +34,8 @@ export interface ProgramOutputs {
   ciServerFiles: string[];
   ciServerResults: pulumi.Output<Record<string, string>>;
   summary: pulumi.Output<string>;
+  /** With upgrade.gitlabImage: the hops, their bounds, the backup and the restarts, in numbers. */
+  gitlabUpgradePath?: pulumi.Output<string>;
   /** runner.executor docker-autoscaler only. */
   workerGroupName?: pulumi.Output<string>;
   launchTemplateId?: pulumi.Output<string>;
@@ -233,6 +235,7 @@ export function runbook({ settings: s, secrets, warnings }: LoadedSettings): Pro
       ? pulumi.all([gitlab.results, ci.results]).apply(([u, r]): Record<string, string> => ({ ...Object.fromEntries(Object.entries(u).map(([k, v]) => [`gitlab-upgrade-${k}`, v])), ...r }))
       : runnerBump ? pulumi.all([runnerBump.result, ci.results]).apply(([u, r]): Record<string, string> => ({ "gitlab-upgrade": u, ...r })) : ci.results,
     summary,
+    ...(gitlab && { gitlabUpgradePath: gitlab.plan }),
     ...(fleet && { workerGroupName: fleet.groupName, launchTemplateId: fleet.launchTemplateId }),
     ...(imageCheck && { runnerImageCheck: imageCheck.result }),
   };

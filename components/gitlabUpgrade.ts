@@ -6,9 +6,10 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { composePath } from "../core/ciServer/edits";
-import { gitlabHopEdit, hopBoundSeconds, hopKey, type GitlabUpgradeSettings } from "../core/ciServer/upgradeEdits";
+import { gitlabHopEdit, hopKey, type GitlabUpgradeSettings } from "../core/ciServer/upgradeEdits";
 import { gatePollSeconds, migrationChecks } from "../core/gitlabUpgrade/gates";
 import { plannedHops } from "../core/gitlabUpgrade/path";
+import { pathBoundSeconds, upgradePlanLines, type PlanTextInput } from "../core/gitlabUpgrade/planText";
 import { GITLAB_SERVICE, upgradeVerdict, type UpgradeVerdict } from "../core/gitlabUpgrade/verdict";
 import { imageVersion, parseVersion, versionText } from "../core/gitlabUpgrade/version";
 import { parseReadResult } from "../core/remote/readResult";
@@ -28,6 +29,8 @@ export class GitlabUpgrade extends pulumi.ComponentResource {
   /** What everything else waits for: the last gate. */
   public readonly last: pulumi.Resource;
   public readonly path: string;
+  /** The path in numbers (core/gitlabUpgrade/planText.ts), for the plan and the stack outputs. */
+  public readonly plan: pulumi.Output<string>;
   /** Each step's report, by step name. */
   public readonly results: pulumi.Output<Record<string, string>>;
 
@@ -39,8 +42,8 @@ export class GitlabUpgrade extends pulumi.ComponentResource {
     const target = imageVersion(u.gitlabImage)!;
     const stopVersions = u.stopVersions.map(parseVersion);
     const hops = plannedHops(target, stopVersions).hops;
-    const remote = (suffix: string, a: command.remote.CommandArgs, dependsOn: pulumi.Resource[]) =>
-      new command.remote.Command(`${name}-${suffix}`, { connection: args.connection, addPreviousOutputInEnv: false, ...a }, { parent: this, dependsOn });
+    const remote = (suffix: string, a: Omit<command.remote.CommandArgs, "connection">, dependsOn: pulumi.Resource[]) =>
+      new command.remote.Command(`${name}-${suffix}`, { ...a, connection: args.connection, addPreviousOutputInEnv: false }, { parent: this, dependsOn });
 
     // Only what shapes the path re-reads the file: a changed timeout must not start a new backup.
     const read = new command.remote.Command(`${name}-read`, {
@@ -62,10 +65,15 @@ export class GitlabUpgrade extends pulumi.ComponentResource {
       return v;
     }));
 
-    // Worst case from here: the first gate, the backup, every hop that runs, the runner's stop.
-    const bound = verdict.apply((v) => u.migrationsTimeoutSeconds + (u.backup ? u.backupTimeoutSeconds : 0) +
-      v.hops.filter((h) => h.runs).length * hopBoundSeconds(s) + (v.runnerImage ? s.runner.gracefulStopSeconds : 0));
     const window = s.ciServer.snapshotWindow && !s.ciServer.allowInSnapshotWindow ? s.ciServer.snapshotWindow : undefined;
+    const planInput = (v: UpgradeVerdict): PlanTextInput => ({
+      verdict: v, readyTimeoutSeconds: u.readyTimeoutSeconds, migrationsTimeoutSeconds: u.migrationsTimeoutSeconds,
+      backup: u.backup ? { dir: u.backupDir, timeoutSeconds: u.backupTimeoutSeconds } : undefined,
+      runnerStopSeconds: s.runner.gracefulStopSeconds, ...(window && { window }),
+    });
+    this.plan = verdict.apply((v) => upgradePlanLines(planInput(v)).join("\n"));
+    // Worst case from here: the first gate, the backup, every hop that runs, the runner's stop.
+    const bound = verdict.apply((v) => pathBoundSeconds(planInput(v)));
     const preflight = remote("preflight", {
       create: pulumi.all([verdict, bound]).apply(([v, b]) => upgradePreflightScript({
         ...(window && { window: { ...window, boundSeconds: b, settingKey: "ciServer.snapshotWindow", overrideKey: "ciServer.allowInSnapshotWindow" } }),

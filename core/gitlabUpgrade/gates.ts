@@ -15,7 +15,9 @@
 //   for 14.0 and later (gitlab-org/gitlab#442725), removed with the former.
 import { compareVersions, parseVersion, type Version } from "./version";
 
-export type MigrationCheck = "batched-rake" | "batched-runner" | "sidekiq-remaining" | "sidekiq-jobs";
+import type { MigrationCheck } from "../remote/upgradeScripts";
+
+export type { MigrationCheck };
 
 const atLeast = (v: Version, text: string) => compareVersions({ ...v, patch: v.patch ?? 0 }, { ...parseVersion(text), patch: 0 }) >= 0;
 
