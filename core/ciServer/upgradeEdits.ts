@@ -4,7 +4,7 @@
 // (components/gitlabUpgrade.ts) waits for the background migrations.
 import type { Settings } from "../../settings/types";
 import { editCompose, imageOf } from "./compose/composeFile";
-import { upgradeProblems } from "./compose/upgradePath";
+import { runnerSkewWarning, upgradeProblems } from "./compose/upgradePath";
 import { GITLAB_SERVICE, RUNNER_SERVICE, composePath, need, windowGuard, gracefulStop, compose } from "./edits";
 import { followingRunnerImage, gitlabImageOf, imageEdition } from "../gitlabUpgrade/images";
 import { compareVersions, imageVersion, versionText, type Version } from "../gitlabUpgrade/version";
@@ -66,6 +66,11 @@ export function gitlabHopEdit(s: GitlabUpgradeSettings, hop: Version, o: { last:
         if (runnerImage !== currentRunner) images.push({ service: RUNNER_SERVICE, image: runnerImage });
       }
       return images.length ? editCompose(text, { images }).text : text;
+    },
+    // A runner a major ahead of the target GitLab: said once, by the hop that writes it.
+    warnings: () => {
+      const w = runner && runner !== "follow" ? runnerSkewWarning(u.gitlabImage, runner) : undefined;
+      return w ? [w] : [];
     },
   };
 }

@@ -97,6 +97,12 @@ export function upgradeVerdict(composeText: string, t: UpgradeTarget): UpgradeVe
 
   const currentRunner = imageOf(composeText, RUNNER_SERVICE);
   const runnerImage = t.runnerImage === "follow" ? followingRunnerImage(currentRunner, target) : t.runnerImage;
+  const runnerFrom = currentRunner && imageVersion(currentRunner);
+  const runnerTo = runnerImage && imageVersion(runnerImage);
+  if (runnerFrom && runnerTo && compareVersions(runnerTo, runnerFrom) < 0) {
+    problems.push(`upgrade.runnerImage: ${runnerImage}${t.runnerImage === "follow" ? " (follow)" : ""} is older than the running ${currentRunner}: ` +
+      "a runner downgrade is not done by this program; name a runner image of GitLab's major.minor or later");
+  }
   return {
     from, fromImage, hops,
     ...(runnerImage && runnerImage !== currentRunner && { runnerImage }),

@@ -47,7 +47,7 @@ describe("runner.executor docker-autoscaler (accessKey, spot, with the runner up
     assert.deepEqual(childrenOf(run, FLEET, "workers").map(keyOf), [`${TEMPLATE}::workers-template`, `${GROUP}::workers-asg`]);
     // The launch template names the worker key pair that the CI server's key command imports.
     for (const r of childrenOf(run, FLEET, "workers")) {
-      assert.deepEqual(r.dependsOn, [`${T.fileEdit}::gitlab-upgrade`, "gitlab-runner-autoscaling:ci:WorkerSshKey::autoscaler-worker-key"], r.name);
+      assert.deepEqual(r.dependsOn, [`${T.command}::gitlab-upgrade-to-16.1.8-gate`, "gitlab-runner-autoscaling:ci:WorkerSshKey::autoscaler-worker-key"], r.name);
     }
   });
 

@@ -180,33 +180,43 @@ describe("CiServer with an upgrade (Collaborage 2.1.0 → GitLab 16.3.9)", () =>
     run = await cachedRun(variant((c) => { c.upgrade = UPGRADE; }));
   });
 
-  it("the upgrade comes first, at the top level, and everything else waits for it", () => {
-    const upgrade = `${T.fileEdit}::gitlab-upgrade`;
-    assert.equal(get(run, T.fileEdit, "gitlab-upgrade").parent, undefined);
+  const LAST_GATE = `${T.command}::gitlab-upgrade-to-16.3.9-gate`;
+  const UPGRADE_TYPE = "gitlab-runner-autoscaling:ci:GitlabUpgrade";
+
+  it("the upgrade comes first, at the top level, in its order: read, preflight, gate, backup, hop, gate; everything else waits for its last gate", () => {
+    assert.equal(get(run, UPGRADE_TYPE, "gitlab-upgrade").parent, undefined);
     assert.deepEqual(childrenOf(run, T.ciServer, "ci-server").map(keyOf), EDITS.map((e) => edit(e.step)));
     assert.deepEqual(get(run, T.command, "gitlab-upgrade-read").dependsOn, []);
-    assert.deepEqual(get(run, T.command, "ci-server-common-env-read").dependsOn, [upgrade]);
+    const chain: [string, string, string][] = [
+      [T.command, "gitlab-upgrade-preflight", `${T.command}::gitlab-upgrade-read`],
+      [T.command, "gitlab-upgrade-gate-start", `${T.command}::gitlab-upgrade-preflight`],
+      [T.command, "gitlab-upgrade-backup", `${T.command}::gitlab-upgrade-gate-start`],
+      [T.fileEdit, "gitlab-upgrade-to-16.3.9", `${T.command}::gitlab-upgrade-backup`],
+      [T.command, "gitlab-upgrade-to-16.3.9-gate", `${T.fileEdit}::gitlab-upgrade-to-16.3.9`],
+    ];
+    for (const [type, name, on] of chain) assert.deepEqual(get(run, type, name).dependsOn, [on], name);
+    assert.deepEqual(get(run, T.command, "ci-server-common-env-read").dependsOn, [LAST_GATE]);
     // AWS resources too: a refused upgrade path must leave nothing behind.
     for (const [type, name] of [[T.ingress, "network-ssh-from-ci"], [T.user, "runner-user"], ["aws:ec2/securityGroup:SecurityGroup", "worker-ami-builder-sg"], ["aws:ec2/keyPair:KeyPair", "worker-ami-builder-key"]]) {
-      assert.deepEqual(get(run, type, name).dependsOn, [upgrade], name);
+      assert.deepEqual(get(run, type, name).dependsOn, [LAST_GATE], name);
     }
   });
 
-  it("destroy keeps the upgrade (no restore) and restores the others", () => {
-    const del = inputsOf(run, T.command, "gitlab-upgrade-write").delete;
-    assert.equal(del, "echo 'kept on destroy: compose-upgrade'");
-    assert.doesNotMatch(del, /restore/);
+  it("destroy keeps the upgrade and its backups (no restore) and restores the others", () => {
+    const del = inputsOf(run, T.command, "gitlab-upgrade-to-16.3.9-write").delete;
+    assert.equal(del, "echo 'kept on destroy: gitlab-hop-16-3-9'");
+    assert.equal(inputsOf(run, T.command, "gitlab-upgrade-backup").delete, "echo 'kept on destroy: the GitLab backups under /data/gitlab-upgrade-backups'");
     for (const e of EDITS) assert.match(write(run, e.step).delete, /^# gitlab-runner-autoscaling: restore /, e.step);
   });
 
-  it("the upgrade write: summary with both images, stdin = the fixture with both images replaced", () => {
-    const w = inputsOf(run, T.command, "gitlab-upgrade-write");
-    assert.ok(w.create.startsWith(`# gitlab-runner-autoscaling: guarded write of ${PATHS.compose} (state compose-upgrade)\n`));
-    assert.deepEqual(summaryOf(w.create), [`services.gitlab.image = ${UPGRADE.gitlabImage}`, `services.gitlab-runner.image = ${UPGRADE.runnerImage}`]);
+  it("the hop's write: summary with both images, stdin = the fixture with both images replaced", () => {
+    const w = inputsOf(run, T.command, "gitlab-upgrade-to-16.3.9-write");
+    assert.ok(w.create.startsWith(`# gitlab-runner-autoscaling: guarded write of ${PATHS.compose} (state gitlab-hop-16-3-9)\n`));
+    assert.deepEqual(summaryOf(w.create), [`services.gitlab.image = ${UPGRADE.gitlabImage} (unless the server already runs 16.3.9 or later)`, `services.gitlab-runner.image = ${UPGRADE.runnerImage}`]);
     const merged = editCompose(FIXTURE_TEXT.compose, {
       images: [{ service: "gitlab", image: UPGRADE.gitlabImage }, { service: "gitlab-runner", image: UPGRADE.runnerImage }],
     }).text;
-    assert.equal(revealed(run, "gitlab-upgrade-write", "stdin"), guardedWriteStdin(sha256(FIXTURE_TEXT.compose), merged));
+    assert.equal(revealed(run, "gitlab-upgrade-to-16.3.9-write", "stdin"), guardedWriteStdin(sha256(FIXTURE_TEXT.compose), merged));
     assert.ok(isSecretEnvelope(w.stdin));
   });
 });

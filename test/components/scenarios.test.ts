@@ -121,36 +121,42 @@ describe("Whole program, scenario by scenario", () => {
     });
 
     it("adds the gitlab-upgrade edit, first, and nothing else", () => {
-      const upgrade = [`${T.fileEdit}::gitlab-upgrade`, `${T.command}::gitlab-upgrade-read`, `${T.command}::gitlab-upgrade-write`];
+      const upgrade = [
+        "gitlab-runner-autoscaling:ci:GitlabUpgrade::gitlab-upgrade",
+        ...["read", "preflight", "gate-start", "backup", "to-16.3.9-read", "to-16.3.9-write", "to-16.3.9-gate"].map((s) => `${T.command}::gitlab-upgrade-${s}`),
+        `${T.fileEdit}::gitlab-upgrade-to-16.3.9`,
+      ];
       assert.deepEqual(inventory(run), [...DEV_INVENTORY, ...upgrade].sort());
       assert.equal(childrenOf(run, T.ciServer, "ci-server")[0].name, "ci-server-common-env");
       assert.equal(run.outputs.ciServerFiles && (run.outputs.ciServerFiles as string[])[0], PATHS.compose);
     });
 
     it("the upgrade waits for GitLab to be healthy and keeps the old image line as a comment", () => {
-      const w = inputsOf(run, T.command, "gitlab-upgrade-write");
+      const w = inputsOf(run, T.command, "gitlab-upgrade-to-16.3.9-write");
       assert.match(w.create, /wait_healthy/);
-      const stdin = String(revealed(run, "gitlab-upgrade-write", "stdin"));
+      const stdin = String(revealed(run, "gitlab-upgrade-to-16.3.9-write", "stdin"));
       assert.match(stdin, /image: gitlab\/gitlab-ce:16\.3\.9-ce\.0/);
       assert.match(stdin, /#\s*image: gitlab\/gitlab-ce:16\.0\.6-ce\.0/);
     });
 
+    // Each refused by the preflight's verdict on the server's compose file, before any hop.
     const rejected: [string, Partial<typeof UPGRADE>, RegExp][] = [
       ["a GitLab downgrade", { gitlabImage: "gitlab/gitlab-ce:15.11.13-ce.0" },
-        /upgrade: GitLab gitlab\/gitlab-ce:15\.11\.13-ce\.0 is older than the running gitlab\/gitlab-ce:16\.0\.6-ce\.0: downgrades are not supported/],
+        /upgrade\.gitlabImage: gitlab\/gitlab-ce:15\.11\.13-ce\.0 is older than the running gitlab\/gitlab-ce:16\.0\.6-ce\.0: downgrades are not supported/],
       ["a runner downgrade", { runnerImage: "gitlab/gitlab-runner:ubuntu-v16.0.0" },
-        /upgrade: GitLab Runner gitlab\/gitlab-runner:ubuntu-v16\.0\.0 is older than the running gitlab\/gitlab-runner:ubuntu-v16\.1\.0/],
-      ["a jump over required stops", { gitlabImage: "gitlab/gitlab-ce:16.8.1-ce.0" },
-        /upgrade: GitLab gitlab\/gitlab-ce:16\.0\.6-ce\.0 → gitlab\/gitlab-ce:16\.8\.1-ce\.0 skips required upgrade stops; upgrade through 16\.3\.8 → 16\.7\.z \(latest patch\) first/],
+        /upgrade\.runnerImage: gitlab\/gitlab-runner:ubuntu-v16\.0\.0 is older than the running gitlab\/gitlab-runner:ubuntu-v16\.1\.0/],
+      ["GitLab 18 on PostgreSQL 14", { gitlabImage: "gitlab/gitlab-ce:18.2.8-ce.0" },
+        /upgrade\.gitlabImage: GitLab 18 needs PostgreSQL 16 or later, and the server's gitlab-db runs postgres:14\.9-alpine/],
     ];
     for (const [what, change, message] of rejected) {
-      it(`${what}: runOffline rejects with the problem, raised by the write's stdin, and nothing is written`, async () => {
+      it(`${what}: runOffline rejects with the problem, raised by the preflight, and nothing is written`, async () => {
         const { error, registered } = await rejectedRun(variant((c) => { c.upgrade = { ...UPGRADE, ...change }; }));
         assert.match(error.message, message);
-        assert.match(error.message, /error serializing property "stdin"/, "surfaced by the SDK while sending the write's stdin");
+        assert.match(error.message, /The GitLab upgrade is refused before any hop ran:/);
+        assert.match(error.message, /error serializing property "create"/, "surfaced by the SDK while sending the preflight's script");
         assert.ok(registered.includes(cmd("gitlab-upgrade-read")), "the server was read");
-        assert.deepEqual(registered.filter((k) => k.includes("-write") || /ci-server-(common-env|compose-proxy|docker-daemon-json|docker-dropin|config-toml)/.test(k)), [],
-          "no write, and no later CI-server step, was registered");
+        assert.deepEqual(registered.filter((k) => /-write|-preflight|-gate|-backup/.test(k) || /ci-server-(common-env|compose-proxy|docker-daemon-json|docker-dropin|config-toml)/.test(k)), [],
+          "no preflight, gate, backup or write, and no later CI-server step, was registered");
         assert.deepEqual(registered.filter((k) => k.startsWith("aws:") && !k.includes("/get")), [], "no AWS resource was registered");
       });
     }

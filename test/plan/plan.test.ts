@@ -181,15 +181,30 @@ describe("npm run plan", function () {
     assert.match(r.stderr, /^warning: \[runtime\] workers\.zone is set \("c"\) but has no effect: it counts only when runner\.executor is docker\+machine/m);
   });
 
-  it("a refused upgrade path (known only from the server's files): exit 1 with the stops to go through", () => {
+  it("a refused upgrade path (known only from the server's files): exit 1 naming the key and what to do", () => {
     const dir = tmp();
     const file = path.join(dir, "Pulumi.up.yaml");
     fs.writeFileSync(file, fs.readFileSync(path.join(REPO, "Pulumi.dev.yaml"), "utf8") +
-      "  gitlab-runner-autoscaling:upgrade:\n    gitlabImage: gitlab/gitlab-ce:16.8.1-ce.0\n    runnerImage: gitlab/gitlab-runner:ubuntu-v16.8.0\n");
+      "  gitlab-runner-autoscaling:upgrade:\n    gitlabImage: gitlab/gitlab-ce:18.2.8-ce.0\n");
     const r = plan("--config-file", file, "--out", path.join(dir, "p"));
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^plan failed: upgrade: GitLab gitlab\/gitlab-ce:16\.0\.6-ce\.0 → gitlab\/gitlab-ce:16\.8\.1-ce\.0 skips required upgrade stops; upgrade through 16\.3\.8 → 16\.7\.z/m);
+    assert.match(r.stderr, /^plan failed: The GitLab upgrade is refused before any hop ran:\n {2}- upgrade\.gitlabImage: GitLab 18 needs PostgreSQL 16 or later, and the server's gitlab-db runs postgres:14\.9-alpine/m);
     assert.equal(fs.existsSync(path.join(dir, "p")), false);
+  });
+
+  it("a target several stops ahead: one hop per stop, each gated, with the backup first", () => {
+    const r = plan("--stack", "upgrade");
+    assert.equal(r.code, 0, r.stderr);
+    const hops = ["16.3.9", "16.7.10", "16.11.10", "17.1.8", "17.3.7", "17.5.5", "17.8.7", "17.11.7"];
+    const order = ["gitlab-upgrade-read", "gitlab-upgrade-preflight", "gitlab-upgrade-gate-start", "gitlab-upgrade-backup", ...hops.flatMap((h) => [`gitlab-upgrade-to-${h}-write`, `gitlab-upgrade-to-${h}-gate`])];
+    const at = order.map((name) => r.stdout.indexOf(`+ ${name}  (`));
+    assert.ok(at.every((i) => i >= 0), order.filter((_, i) => at[i] < 0).join(", "));
+    assert.deepEqual([...at].sort((a, b) => a - b), at, "listed in the order they run");
+    assert.match(r.stdout, /gitlabUpgradePath: GitLab 16\.0\.6 → 16\.3\.9 → 16\.7\.10 → 16\.11\.10 → 17\.1\.8 → 17\.3\.7 → 17\.5\.5 → 17\.8\.7 → 17\.11\.7: 8 hop\(s\), 8 GitLab restart\(s\)/);
+    assert.match(r.stdout, /Backup before the first hop, kept after the upgrade and after destroy: \/data\/gitlab-upgrade-backups\/<UTC time>-gitlab-16\.0\.6\//);
+    assert.match(r.stdout, /Hop 8: gitlab\/gitlab-ce:17\.11\.7-ce\.0; recreate gitlab, wait up to 30 min for its health, then a gate waits up to 30 min for its background migrations\./);
+    assert.match(r.stdout, /The last hop also moves the runner to gitlab\/gitlab-runner:ubuntu-v17\.11\.0 \(one graceful runner restart\)\./);
+    assert.match(r.stdout, /Bounded waits in all: up to 10 h 40 min\. Start between 00:30 and 12:20 server time \(snapshot window 23:00-00:30\)\./);
   });
 
   it("reads the server's files from --server-files (a Collaborage 1.1.0 compose file)", () => {

@@ -84,8 +84,8 @@ describe("npm run plan on new stacks (issue 8)", function () {
       assert.equal(filesSection(r.stdout).split("\n").slice(0, 6).join("\n"), [
         "Files on the CI server:",
         "  /home/ec2-user/nop/docker/ci/docker-compose.yml",
-        "    gitlab-upgrade:",
-        "      services.gitlab.image = gitlab/gitlab-ce:12.6.8-ce.0",
+        "    gitlab-upgrade-to-12.6.8:",
+        "      services.gitlab.image = gitlab/gitlab-ce:12.6.8-ce.0 (unless the server already runs 12.6.8 or later)",
         "      services.gitlab-runner.image = gitlab/gitlab-runner:ubuntu-v12.6.0",
         "      on destroy: kept as it is (a GitLab upgrade cannot be rolled back)",
       ].join("\n"));
@@ -121,8 +121,8 @@ describe("npm run plan on new stacks (issue 8)", function () {
       assert.equal(section.split("\n").filter((l) => l === "  /home/ec2-user/nop/docker/ci/docker-compose.yml").length, 1);
       assert.ok(section.includes([
         "  /home/ec2-user/nop/docker/ci/docker-compose.yml",
-        "    gitlab-upgrade:",
-        "      services.gitlab.image = gitlab/gitlab-ce:12.6.8-ce.0",
+        "    gitlab-upgrade-to-12.6.8:",
+        "      services.gitlab.image = gitlab/gitlab-ce:12.6.8-ce.0 (unless the server already runs 12.6.8 or later)",
         "      services.gitlab-runner.image = gitlab/gitlab-runner:ubuntu-v12.6.0",
         "      on destroy: kept as it is (a GitLab upgrade cannot be rolled back)",
         "    ci-server-compose-proxy:",
@@ -135,9 +135,9 @@ describe("npm run plan on new stacks (issue 8)", function () {
     it("every guarded write has one destroy line in the plan and its delete script in plan.json", () => {
       const { resources } = JSON.parse(read(dir, "p/plan.json"));
       const writes = resources.filter((x: any) => x.type === "command:remote:Command" && x.name.endsWith("-write"));
-      assert.deepEqual(writes.map((w: any) => w.name), ["gitlab-upgrade-write", "ci-server-common-env-write", "ci-server-compose-proxy-write", "ci-server-docker-daemon-json-write", "ci-server-docker-dropin-write", "ci-server-config-toml-write"]);
+      assert.deepEqual(writes.map((w: any) => w.name), ["gitlab-upgrade-to-12.6.8-write", "ci-server-common-env-write", "ci-server-compose-proxy-write", "ci-server-docker-daemon-json-write", "ci-server-docker-dropin-write", "ci-server-config-toml-write"]);
       for (const w of writes) assert.equal(typeof w.inputs.delete, "string", w.name);
-      assert.equal(writes[0].inputs.delete, "echo 'kept on destroy: compose-upgrade'");
+      assert.equal(writes[0].inputs.delete, "echo 'kept on destroy: gitlab-hop-12-6-8'");
       assert.match(writes[2].inputs.delete, /^# gitlab-runner-autoscaling: restore \/home\/ec2-user\/nop\/docker\/ci\/docker-compose\.yml \(state compose-proxy\)\n/);
       assert.equal(r.stdout.split("\n").filter((l) => /^ {6}on destroy: /.test(l)).length, writes.length);
     });

@@ -194,9 +194,29 @@ describe("settings validation", () => {
 
   it("upgrades one image alone: GitLab only, or the runner only", () => {
     const gitlab = validateSettings(((r: any) => ((r.upgrade = { gitlabImage: "gitlab/gitlab-ce:16.0.8-ce.0" }), r))(devRaw()));
-    assert.deepEqual(gitlab.upgrade, { gitlabImage: "gitlab/gitlab-ce:16.0.8-ce.0", runnerImage: undefined, readyTimeoutSeconds: 1800 });
+    // The defaults of the upgrade path: 30 min bounds per wait, a backup under /data, no edition change.
+    const defaults = { readyTimeoutSeconds: 1800, migrationsTimeoutSeconds: 1800, backup: true, backupDir: "/data/gitlab-upgrade-backups", backupTimeoutSeconds: 7200, allowEditionChange: false, stopVersions: [] };
+    assert.deepEqual(gitlab.upgrade, { gitlabImage: "gitlab/gitlab-ce:16.0.8-ce.0", ...defaults });
     const runner = validateSettings(((r: any) => ((r.upgrade = { runnerImage: "gitlab/gitlab-runner:ubuntu-v16.11.0" }), r))(devRaw()));
-    assert.deepEqual(runner.upgrade, { gitlabImage: undefined, runnerImage: "gitlab/gitlab-runner:ubuntu-v16.11.0", readyTimeoutSeconds: 1800 });
+    assert.deepEqual(runner.upgrade, { runnerImage: "gitlab/gitlab-runner:ubuntu-v16.11.0", ...defaults });
+    assert.deepEqual(gitlab.ciServer.snapshotWindow, { start: "23:00", end: "00:30" }, "Collaborage's cron window by default");
+    assert.equal(gitlab.ciServer.allowInSnapshotWindow, false);
+  });
+
+  it("refuses, all at once, the upgrade path's bad inputs, each naming its key and the expected form", () => {
+    const problems = problemsOf((r) => {
+      r.upgrade = { gitlabImage: "gitlab/gitlab-ce:18.11.3-ce.0", runnerImage: "follow", stopVersions: ["18.3.1"], backupDir: "backups", migrationsTimeoutSeconds: 0 };
+      r.ciServer.snapshotWindow = "23:00";
+    });
+    assert.deepEqual(problems.map((p) => p.split(":")[0]), ["ciServer.snapshotWindow", "upgrade.stopVersions", "upgrade.stopVersions", "upgrade.backupDir", "upgrade.migrationsTimeoutSeconds"]);
+    assert.match(problems[0], /got "23:00"; expected HH:MM-HH:MM in the server's time \(Collaborage's cron: 23:00-00:30\), or none/);
+    assert.match(problems[1], /got \["18\.3\.1"\]; expected a list of x\.y\.z on required stops' minors/);
+    assert.match(problems[2], /expected the latest patch of each stop on the way to gitlab\/gitlab-ce:18\.11\.3-ce\.0 that this program does not know: 18\.2\.<patch>, 18\.5\.<patch>, 18\.8\.<patch>/);
+    const follow = problemsOf((r) => { r.upgrade = { runnerImage: "follow" }; });
+    assert.match(follow.join("\n"), /upgrade\.runnerImage: got "follow"; expected an explicit runner image when upgrade\.gitlabImage is not set/);
+    const ok = validateSettings(((r: any) => ((r.upgrade = { gitlabImage: "gitlab/gitlab-ce:18.11.3-ce.0", runnerImage: "follow", stopVersions: ["18.2.8", "18.5.6", "18.8.7"] }), (r.ciServer.snapshotWindow = "none"), r))(devRaw()));
+    assert.equal(ok.ciServer.snapshotWindow, undefined);
+    assert.deepEqual(ok.upgrade?.stopVersions, ["18.2.8", "18.5.6", "18.8.7"]);
   });
 
   it("accepts numbers given as strings (plain `pulumi config set`) and booleans as strings", () => {

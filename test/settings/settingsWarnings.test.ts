@@ -48,7 +48,8 @@ describe("settings warnings: keys that would be ignored", () => {
     assert.deepEqual([...new Set(CONDITIONAL_KEYS.map((c) => c.key))].sort(), [
       "ami.baseAmi", "ami.instanceType", "ami.sshSourceCidr", "ami.sshUser", "ami.subnetId",
       "cache.s3.bucketName", "cache.s3.expirationDays", "cache.s3.routeTableIds", "cache.s3.shared", "cache.s3.vpcEndpoint",
-      "runner.keyGeneration", "runner.managerRoleName", "upgrade.readyTimeoutSeconds", "workers.imdsV2", "workers.subnetCidr", "workers.zone",
+      "runner.keyGeneration", "runner.managerRoleName", "upgrade.allowEditionChange", "upgrade.backup", "upgrade.backupDir", "upgrade.backupTimeoutSeconds",
+      "upgrade.migrationsTimeoutSeconds", "upgrade.readyTimeoutSeconds", "upgrade.stopVersions", "workers.imdsV2", "workers.subnetCidr", "workers.zone",
     ]);
   });
 

@@ -31,6 +31,8 @@ describe("core/ciServer/autoscalerEdits", () => {
     assert.deepEqual(e.write.after, {
       kind: "compose-up", compose: { appDir: "/home/ec2-user/nop/docker/ci", command: "auto" }, services: ["gitlab-runner"],
       gracefulStop: { container: "gitlab-runner", timeoutSeconds: 600 },
+      // Not inside (or into) Collaborage's snapshot window: the graceful stop and a minute for the recreate.
+      window: { start: "23:00", end: "00:30", boundSeconds: 660, settingKey: "ciServer.snapshotWindow", overrideKey: "ciServer.allowInSnapshotWindow" },
     });
     assert.deepEqual(e.write.summary, [
       "concurrent = 8",
