@@ -32,7 +32,8 @@ trap '[ "$partial_made" = 0 ] || rm -rf "$partial"' EXIT
 signal_traps
 mkdir "$partial" || fail "cannot make $partial."
 partial_made=1
-# The tars there before this backup: the new one is the newest that is not among them.
+# The tars there before this backup (the file's time marks its start): the new one is the newest
+# tar written after it that is not among them.
 ls -1 "$tars" > "$partial/.before" 2>/dev/null || true
 
 echo "backup: gitlab-backup create in $gitlab_container (at most $timeout s)"
