@@ -83,6 +83,8 @@ export type GitlabMigrations = Record<string, MigrationRow[][]>;
 export interface GitlabKnobs {
     /** `gitlab-backup create` fails (exit 1) after its first line. */
     backupFails?: boolean;
+    /** `gitlab-backup create` waits 60 s (real time) after its first line, for a caller's bound to end it. */
+    backupHangs?: boolean;
     /** pg_dump in the postgres container fails. */
     pgDumpFails?: boolean;
 }

@@ -40,7 +40,8 @@ upgrade's scripts ask GitLab (core/remote/sh/upgrade/):
                                         that poll; any other code fails as rails does (undefined method)
   gitlab-backup create                  writes <host dir of /var/opt/gitlab>/backups/<epoch>_<yyyy_mm_dd>_<version>_gitlab_backup.tar
                                         and prints lines like the real one, ending "Backup <name> is
-                                        done."; /.sandbox/state/gitlab.json {"backupFails": true} fails it
+                                        done."; /.sandbox/state/gitlab.json {"backupFails": true} fails it,
+                                        {"backupHangs": true} makes it wait 60 s (real time) first
 
 and in a postgres container `sh -c 'pg_dump -U "$POSTGRES_USER" -Fc "$POSTGRES_DB"'` prints some
 bytes (from the container's own environment; {"pgDumpFails": true} fails it). `docker cp
@@ -334,6 +335,10 @@ def _gitlab_backup(state, name, version):
         err("pg_dump: error: connection to server at \"gitlab-db\" (172.18.0.3), port 5432 failed: FATAL:  sorry, too many clients already")
         err("Backup failed")
         return 1
+    if _gitlab_knobs().get("backupHangs"):
+        # Real time (the scaled clock is /usr/local/bin/sleep only), for a caller's `timeout` to end.
+        sys.stdout.flush()
+        time.sleep(60)
     out("Dumping PostgreSQL database gitlab ... [DONE]")
     out("%s -- Dumping database ... done" % stamp())
     for part in ("repositories", "uploads", "builds", "artifacts", "pages", "lfs", "terraform_state", "registry", "packages"):

@@ -116,6 +116,16 @@ describe("host scenario: the upgrade's gate, backup and preflight (Collaborage 2
       assert.ok(sb.calls().includes("docker exec gitlab gitlab-rails runner -e production 'puts Gitlab::BackgroundMigration.remaining'"));
     });
 
+    it("(the stand-in) other rails code fails as rails does; the rake task prints as the real one", async () => {
+      const sb = ci();
+      sb.setGitlabMigrations({ "16.0.6": [[row("finalizing", "BackfillX", "ci_builds")]] });
+      const other = await sb.exec("sudo -n docker exec gitlab gitlab-rails runner -e production 'puts Gitlab::Nothing.count'");
+      assert.equal(other.code, 1);
+      assert.match(other.stderr, /undefined method `Gitlab::Nothing\.count'/);
+      const rake = await sb.exec("sudo -n docker exec gitlab gitlab-rake gitlab:background_migrations:status");
+      assert.equal(rake.stdout, "Database: main\nfinalizing | BackfillX,ci_builds,id,[]\n");
+    });
+
     it("past this hop: GitLab already runs a later version, nothing to wait for (no migration check runs)", async () => {
       const sb = ci();
       const r = await sb.exec(upgradeGateScript(gate({ version: "15.11.13", label: "after the hop to 15.11.13" })));
@@ -183,6 +193,16 @@ describe("host scenario: the upgrade's gate, backup and preflight (Collaborage 2
         assert.deepEqual(await listDir(sb, BACKUPS), before);
       });
     }
+
+    it("gitlab-backup create past its bound: exit 12 saying so, and no partial directory is left", async () => {
+      const sb = ci();
+      const before = await listDir(sb, BACKUPS);
+      sb.setGitlab({ backupHangs: true });
+      const r = await sb.exec(upgradeBackupScript({ ...params, timeoutSeconds: 1 }), { timeoutMs: 60_000 });
+      assert.equal(r.code, EXIT.backupFailed, r.stderr);
+      assert.match(r.stderr, /^backup failed: gitlab-backup create did not finish within 1 s\. It may still run inside gitlab; its tar would land in \/data\/gitlab\/data\/backups\. /m);
+      assert.deepEqual(await listDir(sb, BACKUPS), before);
+    });
 
     it("a missing gitlab.rb: exit 12 naming the docker cp", async () => {
       const sb = ci();
