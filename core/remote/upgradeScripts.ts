@@ -113,7 +113,7 @@ export function upgradeGateBody(p: GateParams): string {
 export function upgradeGateScript(p: GateParams, opts: ScriptOptions = {}): string {
   const body = upgradeGateBody(p);
   return header(`gitlab-runner-autoscaling: upgrade gate ${p.label}`, [
-    `GitLab ${p.version || "as it runs now"} healthy; background migrations: ${p.checks.length ? p.checks.join(", ") : "not checked"}`,
+    `GitLab ${p.version || "(the version it runs now)"} healthy; background migrations: ${p.checks.length ? p.checks.join(", ") : "not checked"}`,
     `bound ${p.timeoutSeconds} s, polled every ${p.pollSeconds} s`,
   ]) + asRoot(body, opts);
 }

@@ -151,6 +151,22 @@ describe("host sandbox harness", function () {
                 );
             });
 
+            it("date +%H:%M answers the clock a test set (also under sudo); every other date call, and an unset clock, is the real date", async () => {
+                sb.setClock("22:10");
+                try {
+                    const r = await sb.exec("date +%H:%M; sudo -n date +%H:%M; date -u +%Y; date +%s");
+                    const [a, b, year, secs] = r.stdout.split("\n");
+                    assert.deepEqual([a, b], ["22:10", "22:10"]);
+                    assert.equal(year, String(new Date().getUTCFullYear()));
+                    assert.ok(Math.abs(Number(secs) - Date.now() / 1000) < 60, secs);
+                } finally {
+                    sb.setClock(undefined);
+                }
+                const real = (await sb.exec("date +%H:%M")).stdout.trim();
+                assert.match(real, /^\d\d:\d\d$/);
+                assert.throws(() => sb.setClock("7:00"), /setClock wants HH:MM/);
+            });
+
             it("runs the sandbox's sleep first in PATH, also under sudo: whole seconds scaled, anything else by coreutils' sleep, each call logged", async () => {
                 const before = sb.sleeps().length;
                 const r = await sb.exec("command -v sleep; sleep 3; echo a=$?; sudo -n sleep 1; echo b=$?; sleep 0.01; echo c=$?; sleep x 2>&1; echo d=$?");

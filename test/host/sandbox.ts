@@ -74,6 +74,21 @@ export interface DockerdKnobs {
     liveRestore?: boolean;
 }
 
+/** One batched background migration as the rake task lists it: status, job class, table, column, job arguments (JSON). */
+export type MigrationRow = [status: string, jobClass: string, table: string, column: string, jobArguments: string];
+
+/** Per GitLab version (x.y.z), one list of rows per poll; the last repeats. Versions not listed: one finished row. */
+export type GitlabMigrations = Record<string, MigrationRow[][]>;
+
+export interface GitlabKnobs {
+    /** `gitlab-backup create` fails (exit 1) after its first line. */
+    backupFails?: boolean;
+    /** `gitlab-backup create` waits 60 s (real time) after its first line, for a caller's bound to end it. */
+    backupHangs?: boolean;
+    /** pg_dump in the postgres container fails. */
+    pgDumpFails?: boolean;
+}
+
 export interface SandboxUser {
     uid: number;
     gid: number;
@@ -125,6 +140,12 @@ export interface Sandbox {
     clearEvents(): void;
     /** Resets the dockerd model; it starts again from these knobs and the files as they are now. */
     setDockerd(knobs: DockerdKnobs): void;
+    /** What GitLab's background migration checks report, per version and poll (standin_container.py); the polls count from 0 again. */
+    setGitlabMigrations(script: GitlabMigrations): void;
+    /** Failures of gitlab-backup create and pg_dump. */
+    setGitlab(knobs: GitlabKnobs): void;
+    /** The server's local time for `date +%H:%M` ("22:10"); undefined = the real clock. Every other date call is real. */
+    setClock(hhmm: string | undefined): void;
     /** The namespace's processes (host pids). */
     processes(): Proc[];
     /** What `ps -eo args` inside the namespace prints. */
@@ -349,6 +370,14 @@ const FAST_SLEEP = [
     "case $1 in '' | *[!0-9]*) exec /usr/bin/sleep \"$1\" ;; esac",
     `ms=$(( $1 * 1000 / ${SLEEP_SCALE} ))`,
     "exec /usr/bin/sleep \"$((ms / 1000)).$(printf '%03d' $((ms % 1000)))\"",
+    "",
+].join("\n");
+
+/** `date +%H:%M` (the snapshot window's check) answers /.sandbox/state/clock when a test set it. */
+const CLOCK_DATE = [
+    "#!/bin/sh",
+    "if [ \"$*\" = \"+%H:%M\" ] && [ -s /.sandbox/state/clock ]; then exec cat /.sandbox/state/clock; fi",
+    "exec /usr/bin/date \"$@\"",
     "",
 ].join("\n");
 
@@ -600,6 +629,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
         }
         fs.writeFileSync(path.join(dir, "standins", "sleep"), FAST_SLEEP);
         fs.chmodSync(path.join(dir, "standins", "sleep"), 0o755);
+        fs.writeFileSync(path.join(dir, "standins", "date"), CLOCK_DATE);
+        fs.chmodSync(path.join(dir, "standins", "date"), 0o755);
         let hideInUsrBin = false;
         for (const name of ALL_STANDINS) {
             let present = true;
@@ -973,6 +1004,16 @@ function makeSandbox(p: Parts): Sandbox {
         setDockerd(knobs) {
             fs.writeFileSync(path.join(ctl, "knobs.json"), JSON.stringify(knobs));
             fs.writeFileSync(path.join(ctl, "dockerd.json"), "");
+        },
+        setGitlabMigrations(script) {
+            fs.writeFileSync(path.join(ctl, "state/gitlab-migrations.json"), JSON.stringify(script));
+            fs.rmSync(path.join(ctl, "state/containers/.gitlab-migration-polls.json"), { force: true });
+        },
+        setGitlab: (knobs) => fs.writeFileSync(path.join(ctl, "state/gitlab.json"), JSON.stringify(knobs)),
+        setClock(hhmm) {
+            if (hhmm === undefined) fs.rmSync(path.join(ctl, "state/clock"), { force: true });
+            else if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(hhmm)) throw new Error(`setClock wants HH:MM, got ${JSON.stringify(hhmm)}`);
+            else fs.writeFileSync(path.join(ctl, "state/clock"), `${hhmm}\n`);
         },
         processes() {
             if (stopped) throw new Error("sandbox is stopped");

@@ -656,6 +656,8 @@ def docker(args):
         return 0
     if sub == "exec":
         return docker_exec(rest)
+    if sub == "cp":
+        return container_module().docker_cp(rest, CONTAINERS)
     if sub in ("restart", "start", "stop", "kill"):
         return docker_containers_cmd(sub, rest)
     if sub == "logs":

@@ -20,11 +20,39 @@ the runner container:
                                         With "hold": true each download first creates fleeting-held
                                         and waits for fleeting-release (both in /.sandbox/state): a
                                         test takes its process snapshot while the install runs.
+
+and, in a container whose recorded image is gitlab/gitlab-(ce|ee):X.Y.Z-(ce|ee).N, what the
+upgrade's scripts ask GitLab (core/remote/sh/upgrade/):
+
+  cat /opt/gitlab/embedded/service/gitlab-rails/VERSION
+                                        X.Y.Z (CE) or X.Y.Z-ee (EE), as the omnibus image has it
+  gitlab-rake gitlab:background_migrations:status
+                                        printed as the real task does (background_migrations.rake,
+                                        display_migration_status): "Database: main", then
+                                        "%-10s | %s" of status and "class,table,column,arguments", from
+                                        /.sandbox/state/gitlab-migrations.json: {"17.1.8": [poll 1's
+                                        rows, poll 2's rows, ...]}, a row being [status, class, table,
+                                        column, arguments JSON]; the last poll repeats; a version not
+                                        listed has one finished row. Each kind of call counts its own polls.
+  gitlab-rails runner -e production 'puts …'
+                                        the three counts of core/remote/sh/upgrade/gate.sh: the
+                                        number of unfinished rows (neither finished nor finalized) of
+                                        that poll; any other code fails as rails does (undefined method)
+  gitlab-backup create                  writes <host dir of /var/opt/gitlab>/backups/<epoch>_<yyyy_mm_dd>_<version>_gitlab_backup.tar
+                                        and prints lines like the real one, ending "Backup <name> is
+                                        done."; /.sandbox/state/gitlab.json {"backupFails": true} fails it,
+                                        {"backupHangs": true} makes it wait 60 s (real time) first
+
+and in a postgres container `sh -c 'pg_dump -U "$POSTGRES_USER" -Fc "$POSTGRES_DB"'` prints some
+bytes (from the container's own environment; {"pgDumpFails": true} fails it). `docker cp
+NAME:PATH DEST` copies from where PATH lives (a volume, else the container's own root).
 """
 
+import fcntl
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -36,6 +64,18 @@ DOWNLOADS = SANDBOX + "/state/fleeting-downloads.log"
 HELD = SANDBOX + "/state/fleeting-held"
 RELEASE = SANDBOX + "/state/fleeting-release"
 RUNNER_FLEETING_SINCE = (16, 11)
+GITLAB_IMAGE = re.compile(r"gitlab/gitlab-(ce|ee):(\d+\.\d+\.\d+)-(ce|ee)\.\d+$")
+GITLAB_VERSION_FILE = "/opt/gitlab/embedded/service/gitlab-rails/VERSION"
+MIGRATIONS = SANDBOX + "/state/gitlab-migrations.json"
+MIGRATION_POLLS = STATE + "/.gitlab-migration-polls.json"
+GITLAB_KNOBS = SANDBOX + "/state/gitlab.json"
+# BatchedMigration's statuses (state machine of gitlab-org/gitlab's batched_migration.rb, 15.x on).
+BATCHED_STATUSES = ["paused", "active", "finished", "failed", "finalizing", "finalized"]
+RAILS_COUNTS = {
+    "puts Gitlab::Database::BackgroundMigration::BatchedMigration.queued.count",
+    "puts Gitlab::BackgroundMigration.remaining",
+    "puts Gitlab::Database::BackgroundMigrationJob.pending.count",
+}
 
 
 def out(text=""):
@@ -238,6 +278,163 @@ def _download(plugin_dir, ref, env):
     return None
 
 
+def _gitlab_version(state):
+    m = GITLAB_IMAGE.search(state.get("image", ""))
+    if not m:
+        return None
+    return m.group(2) + ("-ee" if m.group(1) == "ee" else "")
+
+
+def _gitlab_knobs():
+    try:
+        with open(GITLAB_KNOBS) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _migration_rows(version, kind):
+    """This poll's rows for `version` (numbers only): one script entry per call of this kind, the last repeats."""
+    try:
+        with open(MIGRATIONS) as f:
+            script = json.load(f)
+    except (OSError, ValueError):
+        script = {}
+    polls = script.get(version.split("-")[0])
+    if not polls:
+        return [["finished", "StandinFinishedMigration", "users", "id", "[]"]]
+    fd = os.open(MIGRATION_POLLS, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        data = b""
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            data += chunk
+        counts = json.loads(data) if data.strip() else {}
+        key = "%s %s" % (version, kind)
+        n = counts.get(key, 0)
+        counts[key] = n + 1
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(counts).encode())
+    finally:
+        os.close(fd)
+    return polls[min(n, len(polls) - 1)]
+
+
+def _unfinished(rows):
+    return sum(1 for r in rows if r[0] not in ("finished", "finalized"))
+
+
+def _gitlab_backup(state, name, version):
+    stamp = lambda: time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    out("%s -- Dumping database ... " % stamp())
+    if _gitlab_knobs().get("backupFails"):
+        err("pg_dump: error: connection to server at \"gitlab-db\" (172.18.0.3), port 5432 failed: FATAL:  sorry, too many clients already")
+        err("Backup failed")
+        return 1
+    if _gitlab_knobs().get("backupHangs"):
+        # Real time (the scaled clock is /usr/local/bin/sleep only), for a caller's `timeout` to end.
+        sys.stdout.flush()
+        time.sleep(60)
+    out("Dumping PostgreSQL database gitlab ... [DONE]")
+    out("%s -- Dumping database ... done" % stamp())
+    for part in ("repositories", "uploads", "builds", "artifacts", "pages", "lfs", "terraform_state", "registry", "packages"):
+        out("%s -- Dumping %s ... " % (stamp(), part))
+        out("%s -- Dumping %s ... done" % (stamp(), part))
+    now = time.time()
+    backup = "%d_%s_%s" % (int(now), time.strftime("%Y_%m_%d", time.gmtime(now)), version)
+    tar = backup + "_gitlab_backup.tar"
+    d = host_path(state, name, "/var/opt/gitlab/backups")
+    os.makedirs(d, exist_ok=True)
+    out("%s -- Creating backup archive: %s ... " % (stamp(), tar))
+    with open(os.path.join(d, tar), "wb") as f:
+        f.write(("stand-in GitLab backup %s\n" % backup).encode().ljust(10240, b"\0"))
+    out("%s -- Creating backup archive: %s ... done" % (stamp(), tar))
+    out("%s -- Uploading backup archive to remote storage  ... [SKIPPED]" % stamp())
+    out("%s -- Deleting old backups ... [SKIPPED]" % stamp())
+    out("%s -- Warning: Your gitlab.rb and gitlab-secrets.json files contain sensitive data " % stamp())
+    out("and are not included in this backup. You will need these files to restore a backup.")
+    out("Please back them up manually.")
+    out("%s -- Backup %s is done." % (stamp(), backup))
+    return 0
+
+
+def _gitlab(state, name, version, cmd):
+    if cmd == ["cat", GITLAB_VERSION_FILE]:
+        out(version)
+        return 0
+    if cmd == ["gitlab-rake", "gitlab:background_migrations:status"]:
+        rows = _migration_rows(version, "rake")
+        width = max(len(s) for s in BATCHED_STATUSES)
+        out("Database: main")
+        for status, job_class, table, column, arguments in rows:
+            sys.stdout.write("%-*s | %s\n" % (width, status, ",".join([job_class, table, column, arguments])))
+        return 0
+    if cmd[:2] == ["gitlab-rails", "runner"]:
+        rest = cmd[2:]
+        if rest[:2] == ["-e", "production"]:
+            rest = rest[2:]
+        code = rest[0] if len(rest) == 1 else ""
+        if code not in RAILS_COUNTS:
+            err("Please specify a valid ruby command or the path of a script to run.")
+            err("Run 'bin/rails runner -h' for help.")
+            err("")
+            err("undefined method `%s' for main:Object" % (code.split()[-1] if code.split() else ""))
+            return 1
+        out(str(_unfinished(_migration_rows(version, code))))
+        return 0
+    if cmd == ["gitlab-backup", "create"]:
+        return _gitlab_backup(state, name, version)
+    return None
+
+
+def _pg_dump(state, env, cmd):
+    if cmd[:2] != ["sh", "-c"] or len(cmd) != 3 or "pg_dump" not in cmd[2] or not state.get("image", "").startswith("postgres:"):
+        return None
+    if cmd[2] != 'pg_dump -U "$POSTGRES_USER" -Fc "$POSTGRES_DB"':
+        err("stand-in: pg_dump is emulated only as pg_dump -U \"$POSTGRES_USER\" -Fc \"$POSTGRES_DB\": %r" % cmd[2])
+        return 127
+    user, db = env.get("POSTGRES_USER", ""), env.get("POSTGRES_DB", "")
+    if _gitlab_knobs().get("pgDumpFails") or not user or not db:
+        err('pg_dump: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  role "%s" does not exist' % user)
+        return 1
+    sys.stdout.flush()
+    sys.stdout.buffer.write(b"PGDMP\x01\x0e\x00\x04\x08\x01\x01" + ("stand-in custom-format dump of %s by %s\n" % (db, user)).encode().ljust(4096, b"\0"))
+    return 0
+
+
+def docker_cp(args, containers):
+    """docker cp NAME:PATH DEST (from a container only)."""
+    paths = [a for a in args if not a.startswith("-")]
+    if len(paths) != 2:
+        err('"docker cp" requires exactly 2 arguments.')
+        return 1
+    src, dst = paths
+    if ":" not in src:
+        err("stand-in: docker cp emulates copies out of a container only")
+        return 1
+    name, path = src.split(":", 1)
+    if name not in containers:
+        err("Error response from daemon: No such container: %s" % name)
+        return 1
+    state = load(name)
+    if state is None:
+        err("stand-in: container %s has no recorded state; the test must run compose up for it first" % name)
+        return 1
+    hp = host_path(state, name, path)
+    if not os.path.isfile(hp):
+        err("Error response from daemon: Could not find the file %s in container %s" % (path, name))
+        return 1
+    if os.path.isdir(dst):
+        dst = os.path.join(dst, os.path.basename(path))
+    shutil.copyfile(hp, dst)
+    shutil.copymode(hp, dst)
+    return 0
+
+
 def docker_exec(args, containers):
     env_extra, i = {}, 0
     while i < len(args) and args[i].startswith("-"):
@@ -265,6 +462,14 @@ def docker_exec(args, containers):
     if not cmd:
         err('"docker exec" requires at least 2 arguments.')
         return 1
+    gitlab = _gitlab_version(state)
+    if gitlab:
+        code = _gitlab(state, name, gitlab, cmd)
+        if code is not None:
+            return code
+    code = _pg_dump(state, env, cmd)
+    if code is not None:
+        return code
     if cmd[0] == "printenv":
         if len(cmd) == 1:
             for k, v in env.items():

@@ -14,6 +14,7 @@ import { workerKeyCreateBody, workerKeyDeleteBody } from "../../../core/ciServer
 import { workerCleanupBody, workerNoticeBody } from "../../../core/ciServer/workers/workerCleanup";
 import { scriptBody } from "../../../core/remote/shell";
 import { dockerGroupBody } from "../../../core/workerImage/workerImage";
+import { upgradeBackupBody, upgradeGateBody, upgradePreflightBody } from "../../../core/remote/upgradeScripts";
 import { SH_DIR, shFile, shFileNames } from "../../../core/remote/shFiles";
 import { assertShellcheckClean } from "../../helpers/shellcheck";
 
@@ -61,6 +62,9 @@ describe("core/remote/sh: the script files", () => {
       ["fleeting/worker-key-delete.sh", workerKeyDeleteBody({ configVolume: VOLUME })],
       ["workers/cleanup.sh", workerCleanupBody({ ...WORKERS, drainTimeoutSeconds: 600, pollSeconds: 10 })],
       ["workers/notice.sh", workerNoticeBody({ ...WORKERS, maxBuilds: 100, idleTime: 1800 })],
+      ["upgrade/gate.sh", upgradeGateBody({ container: "gitlab", version: "16.3.9", checks: ["batched-rake"], timeoutSeconds: 60, pollSeconds: 5, label: "l", resumeHint: "h" })],
+      ["upgrade/backup.sh", upgradeBackupBody({ gitlabContainer: "gitlab", dbContainer: "gitlab-db", gitlabDataHostDir: "/d", backupDir: "/b", fromVersion: "16.0.6", timeoutSeconds: 60 })],
+      ["upgrade/preflight.sh", upgradePreflightBody({})],
     ];
     for (const [name, body] of steps) {
       const declared = /^# Preamble: ([a-z_0-9 ]+)\.$/m.exec(fs.readFileSync(path.join(SH_DIR, name), "utf8"));

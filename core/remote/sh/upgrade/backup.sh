@@ -15,7 +15,6 @@ export PATH
 umask 077
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 final="$backup_dir/$stamp-gitlab-$from_version"
-partial="$backup_dir/.partial-$stamp"
 tars="$data_dir/backups"
 fail() { die 12 "backup failed: $*" "Nothing was kept in $backup_dir and nothing was upgraded."; }
 
@@ -24,13 +23,17 @@ if [ ! -d "$backup_dir" ]; then
   chown root:root "$backup_dir"
   chmod 0700 "$backup_dir"
 fi
-[ ! -e "$final" ] || fail "$final exists already."
+# Two backups in one second (a retry): the later one gets -1, -2, ...
+n=0
+while [ -e "$final" ]; do n=$((n + 1)); final="$backup_dir/$stamp-$n-gitlab-$from_version"; done
+partial="$backup_dir/.partial-${final##*/}"
 partial_made=0
 trap '[ "$partial_made" = 0 ] || rm -rf "$partial"' EXIT
 signal_traps
 mkdir "$partial" || fail "cannot make $partial."
 partial_made=1
-# The tars there before this backup: the new one is the newest that is not among them.
+# The tars there before this backup (the file's time marks its start): the new one is the newest
+# tar written after it that is not among them.
 ls -1 "$tars" > "$partial/.before" 2>/dev/null || true
 
 echo "backup: gitlab-backup create in $gitlab_container (at most $timeout s)"

@@ -54,7 +54,7 @@ batched_rake() {
   n=$(printf '%s\n' "$r" | sed -n 2p)
   [ "$dbs" -gt 0 ] || { pend "gitlab-rake gitlab:background_migrations:status printed no database: $(last_line "$o")"; return 0; }
   failed=$(printf '%s\n' "$r" | sed -n '4,$p')
-  [ -z "$failed" ] || die 13 "gate $label: batched background migrations failed in GitLab $running; waiting will not finish them:" "$failed" \
+  [ -z "$failed" ] || die 13 "gate $label: batched background migrations failed in GitLab $running; waiting will not finish them: $(printf '%s\n' "$failed" | paste -sd ';' - | sed 's/;/; /g')." \
     "Retry or finalize them as $troubleshooting says, then go on." "$resume_hint"
   [ "$n" = 0 ] || pend "$n batched background migrations unfinished ($(printf '%s\n' "$r" | sed -n 3p))"
 }
