@@ -15,7 +15,7 @@ import { WorkerCleanup } from "./components/workerCleanup";
 import { autoscalerCiServer } from "./components/autoscalerCiServer";
 import { WorkerFleet } from "./components/workerFleet";
 import { cacheSummaryLine, s3NoProxyHosts } from "./core/aws/buildCache";
-import { composePath, upgradeEdit } from "./core/ciServer/edits";
+import { composePath, runnerRecreateBound, upgradeEdit, windowGuard } from "./core/ciServer/edits";
 import { runnerSkewWarning } from "./core/ciServer/compose/upgradePath";
 import { fleetingPolicyJson } from "./core/aws/fleetingPolicy";
 import { NEXUS_DOCKER_PORT } from "./core/ciServer/configToml/machineOptions";
@@ -69,6 +69,7 @@ function autoscalerCiSide(s: Settings, a: { connection: ReturnType<typeof sshCon
     plugin: s.runner.autoscaler!.plugin,
     proxy: !!s.proxy,
     gracefulStopSeconds: s.runner.gracefulStopSeconds,
+    ...windowGuard(s, runnerRecreateBound(s)),
     tags: a.tags,
     after: a.after,
   });

@@ -7,6 +7,7 @@ import * as path from "node:path/posix";
 import * as pulumi from "@pulumi/pulumi";
 import { RUNNER_CONFIG_DIR_IN_CONTAINER, type VolumePath } from "../core/ciServer/fleeting/fleetingPlugin";
 import type { ComposeContext } from "../core/remote/scripts";
+import type { SnapshotWindowGuard } from "../core/remote/snapshotWindow";
 import { FleetingPlugin } from "./fleetingPlugin";
 import { WorkerSshKey } from "./workerSshKey";
 
@@ -20,6 +21,8 @@ export interface AutoscalerCiServerArgs {
   readonly proxy: boolean;
   /** runner.gracefulStopSeconds: the plugin path's recreate of the runner lets jobs finish. */
   readonly gracefulStopSeconds?: number;
+  /** The snapshot-window check of the plugin path's runner recreate. */
+  readonly window?: SnapshotWindowGuard;
   /** Default gitlab-runner (Collaborage's service and container_name). */
   readonly service?: string;
   readonly container?: string;
@@ -56,6 +59,7 @@ export function autoscalerCiServer(name: string, a: AutoscalerCiServerArgs, pare
     configVolume,
     proxy: a.proxy,
     gracefulStopSeconds: a.gracefulStopSeconds,
+    ...(a.window ? { window: a.window } : {}),
   }, opts);
   const key = new WorkerSshKey(`${name}-worker-key`, { connection: a.connection, configVolume, tags: a.tags }, opts);
   return { plugin, key, keyPath: key.keyPath, keyName: key.keyName, ready: [plugin, key] };

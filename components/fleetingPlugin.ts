@@ -11,6 +11,7 @@ import {
 } from "../core/ciServer/fleeting/fleetingPlugin";
 import { sha256Hex } from "../core/remote/readResult";
 import type { ComposeContext } from "../core/remote/scripts";
+import type { SnapshotWindowGuard } from "../core/remote/snapshotWindow";
 import { childOptions } from "./childOptions";
 import { RemoteFileEdit } from "./remoteFileEdit";
 
@@ -28,6 +29,8 @@ export interface FleetingPluginArgs {
   readonly proxy: boolean;
   /** Bound on the wait for running jobs when the runner is recreated (0: SIGQUIT and go on). */
   readonly gracefulStopSeconds?: number;
+  /** The snapshot-window check of the runner's recreate. */
+  readonly window?: SnapshotWindowGuard;
 }
 
 export class FleetingPlugin extends pulumi.ComponentResource {
@@ -42,6 +45,7 @@ export class FleetingPlugin extends pulumi.ComponentResource {
     const edit = fleetingComposeEdit({
       compose: args.compose, service: args.service, pluginPath: dir.container,
       ...(args.gracefulStopSeconds !== undefined ? { gracefulStop: { container: args.container, timeoutSeconds: args.gracefulStopSeconds } } : {}),
+      ...(args.window ? { window: args.window } : {}),
     });
     const composeEdit = new RemoteFileEdit(`${name}-compose`, { connection: args.connection, path: edit.write.path, edit: pulumi.output(edit) },
       { parent: this, dependsOn: opts?.dependsOn });

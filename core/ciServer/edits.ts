@@ -41,7 +41,7 @@ export function windowGuard(s: Pick<Settings, "ciServer">, boundSeconds: number)
 }
 
 /** A runner recreate's bound: its graceful stop, then a minute for the recreate itself. */
-const runnerRecreateBound = (s: Pick<Settings, "runner">) => s.runner.gracefulStopSeconds + 60;
+export const runnerRecreateBound = (s: Pick<Settings, "runner">): number => s.runner.gracefulStopSeconds + 60;
 
 /**
  * A graceful runner restart, for settings the runner does not reload ([runners.autoscaler]):

@@ -19,6 +19,7 @@ import * as posixPath from "node:path/posix";
 import type { RemoteEdit } from "../edits";
 import { setComposeEnvironment } from "../compose/composeEnvironment";
 import { STATE_DIR, type ComposeContext, type GracefulStop } from "../../remote/scripts";
+import type { SnapshotWindowGuard } from "../../remote/snapshotWindow";
 import { asRoot, checkName, shComment, shPath, shPathValue, shPreamble, type ScriptOptions } from "../../remote/shell";
 import { shSections } from "../../remote/shFiles";
 
@@ -94,6 +95,8 @@ export interface FleetingComposeEditArgs {
   readonly pluginPath: string;
   /** The recreate lets running jobs finish first (SIGQUIT, bounded), as every runner recreate does. */
   readonly gracefulStop?: GracefulStop;
+  /** The snapshot-window check of the recreate (core/ciServer/edits.ts windowGuard). */
+  readonly window?: SnapshotWindowGuard;
 }
 
 /** The runner service gets FLEETING_PLUGIN_PATH; the runner is recreated so that it has it. */
@@ -108,7 +111,7 @@ export function fleetingComposeEdit(a: FleetingComposeEditArgs): RemoteEdit {
       key: "compose-fleeting",
       path: file,
       validate: { compose: a.compose },
-      after: { kind: "compose-up", compose: a.compose, services: [a.service], ...(a.gracefulStop ? { gracefulStop: a.gracefulStop } : {}) },
+      after: { kind: "compose-up", compose: a.compose, services: [a.service], ...(a.gracefulStop ? { gracefulStop: a.gracefulStop } : {}), ...(a.window ? { window: a.window } : {}) },
       summary: [`services.${a.service}.environment.${FLEETING_ENV} = ${a.pluginPath}`],
     },
     fingerprint: JSON.stringify([a.service, vars]),
