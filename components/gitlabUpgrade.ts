@@ -14,6 +14,7 @@ import { GITLAB_SERVICE, upgradeVerdict, type UpgradeVerdict } from "../core/git
 import { imageVersion, parseVersion, versionText } from "../core/gitlabUpgrade/version";
 import { parseReadResult } from "../core/remote/readResult";
 import { readFileScript } from "../core/remote/scripts";
+import { shQuote } from "../core/remote/shell";
 import { upgradeBackupScript, upgradeGateScript, upgradePreflightScript } from "../core/remote/upgradeScripts";
 import { childOptions } from "./childOptions";
 import { RemoteFileEdit } from "./remoteFileEdit";
@@ -77,7 +78,7 @@ export class GitlabUpgrade extends pulumi.ComponentResource {
     const preflight = remote("preflight", {
       create: pulumi.all([verdict, bound]).apply(([v, b]) => upgradePreflightScript({
         ...(window && { window: { ...window, boundSeconds: b, settingKey: "ciServer.snapshotWindow", overrideKey: "ciServer.allowInSnapshotWindow" } }),
-        ...(u.backup && v.gitlabDataHostDir && { disk: { backupDir: u.backupDir, gitlabDataHostDir: v.gitlabDataHostDir, ...(v.dbDataHostDir && { dbDataHostDir: v.dbDataHostDir }) } }),
+        ...(u.backup && v.gitlabDataHostDir && v.hops.some((h) => h.runs) && { disk: { backupDir: u.backupDir, gitlabDataHostDir: v.gitlabDataHostDir, ...(v.dbDataHostDir && { dbDataHostDir: v.dbDataHostDir }) } }),
       })),
     }, [read]);
     const gate = (label: string, version: string, checks: ReturnType<typeof migrationChecks>) => upgradeGateScript({
@@ -87,13 +88,14 @@ export class GitlabUpgrade extends pulumi.ComponentResource {
     const gateStart = remote("gate-start", {
       create: verdict.apply((v) => gate(`before the first hop (GitLab ${versionText(v.from)})`, "", migrationChecks(v.from))),
     }, [preflight]);
+    // No hop to run (the server is at the target already): nothing to back up for.
     const backup = u.backup ? remote("backup", {
-      create: verdict.apply((v) => upgradeBackupScript({
+      create: verdict.apply((v) => !v.hops.some((h) => h.runs) ? `echo ${shQuote(`backup: none taken, no hop runs (the server runs GitLab ${versionText(v.from)})`)}` : upgradeBackupScript({
         gitlabContainer: GITLAB_SERVICE, gitlabDataHostDir: v.gitlabDataHostDir!, backupDir: u.backupDir,
         fromVersion: versionText(v.from), timeoutSeconds: u.backupTimeoutSeconds, ...(v.dbContainer && { dbContainer: v.dbContainer }),
       })),
       // Backups outlive the stack: they are the way back if a later step goes wrong.
-      delete: `echo 'kept on destroy: the GitLab backups under ${u.backupDir.replace(/'/g, "")}'`,
+      delete: `echo ${shQuote(`kept on destroy: the GitLab backups under ${u.backupDir}`)}`,
     }, [gateStart]) : undefined;
 
     let previous: pulumi.Resource = backup ?? gateStart;

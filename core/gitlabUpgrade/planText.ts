@@ -16,7 +16,7 @@ export interface PlanTextInput {
 /** The worst case of the whole path: the first gate, the backup, each hop that runs, the runner's stop. */
 export function pathBoundSeconds(p: PlanTextInput): number {
   const running = p.verdict.hops.filter((h) => h.runs).length;
-  return p.migrationsTimeoutSeconds + (p.backup?.timeoutSeconds ?? 0) +
+  return p.migrationsTimeoutSeconds + (running && p.backup ? p.backup.timeoutSeconds : 0) +
     running * (p.readyTimeoutSeconds + p.migrationsTimeoutSeconds) + (p.verdict.runnerImage ? p.runnerStopSeconds : 0);
 }
 
@@ -29,7 +29,8 @@ export function upgradePlanLines(p: PlanTextInput): string[] {
     `GitLab ${from} → ${running.map((h) => versionText(h.version)).join(" → ") || "(no hop runs: the server is there already)"}: ` +
       `${running.length} hop(s), ${running.length} GitLab restart(s) (each hop recreates the gitlab container once).`,
     `Before the first hop: the background migrations of ${from} must be finished (gate, up to ${formatDuration(p.migrationsTimeoutSeconds)}).`,
-    p.backup
+    p.backup && running.length === 0 ? "No backup: no hop runs."
+    : p.backup
       ? `Backup before the first hop, kept after the upgrade and after destroy: ${p.backup.dir}/<UTC time>-gitlab-${from}/ ` +
         `(gitlab-backup tar, gitlab-secrets.json, gitlab.rb${v.dbContainer ? `, a pg_dump of ${v.dbContainer}` : ""}; up to ${formatDuration(p.backup.timeoutSeconds)}).`
       : "No backup (upgrade.backup is false: snapshot GitLab's volume yourself first).",
