@@ -121,6 +121,9 @@ describe("real engine (Pulumi CLI v3.276.0): a three-hop GitLab upgrade stopped 
     const after = waitingFor(full.engine.resources, cmd("gitlab-upgrade-to-16.7.10-gate"));
     for (const n of ["gitlab-upgrade-to-16.11.10-gate", "ci-server-compose-proxy-write", "ci-server-config-toml-write"]) assert.ok(after.has(cmd(n)), `${n} waits for the gate`);
     assert.deepEqual([...after].filter((k) => inState.has(k)), [], "nothing that waits for the failed gate is in the state");
+    // Everything else waits for the last gate, AWS included (program.ts, afterUpgrade).
+    assert.ok([...after].some((k) => k.startsWith("aws:")), "AWS resources wait for the path");
+    assert.deepEqual(state.filter((r) => r.type.startsWith("aws:")).map((r) => r.urn), []);
     assert.equal(composeImage(sb), "gitlab/gitlab-ce:16.7.10-ce.0");
     assert.equal(gitlabRecreates(sb), 2, "16.3.9 and 16.7.10");
     assert.equal((await listDir(sb, BACKUPS)).length, 1);
