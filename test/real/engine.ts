@@ -33,6 +33,10 @@ export interface EngineRun {
   /** The stub plugins' log lines since the run began (commands run, aws calls). */
   pluginCalls: PluginCall[];
   summary: Record<string, number>;
+  /** Resources the engine reported failed (ResOpFailedEvent), `type::name`, in order. */
+  failed: string[];
+  /** The engine's error diagnostics, each with the resource it names (`type::name`, "" for none). */
+  errors: { key: string; message: string }[];
 }
 
 export interface PluginCall {
@@ -161,6 +165,8 @@ export class RealStack {
 
   private collector(kind: string) {
     const operations: Operation[] = [];
+    const failed: string[] = [];
+    const errors: { key: string; message: string }[] = [];
     let output = "";
     this.newCalls();
     const n = ++this.runs;
@@ -175,11 +181,14 @@ export class RealStack {
         if (m && m.type !== "pulumi:providers:aws" && m.type !== "pulumi:providers:command") {
           operations.push({ key: keyOfUrn(m.urn), urn: m.urn, op: m.op, seq: operations.length });
         }
+        if (e.resOpFailedEvent) failed.push(keyOfUrn(e.resOpFailedEvent.metadata.urn));
+        const d = e.diagnosticEvent;
+        if (d?.severity === "error") errors.push({ key: d.urn ? keyOfUrn(d.urn) : "", message: d.message });
       },
       onOutput: (s: string) => (output += s),
       done: (summary?: Record<string, number>): EngineRun => {
         keep(output);
-        return { operations, output, pluginCalls: this.newCalls(), summary: summary ?? {} };
+        return { operations, output, pluginCalls: this.newCalls(), summary: summary ?? {}, failed, errors };
       },
     };
   }
@@ -188,6 +197,17 @@ export class RealStack {
     const c = this.collector("up");
     const r = await this.stack.up({ onEvent: c.onEvent, onOutput: c.onOutput, color: "never" });
     return c.done(r.summary.resourceChanges as Record<string, number>);
+  }
+
+  /** An up expected to fail: what the engine did before it stopped, and the error it threw. */
+  async upFailing(): Promise<EngineRun & { error: Error }> {
+    const c = this.collector("up-failed");
+    try {
+      await this.stack.up({ onEvent: c.onEvent, onOutput: c.onOutput, color: "never" });
+    } catch (e) {
+      return { ...c.done(), error: e as Error };
+    }
+    throw new Error("this up was expected to fail, and it succeeded");
   }
 
   async preview(diff = true): Promise<EngineRun> {
