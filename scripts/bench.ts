@@ -17,6 +17,8 @@ import { validateSettings } from "../settings/validate";
 import { FIGURES_ENV, formatFigures, readFigures } from "../test/host/restartCounts";
 
 const REPO = path.resolve(__dirname, "..");
+/** The host scenarios that record restart counts (recordFigures), in the order the table lists them. */
+const RESTART_SCENARIOS = ["test/host/scenarios/restarts.test.ts", "test/host/scenarios/gitlabPath.test.ts"];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -52,7 +54,7 @@ function restartFigures(argv: string[]): void {
     const file = path.join(dir, "figures.jsonl");
     fs.writeFileSync(file, "");
     const r = spawnSync("npx", ["mocha", "--no-config", "-r", "ts-node/register", "-r", "test/setup.ts", "--extension", "ts",
-      "--timeout", "600000", "test/host/scenarios/restarts.test.ts"], { cwd: REPO, encoding: "utf8", env: { ...process.env, [FIGURES_ENV]: file } });
+      "--timeout", "600000", ...RESTART_SCENARIOS], { cwd: REPO, encoding: "utf8", env: { ...process.env, [FIGURES_ENV]: file } });
     const summary = (r.stdout ?? "").split("\n").filter((l) => /passing|failing/.test(l)).map((l) => l.trim()).join(", ");
     console.log(`restart counts per scenario (host restart scenarios: exit ${r.status}; ${summary}):\n${formatFigures(readFigures(file))}`);
   } finally {

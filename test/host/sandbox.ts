@@ -144,7 +144,7 @@ export interface Sandbox {
     setGitlabMigrations(script: GitlabMigrations): void;
     /** Failures of gitlab-backup create and pg_dump. */
     setGitlab(knobs: GitlabKnobs): void;
-    /** The server's local time for `date +%H:%M` ("22:10"); undefined = the real clock. Every other date call is real. */
+    /** The server's local time for `date +%H:%M` ("22:10"; a new sandbox says DEFAULT_CLOCK); undefined = the real clock. Every other date call is real. */
     setClock(hhmm: string | undefined): void;
     /** The namespace's processes (host pids). */
     processes(): Proc[];
@@ -374,6 +374,7 @@ const FAST_SLEEP = [
 ].join("\n");
 
 /** `date +%H:%M` (the snapshot window's check) answers /.sandbox/state/clock when a test set it. */
+export const DEFAULT_CLOCK = "12:00";
 const CLOCK_DATE = [
     "#!/bin/sh",
     "if [ \"$*\" = \"+%H:%M\" ] && [ -s /.sandbox/state/clock ]; then exec cat /.sandbox/state/clock; fi",
@@ -524,6 +525,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
             fs.mkdirSync(path.join(root, rel));
             fs.chmodSync(path.join(root, rel), mode);
         }
+        // Noon, outside Collaborage's snapshot window (23:00-00:30): no scenario depends on the time of day.
+        fs.writeFileSync(path.join(root, ".sandbox/state/clock"), `${DEFAULT_CLOCK}\n`);
         for (const rel of ["upper/etc", "upper/var", "upper/usr-lib-systemd-system", "work/etc", "work/var",
             "work/usr-lib-systemd-system", "fs/etc-systemd-system", "fs/etc-apt", "standins", "whiteout/usr-bin"]) {
             fs.mkdirSync(path.join(dir, rel), { recursive: true, mode: 0o755 });

@@ -154,6 +154,8 @@ describe("core/remote/upgradeScripts: the upgrade's gate, backup and preflight s
       const strip = (s: string) => s.replace(shFileLines("lib/snapshot_window.sh").join("\n") + "\n", "").replace(/^window_[a-z]+=.*\n/gm, "");
       assert.equal(strip(with_), without);
       assertShellcheckClean(guardedWriteScript(w(WINDOW)), "guarded write with a window");
+      // The body too (inside `sh -c '…'` shellcheck sees one string): window_said is the preflight's.
+      assertShellcheckClean(guardedWriteBody(w(WINDOW)), "guarded write body with a window");
     });
 
     it("refuses a bad window, naming after.window", () => {

@@ -8,6 +8,7 @@ import { sha256Hex } from "../../../core/remote/readResult";
 import { apply, CI_PATHS, destroy, hostStackConfig, readFiles, type ApplyResult, type StackConfig } from "../programRun";
 import { countRestarts, GITLAB, recordFigures, RUNNER, type RestartCounts } from "../restartCounts";
 import { useSandbox, type Sandbox } from "../sandbox";
+import { gitlabRunning } from "./gitlabServer";
 
 const routesOf = (sb: Sandbox) => [{ host: "127.0.0.1", port: sb.port, sandbox: sb }];
 
@@ -193,12 +194,16 @@ describe("restart scenarios: the GitLab upgrade and the proxy steps in one up on
   it("restarts GitLab once, for its new image, and nothing else of it; the runner only with SIGQUIT", async () => {
     const sb = ci();
     sb.setDockerd({ runnerJobs: 1 });
-    sb.setHealth(["starting", "healthy"]);
+    // GitLab and its database run as compose made them (the upgrade's gates and backup ask them).
+    await gitlabRunning(sb, "docker-compose");
+    sb.setHealth(["healthy"]);
     const config = hostStackConfig(sb, (c) => {
-      c.upgrade = { gitlabImage: "gitlab/gitlab-ce:12.6.8-ce.0", runnerImage: "gitlab/gitlab-runner:ubuntu-v12.6.0", readyTimeoutSeconds: 3 };
+      c.upgrade = { gitlabImage: "gitlab/gitlab-ce:12.6.8-ce.0", runnerImage: "gitlab/gitlab-runner:ubuntu-v12.6.0", readyTimeoutSeconds: 3, migrationsTimeoutSeconds: 3 };
       c.workers.imdsV2 = false;
     });
-    const { result, counts } = await measured(sb, "upgrade + proxy up (1.1.0)", () => apply(config, { routes: routesOf(sb) }));
+    // The hop's recreate waits through one "starting".
+    const atHop = async (name: string, s: Sandbox) => { if (name === "gitlab-upgrade-to-12.6.8-write") s.setHealth(["starting", "healthy"]); };
+    const { result, counts } = await measured(sb, "upgrade + proxy up (1.1.0)", () => apply(config, { routes: routesOf(sb), before: atHop }));
     assert.equal(result.error, undefined, String(result.error));
     assert.equal(counts.gitlabRestarts, 1);
     assert.deepEqual(sb.events().filter((e) => e.event === "stop" && e.name === GITLAB).map((e) => e.by), ["compose-recreate"]);

@@ -1,22 +1,33 @@
 // Issue #4, scenario 2: the runbook's GitLab upgrade on a Collaborage 1.1.0 host (docker-compose
 // v1 only), driven by the real program: images bumped, gitlab and gitlab-runner recreated once,
-// then a wait for GitLab's health; and a GitLab that never becomes healthy.
+// then a wait for GitLab's health; and a GitLab that never becomes healthy. Since issue 19 the
+// upgrade is a path of one hop (12.6.8): its read, preflight, first gate and backup run first, then
+// the hop's read and write (recreate, health wait) and its gate.
 import { strict as assert } from "node:assert";
 import { editCompose } from "../../../core/ciServer/compose/composeFile";
 import { apply, CI_PATHS, destroy, hostStackConfig, STATE_DIR, type ApplyResult, type StackConfig } from "../programRun";
 import { useSandbox } from "../sandbox";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck, listDir } from "./checks";
 import { contentOf, expectedCiFiles, fixtureBytes } from "./expected";
+import { gitlabRunning } from "./gitlabServer";
 
 const V110 = "ci-docker-compose.v1.1.0.yml";
 const GITLAB_IMAGE = "gitlab/gitlab-ce:12.6.8-ce.0";
 const RUNNER_IMAGE = "gitlab/gitlab-runner:ubuntu-v12.6.0";
 const upgrade = (c: StackConfig) => {
-  c.upgrade = { gitlabImage: GITLAB_IMAGE, runnerImage: RUNNER_IMAGE, readyTimeoutSeconds: 3 };
+  c.upgrade = { gitlabImage: GITLAB_IMAGE, runnerImage: RUNNER_IMAGE, readyTimeoutSeconds: 3, migrationsTimeoutSeconds: 3 };
   // The runbook's runner 12.6 bundles a docker-machine without the IMDSv2 flags (settings refuse the pair).
   c.workers.imdsV2 = false;
 };
-const isUpgrade = (name: string) => /upgrade-(read|write)$/.test(name);
+/** The upgrade's commands in the order they run: the path's first steps, then the one hop. */
+const UPGRADE_STEPS = ["gitlab-upgrade-read", "gitlab-upgrade-preflight", "gitlab-upgrade-gate-start", "gitlab-upgrade-backup",
+  "gitlab-upgrade-to-12.6.8-read", "gitlab-upgrade-to-12.6.8-write", "gitlab-upgrade-to-12.6.8-gate"];
+const HOP_WRITE = "gitlab-upgrade-to-12.6.8-write";
+const isUpgrade = (name: string) => name.startsWith("gitlab-upgrade-");
+/** GitLab healthy for the steps before the hop; `atHop` from the hop's write on. */
+const healthAtHop = (atHop: string[]) => async (name: string, sb: { setHealth(l: string[]): void }) => {
+  if (name === HOP_WRITE) sb.setHealth(atHop);
+};
 const composeUps = (calls: string[]) => calls.filter((c) => /^docker(-compose| compose) .*\bup\b/.test(c));
 const HEALTH_PROBE = "docker inspect -f '{{.State.Health.Status}}' gitlab";
 
@@ -38,17 +49,17 @@ describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v
     before(async () => {
       const sb = ci();
       config = hostStackConfig(sb, upgrade);
-      sb.setHealth(["starting", "starting", "healthy"]);
-      sb.clearCalls();
-      run = await apply(config, { routes: routes() });
+      await gitlabRunning(sb, "docker-compose");
+      sb.setHealth(["healthy"]);
+      run = await apply(config, { routes: routes(), before: healthAtHop(["starting", "starting", "healthy"]) });
       calls = sb.calls();
     });
 
     it("runs the upgrade first, then every other CI-server step, and succeeds", () => {
       assert.equal(run.error, undefined, String(run.error));
       const names = run.executed.map((e) => e.name);
-      assert.deepEqual(names.slice(0, 2).map(isUpgrade), [true, true], names.join(", "));
-      assert.equal(names.filter(isUpgrade).length, 2);
+      assert.deepEqual(names.slice(0, UPGRADE_STEPS.length), UPGRADE_STEPS, names.join(", "));
+      assert.equal(names.filter(isUpgrade).length, UPGRADE_STEPS.length);
       assert.ok(names.includes("ci-server-config-toml-write"));
     });
 
@@ -56,7 +67,7 @@ describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v
       const text = run.files[CI_PATHS.compose]!.toString("utf8");
       assert.match(text, /\n {4}#image: gitlab\/gitlab-ce:12\.4\.2-ce\.0\n {4}image: gitlab\/gitlab-ce:12\.6\.8-ce\.0\n/);
       assert.match(text, /\n {4}#image: gitlab\/gitlab-runner:ubuntu-v12\.4\.1\n {4}image: gitlab\/gitlab-runner:ubuntu-v12\.6\.0\n/);
-      const upgradeWrite = run.commands.find((c) => /upgrade-write$/.test(c.name))!;
+      const upgradeWrite = run.commands.find((c) => c.name === HOP_WRITE)!;
       assert.equal(contentOf(upgradeWrite.stdin), upgradedOnly(), "the upgrade write carries the core's edit of the fixture");
       // The later proxy edit builds on the upgraded file; the result is both edits, nothing else.
       assert.equal(text, editCompose(upgradedOnly(), { envFile: { service: "gitlab-runner", file: "./common.env" } }).text);
@@ -70,9 +81,11 @@ describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v
       assert.deepEqual(composeUps(calls).filter((c) => c.startsWith("docker compose")), [], "the v2 plugin is not there");
       const upAt = calls.indexOf(upgradeUps[0]);
       const probes = calls.map((c, i) => [c, i] as const).filter(([c]) => c === HEALTH_PROBE).map(([, i]) => i);
-      assert.equal(probes.length, 3, "starting, starting, healthy");
-      assert.ok(probes.every((i) => i > upAt), "health is probed after the recreate");
-      const w = run.executed.find((e) => /upgrade-write$/.test(e.name))!;
+      // One probe by the gate before the hop (GitLab as it runs), then the hop's wait (starting,
+      // starting, healthy) and the hop's gate (healthy).
+      assert.equal(probes.filter((i) => i < upAt).length, 1, "the first gate's probe, before the recreate");
+      assert.equal(probes.filter((i) => i > upAt).length, 4, "starting, starting, healthy, then the hop's gate");
+      const w = run.executed.find((e) => e.name === HOP_WRITE)!;
       assert.match(w.stdout, /waiting for gitlab to be healthy: starting/);
       assert.deepEqual(calls.filter((c) => /\b(down|restart)\b/.test(c) && !c.startsWith("systemctl ")), []);
     });
@@ -80,8 +93,9 @@ describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v
     it("destroy restores the proxy edits but keeps the upgrade (it cannot be rolled back)", async () => {
       const sb = ci();
       const done = await destroy(run.commands, routes());
-      const kept = done.find((d) => /upgrade-write$/.test(d.name))!;
+      const kept = done.find((d) => d.name === HOP_WRITE)!;
       assert.match(kept.stdout, /kept on destroy/);
+      assert.match(done.find((d) => d.name === "gitlab-upgrade-backup")!.stdout, /kept on destroy: the GitLab backups under \/data\/gitlab-upgrade-backups/);
       assert.equal(sb.readFile(CI_PATHS.compose).toString("utf8"), upgradedOnly());
       assert.ok(sb.readFile(CI_PATHS.commonEnv).equals(fixtureBytes("common.env")));
       assert.ok(sb.readFile(CI_PATHS.configToml).equals(fixtureBytes("config.toml")));
@@ -103,12 +117,12 @@ describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v
     it("fails with a clear error that names the timeout", async () => {
       const sb = ci();
       before = sb.readFile(CI_PATHS.compose);
-      sb.setHealth(["starting"]);
-      sb.clearCalls();
-      run = await apply(hostStackConfig(sb, upgrade), { routes: [{ host: "127.0.0.1", port: sb.port, sandbox: sb }] });
+      await gitlabRunning(sb, "docker-compose");
+      sb.setHealth(["healthy"]);
+      run = await apply(hostStackConfig(sb, upgrade), { routes: [{ host: "127.0.0.1", port: sb.port, sandbox: sb }], before: healthAtHop(["starting"]) });
       calls = sb.calls();
       assert.ok(run.error, "the apply must fail");
-      assert.match(run.error.message, /upgrade-write failed with exit code 5/);
+      assert.match(run.error.message, /gitlab-upgrade-to-12\.6\.8-write failed with exit code 5/);
       assert.match(run.error.message, /did not report healthy within 3 s/);
       assert.match(run.error.message, /restored .*docker-compose\.yml/);
       assert.match(run.error.message, /docker logs gitlab/);
@@ -127,13 +141,13 @@ describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v
       const lastProbe = calls.lastIndexOf(HEALTH_PROBE);
       assert.ok(calls.lastIndexOf(ups[1]) > lastProbe, "the second up comes after giving up");
       // A failed first write leaves no marker that destroy would act on; the backup stays.
-      const names = await listDir(sb, `${STATE_DIR}/compose-upgrade`);
+      const names = await listDir(sb, `${STATE_DIR}/gitlab-hop-12-6-8`);
       assert.deepEqual(names.filter((n) => ["original", "written", "owner"].includes(n)), []);
       assert.equal(names.filter((n) => n.startsWith("backup-")).length, 1);
     });
 
     it("runs nothing after the failed upgrade", () => {
-      assert.deepEqual(run.attempted.map(isUpgrade), [true, true], run.attempted.join(", "));
+      assert.deepEqual(run.attempted, UPGRADE_STEPS.slice(0, -1), "the hop's gate and everything after it never ran");
     });
 
     it("9: leaks no secret canary", () => {
@@ -158,6 +172,7 @@ describe("host scenario 2b: an upgrade after the proxy edits, then destroy", fun
     const first = await apply(hostStackConfig(sb, noImds), { routes: routes() });
     assert.equal(first.error, undefined, String(first.error));
     const earlier = new Map(first.executed.map((e) => [e.name, e]));
+    await gitlabRunning(sb, "docker-compose");
 
     // Second up: only the upgrade's commands are new; the others are answered from the first run.
     const second = await apply(hostStackConfig(sb, upgrade), {
@@ -180,7 +195,7 @@ describe("host scenario 2b: an upgrade after the proxy edits, then destroy", fun
     sb.clearCalls();
     const done = await destroy(second, routes());
     assert.match(done.find((d) => d.name === "ci-server-compose-proxy-write")!.stdout, /undid pulumi's edit of .*docker-compose\.yml, keeping the changes made after it/);
-    assert.match(done.find((d) => /upgrade-write$/.test(d.name))!.stdout, /kept on destroy/);
+    assert.match(done.find((d) => d.name === HOP_WRITE)!.stdout, /kept on destroy/);
     assert.equal(sb.readFile(CI_PATHS.compose).toString("utf8"), upgradedOnly(), "the upgrade stays, env_file is gone, nothing else changed");
     const after = sb.stat(CI_PATHS.compose);
     assert.deepEqual([after.owner, after.mode], [before.owner, before.mode]);

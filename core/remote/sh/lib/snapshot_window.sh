@@ -15,6 +15,8 @@ window_dur() {
   else echo "$((wm / 60)) h $((wm % 60)) min"
   fi
 }
+# $window_said is for the caller to print (the preflight does; a guarded write only needs the refusal).
+# shellcheck disable=SC2034
 window_check() {
   window_refusal=
   window_said=
