@@ -190,30 +190,17 @@ def docker_denied():
 
 def next_health():
     """Consume one status from /.sandbox/health; the last line repeats forever."""
-    try:
-        fd = os.open(HEALTH, os.O_RDWR)
-    except OSError:
-        return "healthy"
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        data = b""
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            data += chunk
+    def take(data):
         lines = [l for l in data.decode().splitlines() if l.strip()]
         if not lines:
-            return "healthy"
-        status = lines[0].strip()
-        if len(lines) > 1:
-            rest = ("\n".join(lines[1:]) + "\n").encode()
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.ftruncate(fd, 0)
-            os.write(fd, rest)
-        return status
-    finally:
-        os.close(fd)
+            return None, "healthy"
+        rest = ("\n".join(lines[1:]) + "\n").encode() if len(lines) > 1 else None
+        return rest, lines[0].strip()
+
+    try:
+        return container_module().update_locked(HEALTH, take)
+    except OSError:  # no health script: healthy
+        return "healthy"
 
 
 def docker_info(args):

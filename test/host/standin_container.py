@@ -90,6 +90,27 @@ def _state_file(name):
     return os.path.join(STATE, name + ".json")
 
 
+def update_locked(path, change, create=False):
+    """Reads `path` under an exclusive lock; change(data) returns (new bytes or None to keep, result)."""
+    fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        data = b""
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            data += chunk
+        new, result = change(data)
+        if new is not None:
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, new)
+        return result
+    finally:
+        os.close(fd)
+
+
 def load(name):
     try:
         with open(_state_file(name)) as f:
@@ -303,24 +324,15 @@ def _migration_rows(version, kind):
     polls = script.get(version.split("-")[0])
     if not polls:
         return [["finished", "StandinFinishedMigration", "users", "id", "[]"]]
-    fd = os.open(MIGRATION_POLLS, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        data = b""
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            data += chunk
+    key = "%s %s" % (version, kind)
+
+    def count(data):
         counts = json.loads(data) if data.strip() else {}
-        key = "%s %s" % (version, kind)
         n = counts.get(key, 0)
         counts[key] = n + 1
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps(counts).encode())
-    finally:
-        os.close(fd)
+        return json.dumps(counts).encode(), n
+
+    n = update_locked(MIGRATION_POLLS, count, create=True)
     return polls[min(n, len(polls) - 1)]
 
 
@@ -406,6 +418,18 @@ def _pg_dump(state, env, cmd):
     return 0
 
 
+def _recorded(name, containers, missing_state_code):
+    """(state, None) for a container compose created, else (None, the exit code) after docker's message."""
+    if name not in containers:
+        err("Error response from daemon: No such container: %s" % name)
+        return None, 1
+    state = load(name)
+    if state is None:
+        err("stand-in: container %s has no recorded state; the test must run compose up for it first" % name)
+        return None, missing_state_code
+    return state, None
+
+
 def docker_cp(args, containers):
     """docker cp NAME:PATH DEST (from a container only)."""
     paths = [a for a in args if not a.startswith("-")]
@@ -417,13 +441,9 @@ def docker_cp(args, containers):
         err("stand-in: docker cp emulates copies out of a container only")
         return 1
     name, path = src.split(":", 1)
-    if name not in containers:
-        err("Error response from daemon: No such container: %s" % name)
-        return 1
-    state = load(name)
+    state, code = _recorded(name, containers, 1)
     if state is None:
-        err("stand-in: container %s has no recorded state; the test must run compose up for it first" % name)
-        return 1
+        return code
     hp = host_path(state, name, path)
     if not os.path.isfile(hp):
         err("Error response from daemon: Could not find the file %s in container %s" % (path, name))
@@ -451,13 +471,9 @@ def docker_exec(args, containers):
         err('"docker exec" requires at least 2 arguments.')
         return 1
     name, cmd = args[i], args[i + 1:]
-    if name not in containers:
-        err("Error response from daemon: No such container: %s" % name)
-        return 1
-    state = load(name)
+    state, code = _recorded(name, containers, 125)
     if state is None:
-        err("stand-in: container %s has no recorded state; the test must run compose up for it first" % name)
-        return 125
+        return code
     env = dict(state["env"], **env_extra)
     if not cmd:
         err('"docker exec" requires at least 2 arguments.')
