@@ -233,7 +233,7 @@ describe("host scenario: the upgrade's gate, backup and preflight (Collaborage 2
         assert.equal(lines[1],
           "- Refused: server time 23:10 is inside the snapshot window 23:00-00:30 (ciServer.snapshotWindow), when Collaborage stops GitLab for its EBS snapshot; " +
           "the work after this check may take up to 5 h 20 min. It fits when started between 00:30 and 17:39 (server time); or set ciServer.allowInSnapshotWindow true for this up.");
-        assert.match(lines[2], /^- too little disk for the backup: it needs 7\d MiB \(GitLab's data without backups\/: 4\d MiB, 2 x PostgreSQL's data: 3\d MiB\) and 6\d MiB are free at \/dev\/shm\. /);
+        assert.match(lines[2], /^- too little disk for the backup: it needs 7\d MiB \(GitLab's data without backups\/: 4\d MiB, 2 x PostgreSQL's data: 3\d MiB\) and 6\d MiB are free at \/dev\/shm\. Free space there, set upgrade\.backupDir to a larger disk, or set upgrade\.backup false /);
         assert.equal(lines.length, 4, r.stderr);
       } finally {
         await root(sb, `rm -rf ${DATA}/repos.bin ${DB}/base.bin ${DATA}/backups/old_gitlab_backup.tar`);

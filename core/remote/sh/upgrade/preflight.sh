@@ -42,7 +42,7 @@ if [ -n "$backup_dir" ]; then
   if [ "$measured" = 1 ]; then
     need=$(( data - old + 2 * db ))
     if [ "$need" -gt "$free" ]; then
-      add "too little disk for the backup: it needs $(mib "$need") MiB (GitLab's data without backups/: $(mib $((data - old))) MiB, 2 x PostgreSQL's data: $(mib $((2 * db))) MiB) and $((free / 1024)) MiB are free at $at. Free space there, or put the backups on a larger disk."
+      add "too little disk for the backup: it needs $(mib "$need") MiB (GitLab's data without backups/: $(mib $((data - old))) MiB, 2 x PostgreSQL's data: $(mib $((2 * db))) MiB) and $((free / 1024)) MiB are free at $at. Free space there, set upgrade.backupDir to a larger disk, or set upgrade.backup false if you snapshot GitLab's volume yourself."
     else
       echo "backup needs $(mib "$need") MiB, $((free / 1024)) MiB free at $at"
     fi
