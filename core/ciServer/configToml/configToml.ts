@@ -400,20 +400,26 @@ export function runnerKeyEdits(lines: Line[], items: Item[], runner: RunnerSpan,
   return edits;
 }
 
+/**
+ * An executor's merge, docker+machine's or docker-autoscaler's: the runner's keys, then the
+ * executor's table (`block`, rendered from the opened file) in place of the first of the runner's
+ * [runners.machine] and [runners.autoscaler] runs, else after the cache tables, else at the end of
+ * the runner. The other runs go: each executor never reads the other's table, which names
+ * machines or the Auto Scaling group and files that a move between them deletes.
+ */
+export function mergeExecutorTable(current: string, runnerName: string | undefined, keys: { concurrent: number; executor: string; limit?: number },
+  block: (opened: { lines: Line[]; runner: RunnerSpan }) => string[]): string {
+  const { lines, eol, finalEol, items, runner } = openConfig(current, runnerName);
+  const edits = runnerKeyEdits(lines, items, runner, keys, eol);
+  const runs = [...tableRuns(runner.items, ["runners", "machine"]), ...tableRuns(runner.items, ["runners", "autoscaler"])].sort((x, y) => x.start - y.start);
+  edits.push(...placeRunnerTable(lines, runner, runs, block({ lines, runner }).map((text) => ({ text, eol })), eol, edits.length));
+  return joinEdited(lines, edits, eol, finalEol);
+}
+
 export function mergeRunnerConfig(current: string, edit: RunnerMachineEdit): string {
   checkEdit(edit);
-  const { lines, eol, finalEol, items, runner } = openConfig(current, edit.runnerName);
-  const edits = runnerKeyEdits(lines, items, runner, edit, eol);
-  const seq = edits.length;
-
-  // [runners.machine]: replace existing runs in place, else insert after the cache block
-  // (including its sub-tables), else at the end of the runner. A [runners.autoscaler] (a move back
-  // from docker-autoscaler) goes, as the move there removes [runners.machine]: docker+machine never
-  // reads it, and it names the Auto Scaling group and files the move back deletes.
-  const block = renderMachine(edit.machine, detectIndents(runner), unmanagedMachineLines(lines, runner)).map((text) => ({ text, eol }));
-  const runs = [...tableRuns(runner.items, ["runners", "machine"]), ...tableRuns(runner.items, ["runners", "autoscaler"])].sort((x, y) => x.start - y.start);
-  edits.push(...placeRunnerTable(lines, runner, runs, block, eol, seq));
-  const out = joinEdited(lines, edits, eol, finalEol);
+  const out = mergeExecutorTable(current, edit.runnerName, edit, ({ lines, runner }) =>
+    renderMachine(edit.machine, detectIndents(runner), unmanagedMachineLines(lines, runner)));
   verify(out, edit);
   return out;
 }

@@ -7,8 +7,8 @@
 // replaced as a whole: they are the idle policy.
 import * as TOML from "@iarna/toml";
 import {
-  ConfigTomlError, detectIndents, formatTomlValue, joinEdited, openConfig, parseToml, placeRunnerTable, runnerKeyEdits,
-  samePath, startsWithPath, tableRuns, type Line, type RunnerSpan, type TomlValue,
+  ConfigTomlError, detectIndents, formatTomlValue, mergeExecutorTable, parseToml,
+  samePath, startsWithPath, type Line, type RunnerSpan, type TomlValue,
 } from "./configToml";
 
 export interface AutoscalerPolicy {
@@ -41,7 +41,6 @@ export interface RunnerAutoscalerEdit {
 
 export const AUTOSCALER_EXECUTOR = "docker-autoscaler";
 const AUTOSCALER = ["runners", "autoscaler"];
-const MACHINE = ["runners", "machine"];
 /** Sub-tables written here; their other keys are the operator's and stay. */
 const KEYED_TABLES = ["plugin_config", "connector_config"] as const;
 /** Keys of [runners.autoscaler] itself that this merge owns (a dotted or inline sub-table would collide with the written ones). */
@@ -130,16 +129,8 @@ function renderAutoscaler(edit: RunnerAutoscalerEdit, indents: { header: string;
 
 export function mergeAutoscalerConfig(current: string, edit: RunnerAutoscalerEdit): string {
   checkEdit(edit);
-  const { lines, eol, finalEol, items, runner } = openConfig(current, edit.runnerName);
-  const edits = runnerKeyEdits(lines, items, runner, { concurrent: edit.concurrent, executor: AUTOSCALER_EXECUTOR, limit: edit.limit }, eol);
-  const seq = edits.length;
-
-  // The block goes where [runners.machine] or an older [runners.autoscaler] was (the first of
-  // them), else after the cache tables, else at the end of the runner; the other runs go.
-  const block = renderAutoscaler(edit, detectIndents(runner), keptLines(lines, runner)).map((text) => ({ text, eol }));
-  const runs = [...tableRuns(runner.items, MACHINE), ...tableRuns(runner.items, AUTOSCALER)].sort((x, y) => x.start - y.start);
-  edits.push(...placeRunnerTable(lines, runner, runs, block, eol, seq));
-  const out = joinEdited(lines, edits, eol, finalEol);
+  const out = mergeExecutorTable(current, edit.runnerName, { concurrent: edit.concurrent, executor: AUTOSCALER_EXECUTOR, limit: edit.limit },
+    ({ lines, runner }) => renderAutoscaler(edit, detectIndents(runner), keptLines(lines, runner)));
   verify(out, edit);
   return out;
 }

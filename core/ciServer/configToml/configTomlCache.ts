@@ -7,10 +7,9 @@
 // runners, comments, the operator's own keys in these tables (MaxUploadedArchiveSize, Insecure,
 // ServerSideEncryption, …) and the sibling tables [runners.cache.gcs]/[runners.cache.azure].
 import {
-  ConfigTomlError, findRunners, formatTomlValue, joinEdited, lastLineOf, parseToml, replaceValue, samePath, selectRunner, splitLines,
+  ConfigTomlError, formatTomlValue, joinEdited, lastLineOf, openConfig, parseToml, replaceValue, samePath,
   type Edit, type Header, type KeyVal, type Line, type RunnerSpan, type TomlValue,
 } from "./configToml";
-import { tomlItems } from "./tomlItems";
 
 export interface RunnerCacheEdit {
   /** Which [[runners]] (its `name`); undefined = there must be exactly one. */
@@ -82,12 +81,7 @@ function indentStep(runner: RunnerSpan): string {
 }
 
 export function mergeRunnerCache(current: string, edit: RunnerCacheEdit): string {
-  const parsed = parseToml(current, "config.toml");
-  const lines = splitLines(current);
-  const eol = lines.find((l) => l.eol !== "")?.eol ?? "\n";
-  const finalEol = lines.length > 0 ? lines[lines.length - 1].eol : eol;
-  const items = tomlItems(lines.map((l) => l.text).join("\n"));
-  const runner = selectRunner(findRunners(items), parsed, edit.runnerName);
+  const { lines, eol, finalEol, runner } = openConfig(current, edit.runnerName);
 
   // `cache.Type = …` or `cache = {…}` in the runner, or `s3 = {…}` in [runners.cache], would
   // clash with the tables written here: say so rather than produce a file the runner rejects.
