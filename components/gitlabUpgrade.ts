@@ -5,7 +5,7 @@
 // `up` resumes there, since every resource before it is done and in the state.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { composePath } from "../core/ciServer/edits";
+import { activeWindow, composePath, windowGuard } from "../core/ciServer/edits";
 import { gitlabHopEdit, hopKey, type GitlabUpgradeSettings } from "../core/ciServer/upgradeEdits";
 import { gatePollSeconds, migrationChecks } from "../core/gitlabUpgrade/gates";
 import { plannedHops } from "../core/gitlabUpgrade/path";
@@ -66,7 +66,7 @@ export class GitlabUpgrade extends pulumi.ComponentResource {
       return v;
     }));
 
-    const window = s.ciServer.snapshotWindow && !s.ciServer.allowInSnapshotWindow ? s.ciServer.snapshotWindow : undefined;
+    const window = activeWindow(s);
     const planInput = (v: UpgradeVerdict): PlanTextInput => ({
       verdict: v, readyTimeoutSeconds: u.readyTimeoutSeconds, migrationsTimeoutSeconds: u.migrationsTimeoutSeconds,
       backup: u.backup ? { dir: u.backupDir, timeoutSeconds: u.backupTimeoutSeconds } : undefined,
@@ -77,7 +77,7 @@ export class GitlabUpgrade extends pulumi.ComponentResource {
     const bound = verdict.apply((v) => pathBoundSeconds(planInput(v)));
     const preflight = remote("preflight", {
       create: pulumi.all([verdict, bound]).apply(([v, b]) => upgradePreflightScript({
-        ...(window && { window: { ...window, boundSeconds: b, settingKey: "ciServer.snapshotWindow", overrideKey: "ciServer.allowInSnapshotWindow" } }),
+        ...windowGuard(s, b),
         ...(u.backup && v.gitlabDataHostDir && v.hops.some((h) => h.runs) && { disk: { backupDir: u.backupDir, gitlabDataHostDir: v.gitlabDataHostDir, ...(v.dbDataHostDir && { dbDataHostDir: v.dbDataHostDir }) } }),
       })),
     }, [read]);

@@ -30,13 +30,17 @@ export const gracefulStop = (s: Pick<Settings, "runner">): GracefulStop => ({ co
 
 export const compose = (s: Pick<Settings, "ciServer">): ComposeContext => ({ appDir: s.ciServer.appDir, command: s.ciServer.composeCommand });
 
+/** The snapshot window recreates must keep out of: none when the stack sets none or overrides it. */
+export const activeWindow = (s: Pick<Settings, "ciServer">): Settings["ciServer"]["snapshotWindow"] =>
+  s.ciServer.allowInSnapshotWindow ? undefined : s.ciServer.snapshotWindow;
+
 /**
  * The snapshot-window check of a recreate (core/gitlabUpgrade/window.ts): none when the stack sets
  * no window or overrides it. `boundSeconds`: the most the recreate and its waits may take.
  */
 export function windowGuard(s: Pick<Settings, "ciServer">, boundSeconds: number): { window?: SnapshotWindowGuard } {
-  const w = s.ciServer.snapshotWindow;
-  if (!w || s.ciServer.allowInSnapshotWindow) return {};
+  const w = activeWindow(s);
+  if (!w) return {};
   return { window: { start: w.start, end: w.end, boundSeconds, settingKey: "ciServer.snapshotWindow", overrideKey: "ciServer.allowInSnapshotWindow" } };
 }
 

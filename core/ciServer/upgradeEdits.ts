@@ -7,13 +7,11 @@ import { editCompose, imageOf } from "./compose/composeFile";
 import { runnerSkewWarning, upgradeProblems } from "./compose/upgradePath";
 import { GITLAB_SERVICE, RUNNER_SERVICE, composePath, need, windowGuard, gracefulStop, compose } from "./edits";
 import { followingRunnerImage, gitlabImageOf, imageEdition } from "../gitlabUpgrade/images";
+import { hopBoundSeconds } from "../gitlabUpgrade/planText";
 import { compareVersions, imageVersion, versionText, type Version } from "../gitlabUpgrade/version";
 import type { RemoteEdit } from "../remote/remoteEdit";
 
 export type GitlabUpgradeSettings = Settings & { upgrade: NonNullable<Settings["upgrade"]> & { gitlabImage: string } };
-
-/** The seconds one hop may take at most: GitLab's health wait, then its gate. */
-export const hopBoundSeconds = (s: GitlabUpgradeSettings): number => s.upgrade.readyTimeoutSeconds + s.upgrade.migrationsTimeoutSeconds;
 
 /** State key of a hop's edit: one per hop, so a hop's backups and markers are its own. */
 export const hopKey = (hop: Version): string => `gitlab-hop-${versionText(hop).replace(/\./g, "-")}`;
@@ -27,7 +25,7 @@ export function gitlabHopEdit(s: GitlabUpgradeSettings, hop: Version, o: { last:
   const runner = o.last ? u.runnerImage : undefined;
   const services = [GITLAB_SERVICE, ...(runner ? [RUNNER_SERVICE] : [])];
   // This hop and the ones after it, and the runner's graceful stop on the last one.
-  const bound = o.hopsLeft * hopBoundSeconds(s) + (u.runnerImage ? s.runner.gracefulStopSeconds : 0);
+  const bound = o.hopsLeft * hopBoundSeconds(u) + (u.runnerImage ? s.runner.gracefulStopSeconds : 0);
   return {
     restoreOnDestroy: false,
     write: {

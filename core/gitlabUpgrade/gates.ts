@@ -13,13 +13,13 @@
 //   18.4 removed the method (gitlab-org/gitlab#573394).
 // - sidekiq-jobs: `puts Gitlab::Database::BackgroundMigrationJob.pending.count`, added to the docs
 //   for 14.0 and later (gitlab-org/gitlab#442725), removed with the former.
-import { compareVersions, parseVersion, type Version } from "./version";
+import { minorBefore, parseVersion, type Version } from "./version";
 
 import type { MigrationCheck } from "../remote/upgradeScripts";
 
 export type { MigrationCheck };
 
-const atLeast = (v: Version, text: string) => compareVersions({ ...v, patch: v.patch ?? 0 }, { ...parseVersion(text), patch: 0 }) >= 0;
+const atLeast = (v: Version, minor: string) => !minorBefore(v, parseVersion(minor));
 
 /** The checks for a GitLab version; [] before 12.9, where GitLab documents none (health only). */
 export function migrationChecks(v: Version): MigrationCheck[] {

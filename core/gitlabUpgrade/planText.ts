@@ -13,11 +13,15 @@ export interface PlanTextInput {
   readonly window?: SnapshotWindow;
 }
 
+/** The most one hop may take: GitLab's health wait, then its gate. */
+export const hopBoundSeconds = (t: Pick<PlanTextInput, "readyTimeoutSeconds" | "migrationsTimeoutSeconds">): number =>
+  t.readyTimeoutSeconds + t.migrationsTimeoutSeconds;
+
 /** The worst case of the whole path: the first gate, the backup, each hop that runs, the runner's stop. */
 export function pathBoundSeconds(p: PlanTextInput): number {
   const running = p.verdict.hops.filter((h) => h.runs).length;
   return p.migrationsTimeoutSeconds + (running && p.backup ? p.backup.timeoutSeconds : 0) +
-    running * (p.readyTimeoutSeconds + p.migrationsTimeoutSeconds) + (p.verdict.runnerImage ? p.runnerStopSeconds : 0);
+    running * hopBoundSeconds(p) + (p.verdict.runnerImage ? p.runnerStopSeconds : 0);
 }
 
 export function upgradePlanLines(p: PlanTextInput): string[] {

@@ -2,6 +2,7 @@
 // running version, which planned hops will run, and every reason to refuse (PostgreSQL, edition,
 // a server older than the plan's floor, no place for the backup), each naming its setting.
 import { bindSource, imageOf, serviceData } from "../ciServer/compose/composeFile";
+import { downgradeProblem } from "../ciServer/compose/upgradePath";
 import { plannedHops, PLAN_FLOOR } from "./path";
 import { followingRunnerImage, gitlabImageOf, imageEdition, type Edition } from "./images";
 import { postgresImageMajor, requiredPostgresMajor } from "./postgres";
@@ -61,9 +62,8 @@ export function upgradeVerdict(composeText: string, t: UpgradeTarget): UpgradeVe
     problems.push(`${KEY}: the server runs gitlab-${serverEdition} (${fromImage}) and the target is gitlab-${edition} (${t.gitlabImage}); ` +
       `choose the same edition, or set upgrade.allowEditionChange true to move to gitlab-${edition} (GitLab supports CE to EE, not EE back to CE)`);
   }
-  if (compareVersions(target, from) < 0) {
-    problems.push(`${KEY}: ${t.gitlabImage} is older than the running ${fromImage}: downgrades are not supported (GitLab cannot roll back its database migrations)`);
-  }
+  const gitlabDown = downgradeProblem("GitLab", fromImage, t.gitlabImage);
+  if (gitlabDown) problems.push(`${KEY}: ${gitlabDown}`);
   if (minorBefore(from, PLAN_FLOOR) && minorBefore(PLAN_FLOOR, target)) {
     problems.push(`${KEY}: the server runs GitLab ${versionText(from)}, older than ${PLAN_FLOOR.major}.${PLAN_FLOOR.minor}, where this program's planned hops start; ` +
       `set upgrade.gitlabImage to a stop below it first (run pulumi up once per stop), then to ${t.gitlabImage}`);
@@ -97,12 +97,8 @@ export function upgradeVerdict(composeText: string, t: UpgradeTarget): UpgradeVe
 
   const currentRunner = imageOf(composeText, RUNNER_SERVICE);
   const runnerImage = t.runnerImage === "follow" ? followingRunnerImage(currentRunner, target) : t.runnerImage;
-  const runnerFrom = currentRunner && imageVersion(currentRunner);
-  const runnerTo = runnerImage && imageVersion(runnerImage);
-  if (runnerFrom && runnerTo && compareVersions(runnerTo, runnerFrom) < 0) {
-    problems.push(`upgrade.runnerImage: ${runnerImage}${t.runnerImage === "follow" ? " (follow)" : ""} is older than the running ${currentRunner}: ` +
-      "a runner downgrade is not done by this program; name a runner image of GitLab's major.minor or later");
-  }
+  const runnerDown = currentRunner && runnerImage && downgradeProblem("GitLab Runner", currentRunner, runnerImage);
+  if (runnerDown) problems.push(`upgrade.runnerImage${t.runnerImage === "follow" ? " (follow)" : ""}: ${runnerDown}`);
   return {
     from, fromImage, hops,
     ...(runnerImage && runnerImage !== currentRunner && { runnerImage }),

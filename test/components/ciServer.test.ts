@@ -209,6 +209,16 @@ describe("CiServer with an upgrade (Collaborage 2.1.0 → GitLab 16.3.9)", () =>
     for (const e of EDITS) assert.match(write(run, e.step).delete, /^# gitlab-runner-autoscaling: restore /, e.step);
   });
 
+  it("a changed bound re-runs the gates and the preflight, never the read or the backup (their inputs stay the same)", async () => {
+    const longer = await cachedRun(variant((c) => { c.upgrade = { ...UPGRADE, readyTimeoutSeconds: 900, migrationsTimeoutSeconds: 900 }; }));
+    const same = (name: string, key: string) => assert.deepEqual(inputsOf(longer, T.command, name)[key], inputsOf(run, T.command, name)[key], `${name}.${key}`);
+    const changed = (name: string) => assert.notEqual(inputsOf(longer, T.command, name).create, inputsOf(run, T.command, name).create, name);
+    same("gitlab-upgrade-read", "triggers");
+    same("gitlab-upgrade-read", "create");
+    same("gitlab-upgrade-backup", "create");
+    for (const name of ["gitlab-upgrade-preflight", "gitlab-upgrade-gate-start", "gitlab-upgrade-to-16.3.9-gate", "gitlab-upgrade-to-16.3.9-write"]) changed(name);
+  });
+
   it("the hop's write: summary with both images, stdin = the fixture with both images replaced", () => {
     const w = inputsOf(run, T.command, "gitlab-upgrade-to-16.3.9-write");
     assert.ok(w.create.startsWith(`# gitlab-runner-autoscaling: guarded write of ${PATHS.compose} (state gitlab-hop-16-3-9)\n`));

@@ -7,7 +7,7 @@ import { AUTOSCALER_MIN_RUNNER } from "../configToml/autoscalerConvert";
 import { GITLAB_SERVICE, RUNNER_SERVICE } from "../edits";
 import { asUser, shPreamble } from "../../remote/shell";
 import { shSections } from "../../remote/shFiles";
-import { imageVersion, type Version } from "./upgradePath";
+import { imageVersion, type Version } from "../../gitlabUpgrade/version";
 
 export interface ImageVerdict {
   /** Refusals; empty when the runner image can run the autoscaler. */

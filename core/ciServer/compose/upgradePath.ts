@@ -2,14 +2,7 @@
 // (core/gitlabUpgrade/stops.ts), and the runner not a major ahead of GitLab.
 
 import { stopsBetween } from "../../gitlabUpgrade/stops";
-import { formatVersion, imageVersion, compareVersions, type Version } from "../../gitlabUpgrade/version";
-
-export { compareVersions, formatVersion, imageVersion, parseVersion, type Version } from "../../gitlabUpgrade/version";
-
-/** Required stops whose minor lies strictly between `from`'s and `to`'s (core/gitlabUpgrade/stops.ts). */
-export function skippedStops(from: Version, to: Version): Version[] {
-  return stopsBetween(from, to);
-}
+import { formatVersion, imageVersion, compareVersions } from "../../gitlabUpgrade/version";
 
 /**
  * A warning when the runner would be a newer major than GitLab: the runner's major.minor should
@@ -23,19 +16,25 @@ export function runnerSkewWarning(gitlabImage: string, runnerImage: string): str
   return `upgrade.runnerImage ${runnerImage} is a newer major than GitLab ${gitlabImage}: keep the runner's major.minor in step with GitLab's (docs.gitlab.com/runner/#gitlab-runner-versions), or upgrade GitLab first`;
 }
 
-/** Problems with moving an image from `current` to `target` (empty when the move is fine). */
-export function upgradeProblems(kind: "GitLab" | "GitLab Runner", current: string, target: string): string[] {
+type Kind = "GitLab" | "GitLab Runner";
+
+/** "<target> is older than the running <current>: …" when the move is a downgrade (the preflight and each hop say it). */
+export function downgradeProblem(kind: Kind, current: string, target: string): string | undefined {
   const from = imageVersion(current);
   const to = imageVersion(target);
-  if (!from || !to) return [];
-  if (compareVersions(to, from) < 0) {
-    return [`${kind} ${target} is older than the running ${current}: downgrades are not supported (GitLab cannot roll back its database migrations)`];
-  }
-  if (kind !== "GitLab") return [];
-  const skipped = skippedStops(from, to);
+  if (!from || !to || compareVersions(to, from) >= 0) return undefined;
+  const why = kind === "GitLab" ? "GitLab cannot roll back its database migrations" : "name a runner of GitLab's major.minor or later";
+  return `${target} is older than the running ${current}: downgrades are not supported (${why})`;
+}
+
+/** Problems with moving an image from `current` to `target` (empty when the move is fine). */
+export function upgradeProblems(kind: Kind, current: string, target: string): string[] {
+  const down = downgradeProblem(kind, current, target);
+  if (down) return [`${kind} ${down}`];
+  const from = imageVersion(current);
+  const to = imageVersion(target);
+  if (kind !== "GitLab" || !from || !to) return [];
+  const skipped = stopsBetween(from, to);
   if (skipped.length === 0) return [];
-  return [
-    `GitLab ${current} → ${target} skips required upgrade stops; upgrade through ${skipped.map(formatVersion).join(" → ")} first ` +
-      `(one pulumi up per stop, letting background migrations finish in between)`,
-  ];
+  return [`GitLab ${current} → ${target} skips required upgrade stops; upgrade through ${skipped.map(formatVersion).join(" → ")} first`];
 }

@@ -1,7 +1,9 @@
 import { strict as assert } from "node:assert";
-import { formatVersion, imageVersion, runnerSkewWarning, skippedStops, upgradeProblems, parseVersion } from "../../../../core/ciServer/compose/upgradePath";
+import { runnerSkewWarning, upgradeProblems } from "../../../../core/ciServer/compose/upgradePath";
+import { stopsBetween } from "../../../../core/gitlabUpgrade/stops";
+import { formatVersion, imageVersion, parseVersion } from "../../../../core/gitlabUpgrade/version";
 
-const stops = (from: string, to: string) => skippedStops(parseVersion(from), parseVersion(to)).map(formatVersion);
+const stops = (from: string, to: string) => stopsBetween(parseVersion(from), parseVersion(to)).map(formatVersion);
 
 describe("GitLab upgrade stops", () => {
   it("reads versions from gitlab-ce and gitlab-runner tags", () => {
