@@ -101,7 +101,7 @@ export function upgradeGateBody(p: GateParams): string {
       label: checkLine(p.label, "gate.label"),
       resume_hint: checkLine(p.resumeHint, "gate.resumeHint"),
     }),
-    shSections("lib/die.sh", "upgrade/gate.sh"),
+    shSections("lib/die.sh", "lib/last_line.sh", "upgrade/gate.sh"),
   );
 }
 
@@ -173,7 +173,7 @@ export function upgradePreflightBody(p: PreflightParams): string {
       data_dir: d?.gitlabDataHostDir ?? "",
       db_dir: d?.dbDataHostDir ?? "",
     }),
-    shSections("lib/die.sh", "lib/snapshot_window.sh", "upgrade/preflight.sh"),
+    shSections("lib/die.sh", "lib/last_line.sh", "lib/snapshot_window.sh", "upgrade/preflight.sh"),
   );
 }
 
