@@ -5,7 +5,7 @@
 import * as posixPath from "node:path/posix";
 import { createHash } from "node:crypto";
 import {
-  asRoot, asUser, checkMode, shComment, shPath, shPreamble, shUserPath,
+  asRoot, asUser, checkMode, shComment, shHeader, shLines, shPath, shPreamble, shUserPath,
   type ScriptOptions,
 } from "./shell";
 import { shSections } from "./shFiles";
@@ -86,9 +86,6 @@ export function checkKey(key: string): string {
   return key;
 }
 
-const lines = (...ls: (string | false | undefined | null)[][]) =>
-  ls.flat().filter((l): l is string => typeof l === "string").join("\n") + "\n";
-
 function composeCommandOf(w: GuardedWrite): ComposeCommand | undefined {
   const v = w.validate?.compose.command;
   const a = w.after?.kind === "compose-up" ? w.after.compose.command
@@ -117,15 +114,11 @@ function checkWrite(w: GuardedWrite): void {
   }
 }
 
-function header(title: string, summary: readonly string[]): string {
-  return [title, ...summary].map(shComment).join("\n") + "\n";
-}
-
 // ---- read --------------------------------------------------------------------------------------
 
 export function readFileBody(path: string): string {
   shPath(path);
-  return lines(["set -eu"], shPreamble({ target: path }), shSections("lib/die.sh", "lib/no_link.sh", "read-file.sh"));
+  return shLines(["set -eu"], shPreamble({ target: path }), shSections("lib/die.sh", "lib/no_link.sh", "read-file.sh"));
 }
 
 /** Prints one line: "v1 absent" or "v1 <sha256> <base64>" (see core/remote/readResult.ts). */
@@ -143,7 +136,7 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
   const after = w.after && afterScript(w.after);
   // Only a write with a window carries its values and lib/snapshot_window.sh: the others stay as they were.
   const window = w.after?.kind === "compose-up" ? w.after.window : undefined;
-  return lines(
+  return shLines(
     ["set -eu"],
     shPreamble({
       target: w.path,
@@ -172,7 +165,7 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
  */
 export function guardedWriteScript(w: GuardedWrite, opts: ScriptOptions = {}): string {
   const body = guardedWriteBody(w, opts);
-  return header(`gitlab-runner-autoscaling: guarded write of ${w.path} (state ${w.key})`, w.summary) + asRoot(body, opts);
+  return shHeader(`gitlab-runner-autoscaling: guarded write of ${w.path} (state ${w.key})`, w.summary) + asRoot(body, opts);
 }
 
 // ---- restore (the delete of a guarded write) ---------------------------------------------------
@@ -183,7 +176,7 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
   const stateDir = opts.stateDir ?? STATE_DIR;
   shPath(stateDir, "stateDir");
   const after = w.after && restoreAfterScript(w.after);
-  return lines(
+  return shLines(
     ["set -eu"],
     shPreamble({
       target: w.path,
@@ -206,14 +199,14 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
  * the file if there was none), runs the after-action, keeps the timestamped backups.
  */
 export function restoreScript(w: GuardedWrite, opts: ScriptOptions = {}): string {
-  return header(`gitlab-runner-autoscaling: restore ${w.path} (state ${w.key})`, []) + asRoot(restoreBody(w, opts), opts);
+  return shHeader(`gitlab-runner-autoscaling: restore ${w.path} (state ${w.key})`, []) + asRoot(restoreBody(w, opts), opts);
 }
 
 // ---- the AMI builder's steps (core/remote/sh/ami/) ----------------------------------------------
 
 export function installFileBody(f: { path: string; mode: string }): string {
   shPath(f.path);
-  return lines(
+  return shLines(
     ["set -eu"],
     shPreamble({ target: f.path, dir: posixPath.dirname(f.path), mode: checkMode(f.mode) }),
     shSections("lib/die.sh", "lib/state_of.sh", "lib/no_link.sh", "lib/signal_traps.sh", "lib/tmp_in_dir.sh", "ami/install-file.sh"),
@@ -231,7 +224,7 @@ export function appendBlockBody(f: { path: string; marker: string; private?: boo
     throw new Error(`marker must be plain text ([A-Za-z0-9 ._:/@-]): ${JSON.stringify(f.marker)}`);
   }
   shUserPath(f.path); // "~/x" or absolute; the file resolves "~/" to $HOME
-  return lines(
+  return shLines(
     ["set -eu"],
     shPreamble({ path: f.path, marker: f.marker, private: f.private ? 1 : 0 }),
     shSections("lib/die.sh", "lib/state_of.sh", "lib/no_link.sh", "lib/signal_traps.sh", "ami/append-block.sh"),
@@ -247,7 +240,7 @@ export function appendBlockScript(f: { path: string; marker: string; private?: b
 }
 
 export function dockerInstallBody(opts: { proxyEnvFromStdin: boolean }): string {
-  return lines(
+  return shLines(
     ["set -eu"],
     shSections("lib/die.sh", "lib/signal_traps.sh", ...(opts.proxyEnvFromStdin ? ["ami/proxy-env.sh"] : []), "ami/docker-install.sh"),
   );
@@ -259,7 +252,7 @@ export function dockerInstallScript(opts: { proxyEnvFromStdin: boolean }, sopts:
 }
 
 export function dockerProxyCheckBody(expectProxy: boolean): string {
-  return lines(["set -eu"], shPreamble({ expect_proxy: expectProxy ? 1 : 0 }), shSections("lib/die.sh", "ami/docker-proxy-check.sh"));
+  return shLines(["set -eu"], shPreamble({ expect_proxy: expectProxy ? 1 : 0 }), shSections("lib/die.sh", "ami/docker-proxy-check.sh"));
 }
 
 /** Reloads systemd, restarts dockerd and checks that it sees the proxy (exit 8 if not). */
@@ -268,7 +261,7 @@ export function dockerProxyCheckScript(expectProxy: boolean, opts: ScriptOptions
 }
 
 export function waitForSshBody(): string {
-  return lines(["set -eu"], shSections("ami/wait-ssh.sh"));
+  return shLines(["set -eu"], shSections("ami/wait-ssh.sh"));
 }
 
 /** First command on a fresh host, to be retried until sshd answers. */
