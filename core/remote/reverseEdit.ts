@@ -7,7 +7,7 @@
 // Each hunk carries the written lines to remove (each with the managed key it belongs to, so a
 // refusal can name the key without printing a value, which may be a secret), the replaced lines
 // to put back, and up to CONTEXT unchanged lines on each side to tell repeated lines apart.
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./readResult";
 
 /** How to name the key a line belongs to, per file syntax; "lines" names the line number. */
 export type LineFormat = "env" | "yaml" | "toml" | "lines";
@@ -281,6 +281,5 @@ export function formatReverse(writtenSha256: string, hunks: readonly ReverseHunk
 
 /** The reverse edit of a write, as the server keeps it: what the write's stdin carries. */
 export function reverseEdit(format: LineFormat, written: string, previous: string): string {
-  const sha = createHash("sha256").update(written, "utf8").digest("hex");
-  return formatReverse(sha, reverseHunks(format, written, previous), finalNewlineAdded(written, previous));
+  return formatReverse(sha256Hex(written), reverseHunks(format, written, previous), finalNewlineAdded(written, previous));
 }

@@ -3,12 +3,12 @@
 // secret content arrives on stdin and is never echoed (the read script is the one exception: it
 // prints the file, and its command is expected to run with logging off and secret outputs).
 import * as posixPath from "node:path/posix";
-import { createHash } from "node:crypto";
 import {
   asRoot, asUser, checkMode, shComment, shHeader, shLines, shPath, shPreamble, shUserPath,
   type ScriptOptions,
 } from "./shell";
 import { shSections } from "./shFiles";
+import { sha256Hex } from "./readResult";
 import type { ComposeCommand, ComposeContext } from "./composeContext";
 import { afterScript, checkAfter, restoreAfterScript, type AfterAction } from "./afterActions";
 import { windowParams } from "./snapshotWindow";
@@ -78,7 +78,7 @@ export function guardedWriteStdin(expected: string, content: string, reverse?: s
     throw new Error(`expected state must be "absent" or a sha256 hex: ${JSON.stringify(expected)}`);
   }
   const rev = reverse ? ` ${Buffer.from(reverse, "utf8").toString("base64")}` : "";
-  return `${expected} ${createHash("sha256").update(content, "utf8").digest("hex")}${rev}\n${content}`;
+  return `${expected} ${sha256Hex(content)}${rev}\n${content}`;
 }
 
 export function checkKey(key: string): string {
