@@ -1,8 +1,8 @@
 // The reverse of a managed edit, as line hunks from the text pulumi writes back to the text it
 // replaced. `pulumi destroy` runs only a fixed shell string, so this is computed at write time and
 // travels (secret) on the write's stdin; the server keeps it root-only and applies it with the awk
-// mini-patch of core/remote/reverseApply.ts when the file changed after the write (a later upgrade, a
-// hand edit elsewhere). Pure: texts in, text out.
+// mini-patch of core/remote/sh/lib/reverse_chain.sh when the file changed after the write (a later
+// upgrade, a hand edit elsewhere). Pure: texts in, text out.
 //
 // Each hunk carries the written lines to remove (each with the managed key it belongs to, so a
 // refusal can name the key without printing a value, which may be a secret), the replaced lines
@@ -255,7 +255,7 @@ function checkOneLine(s: string, what: string): string {
 }
 
 /**
- * The hunk file the server keeps, one record a line (core/remote/reverseApply.ts reads it):
+ * The hunk file the server keeps, one record a line (core/remote/sh/lib/reverse_chain.sh reads it):
  *   `gra-reverse v1 <sha256 of the written text>`, then `$<text>` (`%<text>` for CRLF) when the
  *   result is to lose its final newline again if it ends with that line, then per hunk
  *   `@<label>`, context lines ` <text>`, removed lines `-<key>\t<text>`, restored lines `+<text>`;
