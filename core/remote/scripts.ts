@@ -9,7 +9,7 @@ import {
 } from "./shell";
 import { shSections } from "./shFiles";
 import { sha256Hex } from "./readResult";
-import type { ComposeCommand, ComposeContext } from "./composeContext";
+import { checkCompose, type ComposeCommand, type ComposeContext } from "./composeContext";
 import { afterScript, checkAfter, restoreAfterScript, type AfterAction } from "./afterActions";
 import { windowParams } from "./snapshotWindow";
 
@@ -94,20 +94,13 @@ function composeCommandOf(w: GuardedWrite): ComposeCommand | undefined {
   return v ?? a;
 }
 
-function checkCompose(c: ComposeContext, what: string): void {
-  shPath(c.appDir, `${what}.appDir`);
-  if (!["auto", "docker compose", "docker-compose"].includes(c.command)) {
-    throw new Error(`${what}.command must be auto, "docker compose" or docker-compose: ${JSON.stringify(c.command)}`);
-  }
-}
-
 function checkWrite(w: GuardedWrite): void {
   checkKey(w.key);
   shPath(w.path, "path");
   if (w.path.endsWith("/")) throw new Error(`path must name a file: ${JSON.stringify(w.path)}`);
   if (w.newFileMode !== undefined) checkMode(w.newFileMode, "newFileMode");
   if (w.validate) checkCompose(w.validate.compose, "validate.compose");
-  if (w.after) checkAfter(w.after, checkCompose);
+  if (w.after) checkAfter(w.after);
   w.summary.forEach((s) => shComment(s));
   if (w.keepBackups !== undefined && (!Number.isInteger(w.keepBackups) || w.keepBackups < 1)) {
     throw new Error(`keepBackups must be a whole number >= 1, got ${w.keepBackups}`);
