@@ -21,7 +21,7 @@
 //   (docs.docker.com/engine/daemon/live-restore/); dockerd refuses it with swarm mode
 //   (moby daemon/config/config_linux.go: "--live-restore daemon configuration is incompatible
 //   with swarm mode"); a key set both as a flag and in daemon.json stops dockerd from starting.
-import type { ComposeContext } from "./composeContext";
+import { checkCompose, type ComposeContext } from "./composeContext";
 import { checkName, checkSeconds } from "./shell";
 import { checkWindowGuard, type SnapshotWindowGuard } from "./snapshotWindow";
 
@@ -76,7 +76,7 @@ function checkGracefulStop(g: GracefulStop, what: string): void {
   }
 }
 
-export function checkAfter(a: AfterAction, checkCompose: (c: ComposeContext, what: string) => void): void {
+export function checkAfter(a: AfterAction): void {
   switch (a.kind) {
     case "compose-up":
       checkCompose(a.compose, "after.compose");

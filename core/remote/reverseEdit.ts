@@ -1,13 +1,13 @@
 // The reverse of a managed edit, as line hunks from the text pulumi writes back to the text it
 // replaced. `pulumi destroy` runs only a fixed shell string, so this is computed at write time and
 // travels (secret) on the write's stdin; the server keeps it root-only and applies it with the awk
-// mini-patch of core/remote/reverseApply.ts when the file changed after the write (a later upgrade, a
-// hand edit elsewhere). Pure: texts in, text out.
+// mini-patch of core/remote/sh/lib/reverse_chain.sh when the file changed after the write (a later
+// upgrade, a hand edit elsewhere). Pure: texts in, text out.
 //
 // Each hunk carries the written lines to remove (each with the managed key it belongs to, so a
 // refusal can name the key without printing a value, which may be a secret), the replaced lines
 // to put back, and up to CONTEXT unchanged lines on each side to tell repeated lines apart.
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./readResult";
 
 /** How to name the key a line belongs to, per file syntax; "lines" names the line number. */
 export type LineFormat = "env" | "yaml" | "toml" | "lines";
@@ -255,7 +255,7 @@ function checkOneLine(s: string, what: string): string {
 }
 
 /**
- * The hunk file the server keeps, one record a line (core/remote/reverseApply.ts reads it):
+ * The hunk file the server keeps, one record a line (core/remote/sh/lib/reverse_chain.sh reads it):
  *   `gra-reverse v1 <sha256 of the written text>`, then `$<text>` (`%<text>` for CRLF) when the
  *   result is to lose its final newline again if it ends with that line, then per hunk
  *   `@<label>`, context lines ` <text>`, removed lines `-<key>\t<text>`, restored lines `+<text>`;
@@ -281,6 +281,5 @@ export function formatReverse(writtenSha256: string, hunks: readonly ReverseHunk
 
 /** The reverse edit of a write, as the server keeps it: what the write's stdin carries. */
 export function reverseEdit(format: LineFormat, written: string, previous: string): string {
-  const sha = createHash("sha256").update(written, "utf8").digest("hex");
-  return formatReverse(sha, reverseHunks(format, written, previous), finalNewlineAdded(written, previous));
+  return formatReverse(sha256Hex(written), reverseHunks(format, written, previous), finalNewlineAdded(written, previous));
 }

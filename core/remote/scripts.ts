@@ -3,13 +3,13 @@
 // secret content arrives on stdin and is never echoed (the read script is the one exception: it
 // prints the file, and its command is expected to run with logging off and secret outputs).
 import * as posixPath from "node:path/posix";
-import { createHash } from "node:crypto";
 import {
-  asRoot, asUser, checkMode, shComment, shPath, shPreamble, shUserPath,
+  asRoot, asUser, checkMode, shComment, shHeader, shLines, shPath, shPreamble, shUserPath,
   type ScriptOptions,
 } from "./shell";
 import { shSections } from "./shFiles";
-import type { ComposeCommand, ComposeContext } from "./composeContext";
+import { sha256Hex } from "./readResult";
+import { checkCompose, type ComposeCommand, type ComposeContext } from "./composeContext";
 import { afterScript, checkAfter, restoreAfterScript, type AfterAction } from "./afterActions";
 import { windowParams } from "./snapshotWindow";
 
@@ -78,16 +78,13 @@ export function guardedWriteStdin(expected: string, content: string, reverse?: s
     throw new Error(`expected state must be "absent" or a sha256 hex: ${JSON.stringify(expected)}`);
   }
   const rev = reverse ? ` ${Buffer.from(reverse, "utf8").toString("base64")}` : "";
-  return `${expected} ${createHash("sha256").update(content, "utf8").digest("hex")}${rev}\n${content}`;
+  return `${expected} ${sha256Hex(content)}${rev}\n${content}`;
 }
 
 export function checkKey(key: string): string {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(key)) throw new Error(`key must match [a-z0-9][a-z0-9-]*: ${JSON.stringify(key)}`);
   return key;
 }
-
-const lines = (...ls: (string | false | undefined | null)[][]) =>
-  ls.flat().filter((l): l is string => typeof l === "string").join("\n") + "\n";
 
 function composeCommandOf(w: GuardedWrite): ComposeCommand | undefined {
   const v = w.validate?.compose.command;
@@ -97,35 +94,24 @@ function composeCommandOf(w: GuardedWrite): ComposeCommand | undefined {
   return v ?? a;
 }
 
-function checkCompose(c: ComposeContext, what: string): void {
-  shPath(c.appDir, `${what}.appDir`);
-  if (!["auto", "docker compose", "docker-compose"].includes(c.command)) {
-    throw new Error(`${what}.command must be auto, "docker compose" or docker-compose: ${JSON.stringify(c.command)}`);
-  }
-}
-
 function checkWrite(w: GuardedWrite): void {
   checkKey(w.key);
   shPath(w.path, "path");
   if (w.path.endsWith("/")) throw new Error(`path must name a file: ${JSON.stringify(w.path)}`);
   if (w.newFileMode !== undefined) checkMode(w.newFileMode, "newFileMode");
   if (w.validate) checkCompose(w.validate.compose, "validate.compose");
-  if (w.after) checkAfter(w.after, checkCompose);
+  if (w.after) checkAfter(w.after);
   w.summary.forEach((s) => shComment(s));
   if (w.keepBackups !== undefined && (!Number.isInteger(w.keepBackups) || w.keepBackups < 1)) {
     throw new Error(`keepBackups must be a whole number >= 1, got ${w.keepBackups}`);
   }
 }
 
-function header(title: string, summary: readonly string[]): string {
-  return [title, ...summary].map(shComment).join("\n") + "\n";
-}
-
 // ---- read --------------------------------------------------------------------------------------
 
 export function readFileBody(path: string): string {
   shPath(path);
-  return lines(["set -eu"], shPreamble({ target: path }), shSections("lib/die.sh", "lib/no_link.sh", "read-file.sh"));
+  return shLines(["set -eu"], shPreamble({ target: path }), shSections("lib/die.sh", "lib/no_link.sh", "read-file.sh"));
 }
 
 /** Prints one line: "v1 absent" or "v1 <sha256> <base64>" (see core/remote/readResult.ts). */
@@ -143,7 +129,7 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
   const after = w.after && afterScript(w.after);
   // Only a write with a window carries its values and lib/snapshot_window.sh: the others stay as they were.
   const window = w.after?.kind === "compose-up" ? w.after.window : undefined;
-  return lines(
+  return shLines(
     ["set -eu"],
     shPreamble({
       target: w.path,
@@ -172,7 +158,7 @@ export function guardedWriteBody(w: GuardedWrite, opts: ScriptOptions = {}): str
  */
 export function guardedWriteScript(w: GuardedWrite, opts: ScriptOptions = {}): string {
   const body = guardedWriteBody(w, opts);
-  return header(`gitlab-runner-autoscaling: guarded write of ${w.path} (state ${w.key})`, w.summary) + asRoot(body, opts);
+  return shHeader(`gitlab-runner-autoscaling: guarded write of ${w.path} (state ${w.key})`, w.summary) + asRoot(body, opts);
 }
 
 // ---- restore (the delete of a guarded write) ---------------------------------------------------
@@ -183,7 +169,7 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
   const stateDir = opts.stateDir ?? STATE_DIR;
   shPath(stateDir, "stateDir");
   const after = w.after && restoreAfterScript(w.after);
-  return lines(
+  return shLines(
     ["set -eu"],
     shPreamble({
       target: w.path,
@@ -206,14 +192,14 @@ export function restoreBody(w: GuardedWrite, opts: ScriptOptions = {}): string {
  * the file if there was none), runs the after-action, keeps the timestamped backups.
  */
 export function restoreScript(w: GuardedWrite, opts: ScriptOptions = {}): string {
-  return header(`gitlab-runner-autoscaling: restore ${w.path} (state ${w.key})`, []) + asRoot(restoreBody(w, opts), opts);
+  return shHeader(`gitlab-runner-autoscaling: restore ${w.path} (state ${w.key})`, []) + asRoot(restoreBody(w, opts), opts);
 }
 
 // ---- the AMI builder's steps (core/remote/sh/ami/) ----------------------------------------------
 
 export function installFileBody(f: { path: string; mode: string }): string {
   shPath(f.path);
-  return lines(
+  return shLines(
     ["set -eu"],
     shPreamble({ target: f.path, dir: posixPath.dirname(f.path), mode: checkMode(f.mode) }),
     shSections("lib/die.sh", "lib/state_of.sh", "lib/no_link.sh", "lib/signal_traps.sh", "lib/tmp_in_dir.sh", "ami/install-file.sh"),
@@ -231,7 +217,7 @@ export function appendBlockBody(f: { path: string; marker: string; private?: boo
     throw new Error(`marker must be plain text ([A-Za-z0-9 ._:/@-]): ${JSON.stringify(f.marker)}`);
   }
   shUserPath(f.path); // "~/x" or absolute; the file resolves "~/" to $HOME
-  return lines(
+  return shLines(
     ["set -eu"],
     shPreamble({ path: f.path, marker: f.marker, private: f.private ? 1 : 0 }),
     shSections("lib/die.sh", "lib/state_of.sh", "lib/no_link.sh", "lib/signal_traps.sh", "ami/append-block.sh"),
@@ -247,7 +233,7 @@ export function appendBlockScript(f: { path: string; marker: string; private?: b
 }
 
 export function dockerInstallBody(opts: { proxyEnvFromStdin: boolean }): string {
-  return lines(
+  return shLines(
     ["set -eu"],
     shSections("lib/die.sh", "lib/signal_traps.sh", ...(opts.proxyEnvFromStdin ? ["ami/proxy-env.sh"] : []), "ami/docker-install.sh"),
   );
@@ -259,7 +245,7 @@ export function dockerInstallScript(opts: { proxyEnvFromStdin: boolean }, sopts:
 }
 
 export function dockerProxyCheckBody(expectProxy: boolean): string {
-  return lines(["set -eu"], shPreamble({ expect_proxy: expectProxy ? 1 : 0 }), shSections("lib/die.sh", "ami/docker-proxy-check.sh"));
+  return shLines(["set -eu"], shPreamble({ expect_proxy: expectProxy ? 1 : 0 }), shSections("lib/die.sh", "ami/docker-proxy-check.sh"));
 }
 
 /** Reloads systemd, restarts dockerd and checks that it sees the proxy (exit 8 if not). */
@@ -268,7 +254,7 @@ export function dockerProxyCheckScript(expectProxy: boolean, opts: ScriptOptions
 }
 
 export function waitForSshBody(): string {
-  return lines(["set -eu"], shSections("ami/wait-ssh.sh"));
+  return shLines(["set -eu"], shSections("ami/wait-ssh.sh"));
 }
 
 /** First command on a fresh host, to be retried until sshd answers. */

@@ -94,6 +94,15 @@ export function asUser(body: string): string {
   return `sh -c ${shQuoteScript(body)}`;
 }
 
+/** A script's text: the lines of its parts, each ending in a newline; false, undefined or null (a part left out) is dropped. */
+export const shLines = (...parts: (string | false | undefined | null)[][]): string =>
+  parts.flat().filter((l): l is string => typeof l === "string").join("\n") + "\n";
+
+/** The `# ` lines a script starts with: its title, then the managed values (scriptHeader reads them back). */
+export function shHeader(title: string, summary: readonly string[]): string {
+  return [title, ...summary].map(shComment).join("\n") + "\n";
+}
+
 /** The `# ` lines a script starts with (its title, then the managed values), without the marker. */
 export function scriptHeader(script: string): string[] {
   const out: string[] = [];

@@ -14,7 +14,7 @@
 // - sidekiq-remaining: `Gitlab::BackgroundMigration.remaining` (Sidekiq-based migrations, 12.9 to 15.0).
 // - sidekiq-jobs: `Gitlab::Database::BackgroundMigrationJob.pending.count` (14.0 to 15.0).
 // Which checks a hop's gate uses is the caller's choice (the version path).
-import { asRoot, checkName, checkSeconds, shComment, shPathValue, shPreamble, type ScriptOptions } from "./shell";
+import { asRoot, checkName, checkSeconds, shHeader, shLines, shPathValue, shPreamble, type ScriptOptions } from "./shell";
 import { shSections } from "./shFiles";
 import { checkWindowGuard, windowParams, type SnapshotWindowGuard } from "./snapshotWindow";
 
@@ -54,9 +54,6 @@ export interface PreflightParams {
   readonly disk?: { readonly backupDir: string; readonly gitlabDataHostDir: string; readonly dbDataHostDir?: string };
 }
 
-const lines = (...ls: string[][]) => ls.flat().join("\n") + "\n";
-const header = (title: string, summary: readonly string[]) => [title, ...summary].map(shComment).join("\n") + "\n";
-
 const VERSION = /^[0-9]+\.[0-9]+\.[0-9]+$/;
 
 function checkVersion(v: string, what: string): string {
@@ -90,7 +87,7 @@ export function upgradeGateBody(p: GateParams): string {
   if (new Set(p.checks).size !== p.checks.length) throw new Error(`gate.checks names a check twice: ${p.checks.join(", ")}`);
   checkSeconds(p.timeoutSeconds, "gate.timeoutSeconds");
   checkSeconds(p.pollSeconds, "gate.pollSeconds");
-  return lines(
+  return shLines(
     ["set -eu"],
     shPreamble({
       container: p.container,
@@ -101,7 +98,7 @@ export function upgradeGateBody(p: GateParams): string {
       label: checkLine(p.label, "gate.label"),
       resume_hint: checkLine(p.resumeHint, "gate.resumeHint"),
     }),
-    shSections("lib/die.sh", "upgrade/gate.sh"),
+    shSections("lib/die.sh", "lib/last_line.sh", "upgrade/gate.sh"),
   );
 }
 
@@ -112,7 +109,7 @@ export function upgradeGateBody(p: GateParams): string {
  */
 export function upgradeGateScript(p: GateParams, opts: ScriptOptions = {}): string {
   const body = upgradeGateBody(p);
-  return header(`gitlab-runner-autoscaling: upgrade gate ${p.label}`, [
+  return shHeader(`gitlab-runner-autoscaling: upgrade gate ${p.label}`, [
     `GitLab ${p.version || "(the version it runs now)"} healthy; background migrations: ${p.checks.length ? p.checks.join(", ") : "not checked"}`,
     `bound ${p.timeoutSeconds} s, polled every ${p.pollSeconds} s`,
   ]) + asRoot(body, opts);
@@ -128,7 +125,7 @@ export function upgradeBackupBody(p: BackupParams): string {
   if (p.backupDir === "/") throw new Error("backup.backupDir must not be /");
   checkVersion(p.fromVersion, "backup.fromVersion");
   checkSeconds(p.timeoutSeconds, "backup.timeoutSeconds");
-  return lines(
+  return shLines(
     ["set -eu"],
     shPreamble({
       gitlab_container: p.gitlabContainer,
@@ -149,7 +146,7 @@ export function upgradeBackupBody(p: BackupParams): string {
  */
 export function upgradeBackupScript(p: BackupParams, opts: ScriptOptions = {}): string {
   const body = upgradeBackupBody(p);
-  return header(`gitlab-runner-autoscaling: backup of GitLab ${p.fromVersion} before its upgrade`, [
+  return shHeader(`gitlab-runner-autoscaling: backup of GitLab ${p.fromVersion} before its upgrade`, [
     `into ${p.backupDir}/<UTC time>-gitlab-${p.fromVersion}/: gitlab-backup create, gitlab-secrets.json, gitlab.rb${p.dbContainer ? `, pg_dump of ${p.dbContainer}` : ""}`,
     `gitlab-backup create bounded by ${p.timeoutSeconds} s`,
   ]) + asRoot(body, opts);
@@ -165,7 +162,7 @@ export function upgradePreflightBody(p: PreflightParams): string {
     checkDir(d.gitlabDataHostDir, "preflight.disk.gitlabDataHostDir");
     if (d.dbDataHostDir !== undefined) checkDir(d.dbDataHostDir, "preflight.disk.dbDataHostDir");
   }
-  return lines(
+  return shLines(
     ["set -eu"],
     shPreamble({
       ...windowParams(w),
@@ -173,7 +170,7 @@ export function upgradePreflightBody(p: PreflightParams): string {
       data_dir: d?.gitlabDataHostDir ?? "",
       db_dir: d?.dbDataHostDir ?? "",
     }),
-    shSections("lib/die.sh", "lib/snapshot_window.sh", "upgrade/preflight.sh"),
+    shSections("lib/die.sh", "lib/last_line.sh", "lib/snapshot_window.sh", "upgrade/preflight.sh"),
   );
 }
 
@@ -187,5 +184,5 @@ export function upgradePreflightScript(p: PreflightParams, opts: ScriptOptions =
     p.window && p.window.start !== "" ? `snapshot window ${p.window.start}-${p.window.end} (${p.window.settingKey}), bound ${p.window.boundSeconds} s` : "no snapshot window check",
     p.disk ? `disk for the backup at ${p.disk.backupDir}` : "no disk check",
   ];
-  return header("gitlab-runner-autoscaling: upgrade preflight", said) + asRoot(body, opts);
+  return shHeader("gitlab-runner-autoscaling: upgrade preflight", said) + asRoot(body, opts);
 }

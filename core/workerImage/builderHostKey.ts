@@ -3,6 +3,7 @@
 // (a Pulumi secret), and pinned in the builder's connection. No provider plugin, no key stored in
 // the stack: the same inputs give the same key, a new build (a new builder) gives a new one.
 import { createHmac, createPrivateKey, createPublicKey } from "node:crypto";
+import { ed25519PublicBlob, sshString, sshUint32 } from "./sshWire";
 
 const LABEL = "gitlab-runner-autoscaling ami-builder ssh host key v1";
 export const BUILDER_HOST_KEY_COMMENT = "gitlab-runner-autoscaling-builder";
@@ -25,21 +26,9 @@ export function ed25519FromSeed(seed: Buffer): Ed25519Key {
   return { seed, publicKey: Buffer.from(spki.subarray(spki.length - 32)) };
 }
 
-// SSH wire encoding (RFC 4251): uint32 and length-prefixed strings.
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-};
-const str = (b: Buffer | string) => {
-  const buf = typeof b === "string" ? Buffer.from(b, "latin1") : b;
-  return Buffer.concat([u32(buf.length), buf]);
-};
-const publicBlob = (pub: Buffer) => Buffer.concat([str("ssh-ed25519"), str(pub)]);
-
 /** authorized_keys form: what the connection pins (without a comment) and ed25519_public. */
 export function openSshPublicKeyLine(k: Ed25519Key, comment?: string): string {
-  return `ssh-ed25519 ${publicBlob(k.publicKey).toString("base64")}${comment ? ` ${comment}` : ""}`;
+  return `ssh-ed25519 ${ed25519PublicBlob(k.publicKey).toString("base64")}${comment ? ` ${comment}` : ""}`;
 }
 
 /**
@@ -49,11 +38,11 @@ export function openSshPublicKeyLine(k: Ed25519Key, comment?: string): string {
  */
 export function openSshPrivateKey(k: Ed25519Key, comment: string): string {
   const checkint = k.seed.readUInt32BE(0) ^ 0x5a5a5a5a;
-  let inner = Buffer.concat([u32(checkint), u32(checkint), str("ssh-ed25519"), str(k.publicKey), str(Buffer.concat([k.seed, k.publicKey])), str(comment)]);
+  let inner = Buffer.concat([sshUint32(checkint), sshUint32(checkint), sshString("ssh-ed25519"), sshString(k.publicKey), sshString(Buffer.concat([k.seed, k.publicKey])), sshString(comment)]);
   // Padded with 1, 2, 3… to the cipher block size (8 for "none").
   const pad = (8 - (inner.length % 8)) % 8;
   inner = Buffer.concat([inner, Buffer.from(Array.from({ length: pad }, (_, i) => i + 1))]);
-  const body = Buffer.concat([Buffer.from("openssh-key-v1\0", "latin1"), str("none"), str("none"), str(""), u32(1), str(publicBlob(k.publicKey)), str(inner)]);
+  const body = Buffer.concat([Buffer.from("openssh-key-v1\0", "latin1"), sshString("none"), sshString("none"), sshString(""), sshUint32(1), sshString(ed25519PublicBlob(k.publicKey)), sshString(inner)]);
   const lines = body.toString("base64").match(/.{1,70}/g)!;
   return ["-----BEGIN OPENSSH PRIVATE KEY-----", ...lines, "-----END OPENSSH PRIVATE KEY-----", ""].join("\n");
 }

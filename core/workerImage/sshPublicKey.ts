@@ -1,13 +1,8 @@
 // The OpenSSH public key of a private key, so the AMI builder's key pair can be made from the one
 // secret the operator already gives (sshPrivateKey) instead of a second key to manage.
 import { createPrivateKey } from "node:crypto";
+import { ed25519PublicBlob, sshString } from "./sshWire";
 
-const sshString = (b: Buffer) => Buffer.concat([u32(b.length), b]);
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-}
 /** An mpint: big-endian, with a leading zero byte when the top bit is set. */
 const mpint = (b: Buffer) => sshString(b[0] & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b);
 
@@ -40,12 +35,11 @@ export function openSshPublicKey(privateKey: string): string {
   const jwk = createPrivateKey(privateKey).export({ format: "jwk" });
   const b64 = (s?: string) => Buffer.from(s ?? "", "base64url");
   if (jwk.kty === "RSA") {
-    const blob = Buffer.concat([sshString(Buffer.from("ssh-rsa")), mpint(b64(jwk.e)), mpint(b64(jwk.n))]);
+    const blob = Buffer.concat([sshString("ssh-rsa"), mpint(b64(jwk.e)), mpint(b64(jwk.n))]);
     return `ssh-rsa ${blob.toString("base64")}`;
   }
   if (jwk.kty === "OKP" && jwk.crv === "Ed25519") {
-    const blob = Buffer.concat([sshString(Buffer.from("ssh-ed25519")), sshString(b64(jwk.x))]);
-    return `ssh-ed25519 ${blob.toString("base64")}`;
+    return `ssh-ed25519 ${ed25519PublicBlob(b64(jwk.x)).toString("base64")}`;
   }
   throw new Error(`sshPrivateKey: unsupported key type ${jwk.kty}${jwk.crv ? `/${jwk.crv}` : ""} (use RSA or Ed25519)`);
 }

@@ -2,7 +2,7 @@
 // per worker with its engine-* options (docker-machine writes its own dockerd flags, so these must
 // NOT be in a docker+machine image: dockerd refuses a directive given both as a flag and in
 // daemon.json). The dockerd proxy drop-in is already in the image (core/proxy/proxyFiles.ts).
-import { asRoot, checkName, shPreamble } from "../remote/shell";
+import { asRoot, checkName, shLines, shPreamble } from "../remote/shell";
 import { shSections } from "../remote/shFiles";
 
 export const DAEMON_JSON_PATH = "/etc/docker/daemon.json";
@@ -21,7 +21,7 @@ export function daemonJson(insecureRegistries: string[]): string {
 
 /** Adds the login user to the docker group (GitLab: the AMI's connector user must be in it). */
 export function dockerGroupBody(user: string): string {
-  return ["set -eu", ...shPreamble({ user: checkName(user, "user") }), ...shSections("lib/die.sh", "ami/docker-group.sh"), ""].join("\n");
+  return shLines(["set -eu"], shPreamble({ user: checkName(user, "user") }), shSections("lib/die.sh", "ami/docker-group.sh"));
 }
 
 export function dockerGroupScript(user: string): string {

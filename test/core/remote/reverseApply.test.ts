@@ -1,5 +1,6 @@
-// The awk mini-patch of core/remote/reverseApply.ts run for real, under mawk (Ubuntu) and gawk (CentOS 7,
-// Amazon Linux 2), on the fixtures after the changes destroy must keep and the ones it must refuse.
+// The awk mini-patch of core/remote/sh/lib/reverse_chain.sh (its reverse_awk='…', the very program the
+// restore carries) run for real, under mawk (Ubuntu) and gawk (CentOS 7, Amazon Linux 2), on the
+// fixtures after the changes destroy must keep and the ones it must refuse.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -8,10 +9,16 @@ import * as path from "node:path";
 import { setEnvVars } from "../../../core/ciServer/commonEnv/commonEnv";
 import { editCompose } from "../../../core/ciServer/compose/composeFile";
 import { mergeRunnerConfig } from "../../../core/ciServer/configToml/configToml";
-import { REVERSE_AWK } from "../../../core/remote/reverseApply";
 import { reverseEdit, type LineFormat } from "../../../core/remote/reverseEdit";
+import { shFile } from "../../../core/remote/shFiles";
 import { fixture } from "../../helpers/fixtures";
 import { SMALL_EDIT } from "../../helpers/smallEdit";
+
+const REVERSE_AWK: string = (() => {
+  const m = /^reverse_awk='([^']*)'$/m.exec(shFile("lib/reverse_chain.sh").join("\n"));
+  if (!m) throw new Error("core/remote/sh/lib/reverse_chain.sh lacks its reverse_awk='…' program");
+  return m[1];
+})();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-reverse-"));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -56,7 +63,7 @@ const TOML_W = mergeRunnerConfig(TOML, SMALL_EDIT);
 const RUNNER_FIXTURES = ["gitlab-docs-autoscale-complete.toml", "gitlab-docs-docker-autoscaler-aws.toml", "gitlab-docs-runner-autoscale-aws.toml", "pepperize-cdk-snapshot-docker-machine.toml"];
 
 for (const awk of ["/usr/bin/mawk", "/usr/bin/gawk"]) {
-  describe(`core/remote/reverseApply REVERSE_AWK under ${path.basename(awk)}`, () => {
+  describe(`lib/reverse_chain.sh reverse_awk under ${path.basename(awk)}`, () => {
     it("on the file as written: gives back the previous bytes (each fixture)", () => {
       ok(undo(awk, "env", ENV_W, ENV, ENV_W), ENV);
       ok(undo(awk, "yaml", proxied(COMPOSE), COMPOSE, proxied(COMPOSE)), COMPOSE);

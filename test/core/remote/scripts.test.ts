@@ -7,7 +7,7 @@ import { parseReadResult, readResultLine, sha256Hex } from "../../../core/remote
 import {
   appendBlockScript, checkKey, dockerInstallScript, dockerProxyCheckScript, guardedWriteScript,
   guardedWriteStdin, installFileScript, readFileScript, restoreScript, STATE_DIR,
-  type AfterAction, type GuardedWrite, type ScriptOptions,
+  type AfterAction, type ComposeContext, type GuardedWrite, type ScriptOptions,
 } from "../../../core/remote/scripts";
 import { reverseEdit, type LineFormat } from "../../../core/remote/reverseEdit";
 import { shComment, shQuote, shQuoteScript } from "../../../core/remote/shell";
@@ -251,6 +251,16 @@ describe("core/remote/scripts builders", () => {
     assert.throws(() => guardedWriteScript({ ...w, after: { ...up, services: [] } }), /at least one service/);
     assert.throws(() => guardedWriteScript({ ...w, after: { ...up, waitHealthy: { container: "gitlab", timeoutSeconds: 0, pollSeconds: 1 } } }), /timeoutSeconds/);
     assert.throws(() => guardedWriteScript({ ...w, validate: { compose: { appDir: "/a\nb", command: "auto" } } }), /one line/);
+    // The compose checks (composeContext.ts's checkCompose) on each compose an action names.
+    const bad = { appDir: "app", command: "podman-compose" } as unknown as ComposeContext;
+    assert.throws(() => guardedWriteScript({ ...w, validate: { compose: { ...bad, command: "auto" } } }), /validate\.compose\.appDir must be absolute/);
+    assert.throws(() => guardedWriteScript({ ...w, validate: { compose: { ...bad, appDir: "/a" } } }), /validate\.compose\.command must be auto, "docker compose" or docker-compose: "podman-compose"/);
+    assert.throws(() => guardedWriteScript({ ...w, validate: undefined, after: { ...up, compose: { ...bad, command: "auto" } } }), /after\.compose\.appDir must be absolute/);
+    const leave = (compose: ComposeContext): AfterAction => ({
+      kind: "runner-reload", container: "gitlab-runner", timeoutSeconds: 15,
+      restartLeavingAutoscaler: { compose, service: "gitlab-runner", gracefulStop: { container: "gitlab-runner", timeoutSeconds: 0 } },
+    });
+    assert.throws(() => guardedWriteScript({ ...w, validate: undefined, after: leave({ ...bad, appDir: "/a" }) }), /restartLeavingAutoscaler\.compose\.command must be auto/);
     assert.throws(() => appendBlockScript({ path: "~/.profile", marker: "a\\b" }), /marker must be plain text/);
     assert.throws(() => installFileScript({ path: "/etc/x", mode: "999" }), /mode must be octal/);
     assert.throws(() => guardedWriteStdin("nope", "x"), /expected state/);

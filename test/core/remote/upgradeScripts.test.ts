@@ -51,6 +51,7 @@ describe("core/remote/upgradeScripts: the upgrade's gate, backup and preflight s
       "label='after the hop to 16.3.9'",
       "resume_hint='Run pulumi up again when they have finished: it resumes at this gate.'",
       ...shFileLines("lib/die.sh"),
+      ...shFileLines("lib/last_line.sh"),
       ...shFileLines("upgrade/gate.sh"),
     ].join("\n") + "\n");
     assert.ok(upgradeGateScript(GATE, { sudo: false }).includes("\nsh -c 'set -eu\n"));
@@ -82,6 +83,7 @@ describe("core/remote/upgradeScripts: the upgrade's gate, backup and preflight s
       "window_key='ciServer.snapshotWindow'", "window_override='ciServer.allowInSnapshotWindow'",
       "backup_dir='/data/backups/gitlab-upgrade'", "data_dir='/data/gitlab/data'", "db_dir='/data/gitlab-db'",
       ...shFileLines("lib/die.sh"),
+      ...shFileLines("lib/last_line.sh"),
       ...shFileLines("lib/snapshot_window.sh"),
       ...shFileLines("upgrade/preflight.sh"),
     ].join("\n") + "\n");

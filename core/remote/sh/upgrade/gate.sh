@@ -6,7 +6,7 @@
 # wait for. Exit codes (scripts.ts's EXIT): 10 not done within the bound (what is pending named),
 # 13 a batched background migration failed (waiting cannot help), 5 GitLab runs an older version.
 # Preamble: container version checks timeout poll label resume_hint.
-# Functions: die.
+# Functions: die last_line.
 
 exec < /dev/null
 PATH="$PATH:/usr/local/sbin:/usr/local/bin"
@@ -14,7 +14,6 @@ export PATH
 version_file=/opt/gitlab/embedded/service/gitlab-rails/VERSION
 troubleshooting=https://docs.gitlab.com/update/background_migrations_troubleshooting/
 
-last_line() { printf '%s\n' "$1" | sed '/^[[:space:]]*$/d' | tail -n 1 | cut -c 1-300; }
 pend() { pending="${pending:+$pending; }$*"; }
 # ver_cmp A B: lt, eq or gt, for x.y.z versions.
 ver_cmp() {

@@ -5,13 +5,12 @@
 # 2 x PostgreSQL's data ($db_dir, when set; the application backup holds a database dump too).
 # Collects every problem, then exits 11 listing them (window first); else prints what it checked.
 # Preamble: window_start window_end window_bound window_key window_override backup_dir data_dir db_dir.
-# Functions: die window_check (lib/snapshot_window.sh).
+# Functions: die last_line window_check (lib/snapshot_window.sh).
 
 exec < /dev/null
 problems=
 add() { problems="$problems
 - $*"; }
-last_line() { printf '%s\n' "$1" | sed '/^[[:space:]]*$/d' | tail -n 1 | cut -c 1-300; }
 # kib DIR: sets $kib to DIR's size in KiB (du -sk); 1 with $kib_error set.
 kib() {
   if ! o=$(du -sk "$1" 2>&1); then kib_error=$(last_line "$o"); return 1; fi
