@@ -5,7 +5,7 @@
 import { imageOf } from "./composeFile";
 import { AUTOSCALER_MIN_RUNNER } from "../configToml/autoscalerConvert";
 import { GITLAB_SERVICE, RUNNER_SERVICE } from "../edits";
-import { asUser, shPreamble } from "../../remote/shell";
+import { asUser, shLines, shPreamble } from "../../remote/shell";
 import { shSections } from "../../remote/shFiles";
 import { imageVersion, type Version } from "../../gitlabUpgrade/version";
 
@@ -58,5 +58,5 @@ export function composeImageVerdict(composeText: string): ImageVerdict {
 
 /** The gate's remote command: it only reports the verdict, which the program reached before. */
 export function imageCheckScript(ok: string): string {
-  return asUser(["set -eu", ...shPreamble({ verdict: ok }), ...shSections("runner-image-check.sh"), ""].join("\n"));
+  return asUser(shLines(["set -eu"], shPreamble({ verdict: ok }), shSections("runner-image-check.sh")));
 }

@@ -12,7 +12,7 @@
 //   created with: `docker-machine rm` needs that key to still exist (or the instance role).
 // So the cleanup runs docker-machine inside the runner container, where the binary, the state,
 // the proxy environment and the instance role are, and must run before the key is deleted.
-import { asRoot, checkName, checkSeconds, shComment, shPath, shPreamble, type ScriptOptions } from "../../remote/shell";
+import { asRoot, checkName, checkSeconds, shHeader, shLines, shPath, shPreamble, type ScriptOptions } from "../../remote/shell";
 import { shSections } from "../../remote/shFiles";
 
 /** Tag the program adds to every worker, so that one AWS query lists exactly this stack's workers. */
@@ -65,9 +65,6 @@ function checkScope(s: WorkerScope): void {
   machineNamePattern(s.machineName);
 }
 
-const lines = (...ls: (string | false | undefined)[][]) =>
-  ls.flat().filter((l): l is string => typeof l === "string").join("\n") + "\n";
-
 /** The parameters of lib/runner_scope.sh: which runner entry and MachineName the workers belong to. */
 function scopeParams(s: WorkerScope): Record<string, string> {
   return {
@@ -80,10 +77,6 @@ function scopeParams(s: WorkerScope): Record<string, string> {
   };
 }
 
-function header(title: string, summary: readonly string[]): string {
-  return [title, ...summary].map(shComment).join("\n") + "\n";
-}
-
 /**
  * Removes this runner's workers of the scope's MachineName that config.toml no longer manages,
  * or that were made with an access key config.toml no longer uses (so they could not be removed
@@ -94,7 +87,7 @@ function header(title: string, summary: readonly string[]): string {
  */
 export function workerCleanupBody(c: WorkerCleanup): string {
   checkScope(c);
-  return lines(
+  return shLines(
     ["set -eu"],
     shPreamble({
       ...scopeParams(c),
@@ -107,7 +100,7 @@ export function workerCleanupBody(c: WorkerCleanup): string {
 }
 
 export function workerCleanupScript(c: WorkerCleanup, opts: ScriptOptions = {}): string {
-  return header(`gitlab-runner-autoscaling: remove the docker-machine workers of runner.machineName ${c.machineName} that config.toml no longer manages`,
+  return shHeader(`gitlab-runner-autoscaling: remove the docker-machine workers of runner.machineName ${c.machineName} that config.toml no longer manages`,
     [`wait for their jobs at most ${c.drainTimeoutSeconds} s`]) + asRoot(workerCleanupBody(c), opts);
 }
 
@@ -126,11 +119,11 @@ export function workerNoticeBody(n: WorkerNotice): string {
   const retire = n.maxBuilds > 0
     ? `after ${n.maxBuilds} job(s) (MaxBuilds) or ${n.idleTime} s idle (IdleTime)`
     : `after ${n.idleTime} s idle (IdleTime; MaxBuilds is 0, unlimited)`;
-  return lines(["set -u"], shPreamble({ ...scopeParams(n), retire }), shSections("lib/runner_scope.sh", "workers/notice.sh"));
+  return shLines(["set -u"], shPreamble({ ...scopeParams(n), retire }), shSections("lib/runner_scope.sh", "workers/notice.sh"));
 }
 
 export function workerNoticeScript(n: WorkerNotice, settingsLines: readonly string[], opts: ScriptOptions = {}): string {
-  return header("gitlab-runner-autoscaling: docker-machine workers of this runner (the settings new workers get)", settingsLines) + asRoot(workerNoticeBody(n), opts);
+  return shHeader("gitlab-runner-autoscaling: docker-machine workers of this runner (the settings new workers get)", settingsLines) + asRoot(workerNoticeBody(n), opts);
 }
 
 // ---- which settings changes reach the workers that already run ----------------------------------
