@@ -171,7 +171,7 @@ export function fleetingInstallBody(a: FleetingInstallArgs, opts: ScriptOptions 
       min_minor: MIN_RUNNER_FOR_INSTALL.minor,
       expect_proxy: a.proxy ? 1 : 0,
     }),
-    ...shSections("lib/die.sh", "lib/mask.sh", "fleeting/install.sh"),
+    ...shSections("lib/die.sh", "lib/mask.sh", "lib/signal_traps.sh", "fleeting/install.sh"),
     "",
   ].join("\n");
 }

@@ -40,7 +40,7 @@ export function workerKeyCreateBody(a: WorkerKeyArgs, opts: ScriptOptions = {}):
   return [
     "set -eu",
     ...shPreamble({ key, dir: posixPath.dirname(key), sd: shPathValue(stateDirOf(opts), "stateDir"), comment: WORKER_KEY_COMMENT }),
-    ...shSections("lib/die.sh", "fleeting/worker-key-create.sh"),
+    ...shSections("lib/die.sh", "lib/signal_traps.sh", "fleeting/worker-key-create.sh"),
     "",
   ].join("\n");
 }

@@ -5,7 +5,7 @@
 # FLEETING_EXIT): 21 container not running, 22 plugin path or proxy not set up, 23 runner too old,
 # 24 download failed.
 # Preamble: c plugin want host_dir host_vol vol sd hint min_major min_minor expect_proxy.
-# Functions: die mask.
+# Functions: die mask signal_traps.
 
 PATH="$PATH:/usr/local/sbin:/usr/local/bin"
 export PATH
@@ -40,9 +40,7 @@ fi
 [ -d "$host_vol" ] || die 2 "$host_vol does not exist on the CI server; check the runner's config volume."
 tmp=
 trap 'rm -f "$tmp"' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+signal_traps
 tmp=$(mktemp "$host_vol/.gra-fleeting.XXXXXX")
 cfg="$vol/${tmp##*/}"
 printf '[[runners]]\n  name = "gitlab-runner-autoscaling plugin install"\n  [runners.autoscaler]\n    plugin = "%s"\n' "$plugin" > "$tmp"

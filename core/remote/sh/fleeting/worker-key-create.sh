@@ -3,7 +3,7 @@
 # config volume; prints only the public key, derived from the private key each time (so a stale
 # or edited .pub cannot be imported). The private key never leaves the server.
 # Preamble: key dir sd comment.
-# Functions: die.
+# Functions: die signal_traps.
 
 exec < /dev/null
 command -v ssh-keygen >/dev/null 2>&1 || die 2 'ssh-keygen is not installed on the CI server (package openssh on Amazon Linux, openssh-clients on CentOS).'
@@ -17,9 +17,7 @@ if [ ! -e "$key" ]; then
   fi
   tmp=
   trap 'rm -f "$tmp" "$tmp.pub"' EXIT
-  trap 'exit 129' HUP
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
+  signal_traps
   # An unused name beside the key (mktemp -u: ssh-keygen would ask before overwriting a file); the
   # umask keeps the new files root-only whatever the directory's mode.
   tmp=$(mktemp -u "$dir/.gra-key.XXXXXX")

@@ -72,7 +72,7 @@ describe("core/ciServer/fleeting/fleetingPlugin", () => {
   });
 
   describe("install script", () => {
-    it("exact output (proxy on): the preamble, then lib/die.sh, lib/mask.sh and fleeting/install.sh", () => {
+    it("exact output (proxy on): the preamble, then lib/die.sh, lib/mask.sh, lib/signal_traps.sh and fleeting/install.sh", () => {
       assert.deepEqual(fleetingInstallBody(ARGS).split("\n"), [
         "set -eu",
         "c='gitlab-runner'",
@@ -88,6 +88,7 @@ describe("core/ciServer/fleeting/fleetingPlugin", () => {
         "expect_proxy=1",
         ...shFileLines("lib/die.sh"),
         ...shFileLines("lib/mask.sh"),
+        ...shFileLines("lib/signal_traps.sh"),
         ...shFileLines("fleeting/install.sh"),
         "",
       ]);

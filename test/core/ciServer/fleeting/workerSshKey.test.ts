@@ -19,7 +19,7 @@ describe("core/ciServer/fleeting/workerSshKey", () => {
     assert.throws(() => workerKeyPath({ host: "data/x", container: "/etc/gitlab-runner" }), /must be absolute/);
   });
 
-  it("create: exact output (the preamble, then lib/die.sh and fleeting/worker-key-create.sh)", () => {
+  it("create: exact output (the preamble, then lib/die.sh, lib/signal_traps.sh and fleeting/worker-key-create.sh)", () => {
     assert.deepEqual(workerKeyCreateBody({ configVolume: VOL }).split("\n"), [
       "set -eu",
       "key='/data/gitlab-runner/config/ssh/id_ed25519'",
@@ -27,6 +27,7 @@ describe("core/ciServer/fleeting/workerSshKey", () => {
       "sd='/var/lib/gitlab-runner-autoscaling/worker-ssh-key'",
       "comment='gitlab-runner-autoscaling worker'",
       ...shFileLines("lib/die.sh"),
+      ...shFileLines("lib/signal_traps.sh"),
       ...shFileLines("fleeting/worker-key-create.sh"),
       "",
     ]);
