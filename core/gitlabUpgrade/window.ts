@@ -38,12 +38,14 @@ export function formatDuration(seconds: number): string {
 }
 
 /**
- * When work bounded by `boundSeconds` may start: after the window ends and no later than the
- * window's start minus the bound. undefined when it never fits in a day.
+ * When work bounded by `boundSeconds` may start: after the window ends, and a minute before the
+ * window's start minus the bound at the latest (the server's check reads the clock to the minute,
+ * so a start at HH:MM may be up to 59 s later: lib/snapshot_window.sh refuses now + bound >= start).
+ * undefined when it never fits in a day.
  */
 export function startRange(w: SnapshotWindow, boundSeconds: number): { from: string; to: string } | undefined {
-  const length = (minutesOf(w.start) - minutesOf(w.end) + 1440) % 1440; // minutes outside the window
+  const outside = (minutesOf(w.start) - minutesOf(w.end) + 1440) % 1440; // minutes between two windows
   const bound = Math.ceil(boundSeconds / 60);
-  if (bound > length) return undefined;
-  return { from: w.end, to: hm(minutesOf(w.start) - bound) };
+  if (bound >= outside) return undefined;
+  return { from: w.end, to: hm(minutesOf(w.start) - bound - 1) };
 }

@@ -35,8 +35,8 @@ describe("GitLab upgrade: gates, PostgreSQL, images, snapshot window", () => {
     const w = parseWindow("23:00-00:30")!;
     assert.deepEqual(w, { start: "23:00", end: "00:30" });
     assert.deepEqual(["23:00", "23:00-23:00", "25:00-01:00", "23:00-00:30-01:00", "2300-0030"].map(parseWindow), [undefined, undefined, undefined, undefined, undefined]);
-    assert.deepEqual(startRange(w, (5 * 60 + 20) * 60), { from: "00:30", to: "17:40" });
-    assert.deepEqual(startRange(parseWindow("01:00-02:00")!, 3600), { from: "02:00", to: "00:00" });
+    assert.deepEqual(startRange(w, (5 * 60 + 20) * 60), { from: "00:30", to: "17:39" });
+    assert.deepEqual(startRange(parseWindow("01:00-02:00")!, 3600), { from: "02:00", to: "23:59" });
     assert.equal(startRange(w, 23 * 3600), undefined, "longer than the time between two windows");
     assert.deepEqual([59, 60, 3600, 19200, 7260].map(formatDuration), ["1 min", "1 min", "1 h", "5 h 20 min", "2 h 1 min"]);
   });

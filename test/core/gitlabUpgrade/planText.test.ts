@@ -24,7 +24,7 @@ describe("GitLab upgrade: the plan's text", () => {
       "Backup before the first hop, kept after the upgrade and after destroy: /data/gitlab-upgrade-backups/<UTC time>-gitlab-16.0.6/ (gitlab-backup tar, gitlab-secrets.json, gitlab.rb, a pg_dump of gitlab-db; up to 2 h).",
       ...["16.3.9", "16.7.10", "16.11.10", "17.1.8", "17.3.7", "17.5.5", "17.8.7", "17.11.7"].map((v, i) => hop(i + 1, v)),
       "The last hop also moves the runner to gitlab/gitlab-runner:ubuntu-v17.11.0 (one graceful runner restart).",
-      "Bounded waits in all: up to 10 h 40 min. Start between 00:30 and 12:20 server time (snapshot window 23:00-00:30).",
+      "Bounded waits in all: up to 10 h 40 min. Start between 00:30 and 12:19 server time (snapshot window 23:00-00:30).",
       "A failure stops at its hop or gate; the next pulumi up resumes there, from the version the server then runs.",
     ]);
   });

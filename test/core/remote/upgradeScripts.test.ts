@@ -14,6 +14,7 @@ import {
 } from "../../../core/remote/upgradeScripts";
 import { assertShellcheckClean, WRAPPED_EXCLUDES } from "../../helpers/shellcheck";
 import { shFileLines } from "../../helpers/shFiles";
+import { startRange } from "../../../core/gitlabUpgrade/window";
 
 const GATE: GateParams = {
   container: "gitlab", version: "16.3.9", checks: ["batched-rake", "sidekiq-remaining"], timeoutSeconds: 3600, pollSeconds: 60,
@@ -206,6 +207,18 @@ describe("core/remote/upgradeScripts: the upgrade's gate, backup and preflight s
         else assert.match(r.said, /^- Refused: .*; or set ciServer\.allowInSnapshotWindow true for this up\.$/);
       });
     }
+
+    it("agrees with the plan's start range (core/gitlabUpgrade/window.ts): its last minute passes, the next is refused", () => {
+      for (const [start, end, bound] of [["23:00", "00:30", 19200], ["23:00", "00:30", 38400], ["02:00", "03:00", 3600], ["01:00", "02:00", 90]] as const) {
+        const range = startRange({ start, end }, bound)!;
+        const next = `${String((Number(range.to.slice(0, 2)) + (range.to.endsWith(":59") ? 1 : 0)) % 24).padStart(2, "0")}:${String((Number(range.to.slice(3)) + 1) % 60).padStart(2, "0")}`;
+        assert.equal(check(range.from, start, end, bound).code, 0, `${start}-${end} ${bound} s from ${range.from}`);
+        assert.equal(check(range.to, start, end, bound).code, 0, `${start}-${end} ${bound} s at ${range.to}`);
+        assert.equal(check(next, start, end, bound).code, EXIT.preflight, `${start}-${end} ${bound} s at ${next}`);
+      }
+      assert.equal(startRange({ start: "02:00", end: "03:00" }, 23 * 3600), undefined);
+      assert.equal(check("03:00", "02:00", "03:00", 23 * 3600).code, EXIT.preflight, "no start fits, as the plan says");
+    });
 
     it("the message: server time, window, key, the bound in h and min, the latest start that fits, the override", () => {
       assert.equal(check("17:40", "23:00", "00:30", 19200).said,
