@@ -120,6 +120,9 @@ export interface ApplyResult {
   files: Record<string, Buffer | null>;
 }
 
+/** The one route of a scenario with only a CI server: its sandbox on its loopback port. */
+export const ciRoutes = (sb: Sandbox): Route[] => [{ host: "127.0.0.1", port: sb.port, sandbox: sb }];
+
 export function routeFor(routes: Route[], host: string, port: number): Sandbox {
   const r = routes.find((x) => x.host === host && (x.port === undefined || x.port === port));
   if (!r) throw new Error(`no sandbox for ${host}:${port}; refusing to contact a non-sandbox address`);

@@ -3,12 +3,11 @@
 // file that fails validation, and writes interrupted at their worst moments.
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
-import { apply, CI_PATHS, hostStackConfig, STATE_DIR, type ApplyResult } from "../programRun";
+import { apply, ciRoutes, CI_PATHS, hostStackConfig, STATE_DIR, type ApplyResult } from "../programRun";
 import { type ExecResult, type Proc, type Sandbox, useSandbox } from "../sandbox";
 import { assertNoCanaryLeaks, descendants, kill, listDir, waitFor } from "./checks";
 import { contentOf, expectedCiFiles, fixtureBytes } from "./expected";
 
-const routesOf = (sb: Sandbox) => [{ host: "127.0.0.1", port: sb.port, sandbox: sb }];
 const composeUps = (calls: string[]) => calls.filter((c) => /^docker(-compose| compose) .*\bup\b/.test(c));
 const CONFIG_DIR = "/data/gitlab-runner/config";
 const APP_DIR = "/home/ec2-user/nop/docker/ci";
@@ -41,7 +40,7 @@ describe("host scenario 4: a hand edit of config.toml between the read and the w
   before(async () => {
     const sb = ci();
     run = await apply(hostStackConfig(sb), {
-      routes: routesOf(sb),
+      routes: ciRoutes(sb),
       before: (name) => {
         if (name !== "ci-server-config-toml-write") return;
         // What the runner does when it rotates its token: it rewrites config.toml.
@@ -70,7 +69,7 @@ describe("host scenario 4: a hand edit of config.toml between the read and the w
 
   it("following the advice (read again, merge anew) succeeds and keeps the rotated token", async () => {
     const sb = ci();
-    const again = await apply(hostStackConfig(sb), { routes: routesOf(sb) });
+    const again = await apply(hostStackConfig(sb), { routes: ciRoutes(sb) });
     assert.equal(again.error, undefined, String(again.error));
     const text = sb.readFile(CI_PATHS.configToml).toString("utf8");
     assert.match(text, /token = "glrt-ROTATED"/);
@@ -92,7 +91,7 @@ describe("host scenario 5: the edited compose file fails validation (common.env 
   before(async () => {
     const sb = ci();
     run = await apply(hostStackConfig(sb), {
-      routes: routesOf(sb),
+      routes: ciRoutes(sb),
       before: async (name) => {
         if (name !== "ci-server-compose-proxy-write") return;
         // The operator removes common.env after the program read and wrote it: the new env_file
@@ -143,7 +142,7 @@ describe("host scenario 6: interrupted writes", function () {
       const sb = ci();
       old = sb.readFile(CI_PATHS.configToml);
       run = await apply(hostStackConfig(sb), {
-        routes: routesOf(sb),
+        routes: ciRoutes(sb),
         intercept: async (cmd) => {
           if (cmd.name !== "ci-server-config-toml-write") return undefined;
           wanted = contentOf(cmd.stdin);
@@ -176,7 +175,7 @@ describe("host scenario 6: interrupted writes", function () {
       const sb = ci();
       const left = await tmpFiles(sb, CONFIG_DIR);
       for (const n of left) assert.equal(sb.stat(`${CONFIG_DIR}/${n}`).mode, 0o600, `${CONFIG_DIR}/${n}`);
-      const next = await apply(hostStackConfig(sb), { routes: routesOf(sb) });
+      const next = await apply(hostStackConfig(sb), { routes: ciRoutes(sb) });
       assert.equal(next.error, undefined, String(next.error));
       assert.equal(sb.readFile(CI_PATHS.configToml).toString("utf8"), wanted);
       assert.deepEqual(await tmpFiles(sb, CONFIG_DIR), left, "the later apply leaves no temp file of its own");
@@ -209,7 +208,7 @@ describe("host scenario 6: interrupted writes", function () {
       const sb = ci();
       oldCompose = sb.readFile(CI_PATHS.compose);
       const run = await apply(hostStackConfig(sb), {
-        routes: routesOf(sb),
+        routes: ciRoutes(sb),
         intercept: async (cmd) => {
           if (cmd.name !== "ci-server-compose-proxy-write") return undefined;
           const { ssh, closed } = startSsh(sb, cmd.create);
@@ -234,7 +233,7 @@ describe("host scenario 6: interrupted writes", function () {
       const sb = ci();
       oldToml = sb.readFile(CI_PATHS.configToml);
       const run = await apply(hostStackConfig(sb), {
-        routes: routesOf(sb),
+        routes: ciRoutes(sb),
         intercept: async (cmd) => {
           if (cmd.name !== "ci-server-config-toml-write") return undefined;
           const { ssh, closed } = startSsh(sb, cmd.create);
@@ -260,7 +259,7 @@ describe("host scenario 6: interrupted writes", function () {
       for (const [dir, names, target] of [[APP_DIR, leftovers.compose, CI_PATHS.compose], [CONFIG_DIR, leftovers.toml, CI_PATHS.configToml]] as const) {
         for (const n of names) assert.ok([0o600, sb.stat(target).mode].includes(sb.stat(`${dir}/${n}`).mode), `${dir}/${n}`);
       }
-      const next = await apply(hostStackConfig(sb), { routes: routesOf(sb) });
+      const next = await apply(hostStackConfig(sb), { routes: ciRoutes(sb) });
       latest = next;
       assert.equal(next.error, undefined, String(next.error));
       const want = expectedCiFiles(hostStackConfig(sb), next.run!);

@@ -1,7 +1,7 @@
 // Issue 8: the runner image upgraded alone on a Collaborage 1.1.0 host (docker-compose v1), driven
 // by the real program: only gitlab-runner is recreated, GitLab is neither touched nor waited for.
 import { strict as assert } from "node:assert";
-import { apply, CI_PATHS, hostStackConfig, type ApplyResult, type StackConfig } from "../programRun";
+import { apply, ciRoutes, CI_PATHS, hostStackConfig, type ApplyResult, type StackConfig } from "../programRun";
 import { useSandbox } from "../sandbox";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck } from "./checks";
 
@@ -24,7 +24,7 @@ describe("host scenario 2c: the runner image upgraded alone (Collaborage 1.1.0)"
     // Never healthy: a wait for GitLab would fail the apply.
     sb.setHealth(["starting"]);
     sb.clearCalls();
-    run = await apply(hostStackConfig(sb, runnerOnly), { routes: [{ host: "127.0.0.1", port: sb.port, sandbox: sb }] });
+    run = await apply(hostStackConfig(sb, runnerOnly), { routes: ciRoutes(sb) });
     calls = sb.calls();
   });
 
