@@ -9,7 +9,7 @@ import {
   type ApplyResult, type Deleted, type StackConfig,
 } from "../programRun";
 import { useSandbox } from "../sandbox";
-import { assertNoCanaryLeaks, assertScriptsPassShellcheck, listDir, listTree } from "./checks";
+import { assertNoCanaryLeaks, assertScriptsPassShellcheck, composeUps, listDir, listTree } from "./checks";
 import { contentOf, expectedCiFiles, fixtureBytes } from "./expected";
 
 const WRITE_ORDER = [
@@ -29,7 +29,6 @@ const PATH_OF_KEY: Record<string, string> = {
 };
 const TIMESTAMPED = /^backup-\d{8}T\d{6}Z(-\d+)?$/;
 
-const composeUps = (calls: string[]) => calls.filter((c) => /^docker(-compose| compose) .*\bup\b/.test(c));
 
 describe("host scenarios 1, 3, 7: apply, re-apply and destroy on Collaborage 2.1.0 with a proxy", function () {
   this.timeout(180_000);

@@ -5,10 +5,9 @@ import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import { apply, ciRoutes, CI_PATHS, hostStackConfig, STATE_DIR, type ApplyResult } from "../programRun";
 import { type ExecResult, type Proc, type Sandbox, useSandbox } from "../sandbox";
-import { assertNoCanaryLeaks, descendants, kill, listDir, waitFor } from "./checks";
+import { assertNoCanaryLeaks, composeUps, descendants, kill, listDir, waitFor } from "./checks";
 import { contentOf, expectedCiFiles, fixtureBytes } from "./expected";
 
-const composeUps = (calls: string[]) => calls.filter((c) => /^docker(-compose| compose) .*\bup\b/.test(c));
 const CONFIG_DIR = "/data/gitlab-runner/config";
 const APP_DIR = "/home/ec2-user/nop/docker/ci";
 const tmpFiles = async (sb: Sandbox, dir: string) => (await listDir(sb, dir)).filter((n) => n.startsWith(".gra-"));

@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import { editCompose } from "../../../core/ciServer/compose/composeFile";
 import { apply, ciRoutes, CI_PATHS, destroy, hostStackConfig, STATE_DIR, type ApplyResult, type StackConfig } from "../programRun";
 import { useSandbox } from "../sandbox";
-import { assertNoCanaryLeaks, assertScriptsPassShellcheck, listDir } from "./checks";
+import { assertNoCanaryLeaks, assertScriptsPassShellcheck, composeUps, listDir } from "./checks";
 import { contentOf, expectedCiFiles, fixtureBytes } from "./expected";
 import { gitlabRunning } from "./gitlabServer";
 
@@ -28,7 +28,6 @@ const isUpgrade = (name: string) => name.startsWith("gitlab-upgrade-");
 const healthAtHop = (atHop: string[]) => async (name: string, sb: { setHealth(l: string[]): void }) => {
   if (name === HOP_WRITE) sb.setHealth(atHop);
 };
-const composeUps = (calls: string[]) => calls.filter((c) => /^docker(-compose| compose) .*\bup\b/.test(c));
 const HEALTH_PROBE = "docker inspect -f '{{.State.Health.Status}}' gitlab";
 
 /** The v1.1.0 compose file with only the upgrade applied (the pure core on the fixture). */

@@ -3,14 +3,13 @@
 import { strict as assert } from "node:assert";
 import { apply, ciRoutes, CI_PATHS, hostStackConfig, type ApplyResult, type StackConfig } from "../programRun";
 import { useSandbox } from "../sandbox";
-import { assertNoCanaryLeaks, assertScriptsPassShellcheck } from "./checks";
+import { assertNoCanaryLeaks, assertScriptsPassShellcheck, composeUps } from "./checks";
 
 const RUNNER_IMAGE = "gitlab/gitlab-runner:ubuntu-v12.6.0";
 const runnerOnly = (c: StackConfig) => {
   c.upgrade = { runnerImage: RUNNER_IMAGE, readyTimeoutSeconds: 3 };
   c.workers.imdsV2 = false;
 };
-const composeUps = (calls: string[]) => calls.filter((c) => /^docker(-compose| compose) .*\bup\b/.test(c));
 const HEALTH_PROBE = "docker inspect -f '{{.State.Health.Status}}' gitlab";
 
 describe("host scenario 2c: the runner image upgraded alone (Collaborage 1.1.0)", function () {
