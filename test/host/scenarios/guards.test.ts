@@ -4,12 +4,12 @@
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import { apply, ciRoutes, CI_PATHS, hostStackConfig, STATE_DIR, type ApplyResult } from "../programRun";
+import { CI_APP_DIR } from "../layouts";
 import { type ExecResult, type Proc, type Sandbox, useSandbox } from "../sandbox";
 import { assertNoCanaryLeaks, composeUps, descendants, kill, listDir, waitFor } from "./checks";
 import { contentOf, expectedCiFiles, fixtureBytes } from "./expected";
 
 const CONFIG_DIR = "/data/gitlab-runner/config";
-const APP_DIR = "/home/ec2-user/nop/docker/ci";
 const tmpFiles = async (sb: Sandbox, dir: string) => (await listDir(sb, dir)).filter((n) => n.startsWith(".gra-"));
 
 /** The guarded write's own shell (not sudo's), found by the target it names. */
@@ -118,7 +118,7 @@ describe("host scenario 5: the edited compose file fails validation (common.env 
     assert.deepEqual(composeUps(callsAfterDelete), [], callsAfterDelete.join("\n"));
     assert.ok(callsAfterDelete.some((c) => / config -q$/.test(c)), "validation ran");
     assert.deepEqual(await listDir(sb, `${STATE_DIR}/compose-proxy`), []);
-    assert.deepEqual(await tmpFiles(sb, APP_DIR), []);
+    assert.deepEqual(await tmpFiles(sb, CI_APP_DIR), []);
     assert.deepEqual(run.attempted.filter((n) => /docker-dropin|config-toml/.test(n)), [], "nothing runs after the failure");
   });
 
@@ -225,7 +225,7 @@ describe("host scenario 6: interrupted writes", function () {
       assert.ok(run.error, "the killed write fails the apply");
       assert.ok(sb.readFile(CI_PATHS.compose).equals(oldCompose), "docker-compose.yml changed");
       assert.deepEqual(composeUps(sb.calls()).length, 1, "only common.env's recreate ran; none for the killed write");
-      leftovers.compose = await tmpFiles(sb, APP_DIR);
+      leftovers.compose = await tmpFiles(sb, CI_APP_DIR);
     });
 
     it("killed while its stdin is still arriving: config.toml keeps its old bytes", async () => {
@@ -255,7 +255,7 @@ describe("host scenario 6: interrupted writes", function () {
       const sb = ci();
       // mktemp makes it 0600; just before validation it takes the target's owner and mode (so that
       // the rename keeps them), and a kill after that leaves it with exactly the target's mode.
-      for (const [dir, names, target] of [[APP_DIR, leftovers.compose, CI_PATHS.compose], [CONFIG_DIR, leftovers.toml, CI_PATHS.configToml]] as const) {
+      for (const [dir, names, target] of [[CI_APP_DIR, leftovers.compose, CI_PATHS.compose], [CONFIG_DIR, leftovers.toml, CI_PATHS.configToml]] as const) {
         for (const n of names) assert.ok([0o600, sb.stat(target).mode].includes(sb.stat(`${dir}/${n}`).mode), `${dir}/${n}`);
       }
       const next = await apply(hostStackConfig(sb), { routes: ciRoutes(sb) });
@@ -263,7 +263,7 @@ describe("host scenario 6: interrupted writes", function () {
       assert.equal(next.error, undefined, String(next.error));
       const want = expectedCiFiles(hostStackConfig(sb), next.run!);
       for (const p of Object.values(CI_PATHS)) assert.equal(sb.readFile(p).toString("utf8"), want[p], p);
-      assert.deepEqual(await tmpFiles(sb, APP_DIR), leftovers.compose, "the next apply leaves no temp file of its own");
+      assert.deepEqual(await tmpFiles(sb, CI_APP_DIR), leftovers.compose, "the next apply leaves no temp file of its own");
       assert.deepEqual(await tmpFiles(sb, CONFIG_DIR), leftovers.toml);
     });
 
