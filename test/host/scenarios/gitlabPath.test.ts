@@ -9,7 +9,7 @@ import { apply, ciRoutes, CI_PATHS, hostStackConfig, type ApplyResult, type Stac
 import { countRestarts, recordFigures, type RestartCounts } from "../restartCounts";
 import { useSandbox, type MigrationRow, type Sandbox } from "../sandbox";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck, composeUps, listTree, type Entry } from "./checks";
-import { gitlabRunning } from "./gitlabServer";
+import { gitlabRunning, isUpgrade } from "./gitlabServer";
 
 const HOPS = ["16.3.9", "16.7.10", "16.11.10", "17.1.8", "17.3.7", "17.5.5", "17.8.7", "17.11.7"];
 const FIRST_STEPS = ["gitlab-upgrade-read", "gitlab-upgrade-preflight", "gitlab-upgrade-gate-start", "gitlab-upgrade-backup"];
@@ -19,7 +19,6 @@ const FIGURES_ROW = "GitLab 16.0.6 → 17.11.7 (8 hops, runner follows)";
 
 const active = (cls: string, table: string): MigrationRow => ["active", cls, table, "id", "[]"];
 const finished = (cls: string, table: string): MigrationRow => ["finished", cls, table, "id", "[]"];
-const isUpgrade = (name: string) => name.startsWith("gitlab-upgrade-");
 
 /** Pulumi.upgrade.yaml's upgrade block, with bounds short enough for a test. */
 const pathConfig = (over: Record<string, unknown> = {}) => (c: StackConfig) => {

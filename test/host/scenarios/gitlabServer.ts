@@ -10,6 +10,11 @@ export const GITLAB_DATA = "/data/gitlab/data";
 export const GITLAB_CONFIG = "/data/gitlab/config";
 export const GITLAB_DB_DATA = "/data/gitlab-db";
 
+/** The stand-in call of the upgrade's wait for GitLab's health. */
+export const HEALTH_PROBE = "docker inspect -f '{{.State.Health.Status}}' gitlab";
+/** The upgrade's commands (read, preflight, gates, backup, hops) by their resource names. */
+export const isUpgrade = (name: string) => name.startsWith("gitlab-upgrade-");
+
 /** gitlab-secrets.json as the setup writes it (a secret no output may show). */
 export const GITLAB_SECRETS_JSON = '{"gitlab_rails":{"secret_key_base":"canary-secret-key-base"}}\n';
 

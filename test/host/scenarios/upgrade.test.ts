@@ -9,7 +9,7 @@ import { apply, ciRoutes, CI_PATHS, destroy, hostStackConfig, STATE_DIR, type Ap
 import { useSandbox } from "../sandbox";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck, composeUps, listDir } from "./checks";
 import { contentOf, expectedCiFiles, fixtureBytes } from "./expected";
-import { gitlabRunning } from "./gitlabServer";
+import { gitlabRunning, isUpgrade, HEALTH_PROBE } from "./gitlabServer";
 
 const V110 = "ci-docker-compose.v1.1.0.yml";
 const GITLAB_IMAGE = "gitlab/gitlab-ce:12.6.8-ce.0";
@@ -23,12 +23,10 @@ const upgrade = (c: StackConfig) => {
 const UPGRADE_STEPS = ["gitlab-upgrade-read", "gitlab-upgrade-preflight", "gitlab-upgrade-gate-start", "gitlab-upgrade-backup",
   "gitlab-upgrade-to-12.6.8-read", "gitlab-upgrade-to-12.6.8-write", "gitlab-upgrade-to-12.6.8-gate"];
 const HOP_WRITE = "gitlab-upgrade-to-12.6.8-write";
-const isUpgrade = (name: string) => name.startsWith("gitlab-upgrade-");
 /** GitLab healthy for the steps before the hop; `atHop` from the hop's write on. */
 const healthAtHop = (atHop: string[]) => async (name: string, sb: { setHealth(l: string[]): void }) => {
   if (name === HOP_WRITE) sb.setHealth(atHop);
 };
-const HEALTH_PROBE = "docker inspect -f '{{.State.Health.Status}}' gitlab";
 
 /** The v1.1.0 compose file with only the upgrade applied (the pure core on the fixture). */
 const upgradedOnly = () => editCompose(fixtureBytes(V110).toString("utf8"), {

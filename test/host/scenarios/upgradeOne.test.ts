@@ -4,13 +4,13 @@ import { strict as assert } from "node:assert";
 import { apply, ciRoutes, CI_PATHS, hostStackConfig, type ApplyResult, type StackConfig } from "../programRun";
 import { useSandbox } from "../sandbox";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck, composeUps } from "./checks";
+import { HEALTH_PROBE } from "./gitlabServer";
 
 const RUNNER_IMAGE = "gitlab/gitlab-runner:ubuntu-v12.6.0";
 const runnerOnly = (c: StackConfig) => {
   c.upgrade = { runnerImage: RUNNER_IMAGE, readyTimeoutSeconds: 3 };
   c.workers.imdsV2 = false;
 };
-const HEALTH_PROBE = "docker inspect -f '{{.State.Health.Status}}' gitlab";
 
 describe("host scenario 2c: the runner image upgraded alone (Collaborage 1.1.0)", function () {
   this.timeout(180_000);
