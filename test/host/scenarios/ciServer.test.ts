@@ -29,7 +29,6 @@ const PATH_OF_KEY: Record<string, string> = {
 };
 const TIMESTAMPED = /^backup-\d{8}T\d{6}Z(-\d+)?$/;
 
-
 describe("host scenarios 1, 3, 7: apply, re-apply and destroy on Collaborage 2.1.0 with a proxy", function () {
   this.timeout(180_000);
   const ci = useSandbox("ci-2.1.0");

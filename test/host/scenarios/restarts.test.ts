@@ -10,7 +10,6 @@ import { countRestarts, GITLAB, recordFigures, RUNNER, type RestartCounts } from
 import { useSandbox, type Sandbox } from "../sandbox";
 import { gitlabRunning } from "./gitlabServer";
 
-
 /** Runs `what` with fresh events and returns its counts (recorded for the bench under `scenario`). */
 async function measured<T>(sb: Sandbox, scenario: string, what: () => Promise<T>): Promise<{ result: T; counts: RestartCounts }> {
   sb.clearEvents();
