@@ -11,6 +11,7 @@ import type { OfflineRun } from "../../offline/runOffline";
 import { CI_PATHS, type StackConfig } from "../host/programRun";
 import type { MigrationRow, Sandbox } from "../host/sandbox";
 import { listDir } from "../host/scenarios/checks";
+import { gitlabRunning } from "../host/scenarios/gitlabServer";
 import { keyOfUrn, type EngineRun } from "./engine";
 import { divergences, offlineRunner, predictUp } from "./differential";
 import { useRealWorld } from "./world";
@@ -25,7 +26,6 @@ const PATH = ["gitlab-upgrade-read", "gitlab-upgrade-preflight", "gitlab-upgrade
 /** What up #1 leaves done: everything before 16.7.10's gate. */
 const DONE_FIRST = PATH.slice(0, PATH.indexOf("gitlab-upgrade-to-16.7.10-gate"));
 const BACKUPS = "/data/gitlab-upgrade-backups";
-const APP_DIR = "/home/ec2-user/nop/docker/ci";
 const STUCK: MigrationRow = ["active", "BackfillNamespaceTraversalIdsChildren", "namespaces", "id", "[]"];
 
 const upgrade = (c: StackConfig) => {
@@ -72,10 +72,7 @@ describe("real engine (Pulumi CLI v3.276.0): a three-hop GitLab upgrade stopped 
     const sb = w.ci();
     // GitLab and its database as compose made them (the stand-in's docker exec works on that record);
     // the backup copies gitlab-secrets.json and gitlab.rb out of the container's config volume.
-    const r = await sb.exec(`sudo -n sh -c 'mkdir -p /data/gitlab/config /data/gitlab/data /data/gitlab-db && cd ${APP_DIR} && docker compose up -d --no-deps gitlab gitlab-db'`, { timeoutMs: 120_000 });
-    assert.equal(r.code, 0, r.stderr);
-    sb.writeFile("/data/gitlab/config/gitlab-secrets.json", '{"gitlab_rails":{"secret_key_base":"canary-secret-key-base"}}\n', { mode: 0o644 });
-    sb.writeFile("/data/gitlab/config/gitlab.rb", "external_url 'http://gitlab.example'\n", { mode: 0o644 });
+    await gitlabRunning(sb);
     // Outside the snapshot window (23:00-00:30): the preflight and each hop's recreate check it.
     sb.setClock("10:00");
     sb.setHealth(["healthy"]);
