@@ -3,7 +3,7 @@
 // with its `stdin`, over `ssh -T` (as @pulumi/command does), on the sandbox its connection
 // names. So the scripts under test are exactly the strings the program hands to remote.Command,
 // never re-typed. `destroy` runs each recorded command's `delete` in reverse registration order.
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -120,6 +120,9 @@ export interface ApplyResult {
   files: Record<string, Buffer | null>;
 }
 
+/** The one route of a scenario with only a CI server: its sandbox on its loopback port. */
+export const ciRoutes = (sb: Sandbox): Route[] => [{ host: "127.0.0.1", port: sb.port, sandbox: sb }];
+
 export function routeFor(routes: Route[], host: string, port: number): Sandbox {
   const r = routes.find((x) => x.host === host && (x.port === undefined || x.port === port));
   if (!r) throw new Error(`no sandbox for ${host}:${port}; refusing to contact a non-sandbox address`);
@@ -174,6 +177,17 @@ export async function hostKeyCheck(sb: Sandbox, hostKey: string): Promise<ExecRe
       execFile("/usr/bin/ssh", args, { timeout: 30_000 }, (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === "number" ? err.code : 255) : 0, stdout: String(stdout), stderr: String(stderr) }));
     });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A real Ed25519 public key ("ssh-ed25519 AAAA…") that no sandbox holds: a pinned key that does not match. */
+export function otherHostKey(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-otherkey-"));
+  try {
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path.join(dir, "k")]);
+    return fs.readFileSync(path.join(dir, "k.pub"), "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -490,10 +490,10 @@ class Daemon:
         r["loaded"] = m
         # The runner's own load as far as the file's text decides it (runner-toml model: BurntSushi
         # toml on the runner's keys and types, autoscaling periods; the runner's error texts).
-        r = subprocess.run([SANDBOX + "/runner-toml", "load", SANDBOX + "/runner-known-keys.json", RUNNER_CONFIG],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            error = (r.stdout.strip() or r.stderr.strip()).replace("\n", " ")
+        load = subprocess.run([SANDBOX + "/runner-toml", "load", SANDBOX + "/runner-known-keys.json", RUNNER_CONFIG],
+                              capture_output=True, text=True)
+        if load.returncode != 0:
+            error = (load.stdout.strip() or load.stderr.strip()).replace("\n", " ")
             event(event="runner-reload", ok=False)
             self.log("Failed to load config %s" % error, "error")
             return

@@ -306,22 +306,22 @@ def _gitlab_version(state):
     return m.group(2) + ("-ee" if m.group(1) == "ee" else "")
 
 
-def _gitlab_knobs():
+def _json_or(path, default):
+    """A test's knob file (written whole by sandbox.ts), or `default` when it is absent or empty."""
     try:
-        with open(GITLAB_KNOBS) as f:
+        with open(path) as f:
             return json.load(f)
     except (OSError, ValueError):
-        return {}
+        return default
+
+
+def _gitlab_knobs():
+    return _json_or(GITLAB_KNOBS, {})
 
 
 def _migration_rows(version, kind):
     """This poll's rows for `version` (numbers only): one script entry per call of this kind, the last repeats."""
-    try:
-        with open(MIGRATIONS) as f:
-            script = json.load(f)
-    except (OSError, ValueError):
-        script = {}
-    polls = script.get(version.split("-")[0])
+    polls = _json_or(MIGRATIONS, {}).get(version.split("-")[0])
     if not polls:
         return [["finished", "StandinFinishedMigration", "users", "id", "[]"]]
     key = "%s %s" % (version, kind)

@@ -5,15 +5,14 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import { CANARY_PROXY_CREDENTIALS, CI_PATHS, type StackConfig } from "../host/programRun";
-import { previewBlock, type EngineRun, type Operation } from "./engine";
-import { stepsOf } from "./differential";
+import { previewBlock, SECRET_KEYS, sshRuns, type EngineRun, type Operation } from "./engine";
+import { seqOf, stepsOf } from "./differential";
 import { changesOf, useRealWorld } from "./world";
-import { SECRET_KEYS } from "./engine";
 
 const STACK = "changes";
 const cmd = (n: string) => `command:remote:Command::${n}`;
 const changedSteps = (ops: Operation[]) => ops.filter((o) => o.op !== "same").map((o) => `${o.op} ${o.key.slice(o.key.indexOf("::") + 2)}`).sort();
-const runsOn = (r: EngineRun, host: RegExp) => r.pluginCalls.filter((c) => c.plugin === "command" && c.op === "run" && host.test(String(c.host))).length;
+const runsOn = (r: EngineRun, host: RegExp) => sshRuns(r).filter((c) => host.test(String(c.host))).length;
 const BUILDER = /^127\.0\.\d+\.\d+:22$/;
 const CI = /^127\.0\.0\.1:\d+$/;
 
@@ -84,10 +83,9 @@ describe("real engine (Pulumi CLI v3.276.0): idleTime change, proxy password cha
 
   it("(5) runner.keyGeneration 1 → 2: the new key is created, config.toml and the worker notice take it, the old key is deleted last", async () => {
     const { up } = await change(w.config((c) => { c.runner.keyGeneration = 2; c.proxyCredentials = changes.config().proxyCredentials; }));
-    const at = (key: string, op: string) => up.operations.find((o) => o.key === key && o.op === op)?.seq ?? -1;
-    const newKey = at("aws:iam/accessKey:AccessKey::runner-key-2", "create");
-    const write = at(cmd("ci-server-config-toml-write"), "update");
-    const oldKey = at("aws:iam/accessKey:AccessKey::runner-key-1", "delete");
+    const newKey = seqOf(up.operations, "aws:iam/accessKey:AccessKey::runner-key-2", "create");
+    const write = seqOf(up.operations, cmd("ci-server-config-toml-write"), "update");
+    const oldKey = seqOf(up.operations, "aws:iam/accessKey:AccessKey::runner-key-1", "delete");
     assert.ok(newKey >= 0 && write > newKey && oldKey > write, `create key 2 (${newKey}) < config.toml write (${write}) < delete key 1 (${oldKey})`);
     assert.ok(stepsOf(up.operations, "create-replacement").includes(cmd("workers-cleanup")), "the worker cleanup is replaced: its old delete removes the old key's workers");
     assert.match(w.ci().readFile(CI_PATHS.configToml).toString("utf8"), /amazonec2-access-key=AKIA/);

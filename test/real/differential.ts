@@ -49,6 +49,9 @@ export function divergences(predicted: Prediction, ops: Operation[]): string[] {
 /** The steps of one kind, for readable assertions. */
 export const stepsOf = (ops: Operation[], ...kinds: string[]) => ops.filter((o) => kinds.includes(o.op)).map((o) => o.key);
 
+/** Where the step `key` with engine op `op` finished in `ops` (its seq); -1 when there is none. */
+export const seqOf = (ops: Operation[], key: string, op: string) => ops.find((o) => o.key === key && o.op === op)?.seq ?? -1;
+
 /** Runs the program offline with a real scenario's config (the CI server's files: the Collaborage fixtures, or `world`'s). */
 export function offlineRunner(config: StackConfig, stack: string, world: Partial<OfflineWorld> = {}): (renewed: string[]) => Promise<OfflineRun> {
   const secretKeys = SECRET_KEYS.filter((k) => config[k] !== undefined).map((k) => `${PROJECT}:${k}`);

@@ -48,6 +48,9 @@ export interface PluginCall {
   code?: number;
 }
 
+/** The remote commands the command plugin ran over SSH in a run (one per script run). */
+export const sshRuns = (r: EngineRun): PluginCall[] => r.pluginCalls.filter((c) => c.plugin === "command" && c.op === "run");
+
 export const keyOfUrn = (urn: string) => {
   const parts = urn.split("::");
   const qualified = parts[2];

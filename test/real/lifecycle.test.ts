@@ -8,15 +8,13 @@ import * as fs from "node:fs";
 import type { OfflineRun } from "../../offline/runOffline";
 import { CI_PATHS, readFiles, type StackConfig } from "../host/programRun";
 import type { Sandbox } from "../host/sandbox";
-import { previewProperty, type EngineRun } from "./engine";
+import { previewProperty, sshRuns, type EngineRun } from "./engine";
 import { divergences, offlineRunner, predictDestroy, predictUp, stepsOf } from "./differential";
 import { canaries, useRealWorld } from "./world";
 
 /** SSH logins the sandbox's sshd accepted (each remote command is one; the test's own exec shares one master). */
 const logins = (sb: Sandbox) => sb.sshdLog().split("\n").filter((l) => l.includes("Accepted publickey")).length;
 const STACK = "lifecycle";
-
-const commandRuns = (r: EngineRun) => r.pluginCalls.filter((c) => c.plugin === "command" && c.op === "run");
 
 describe("real engine (Pulumi CLI v3.276.0): preview --diff, up, the same up again, refresh, secrets in state, destroy", function () {
   this.timeout(300_000);
@@ -35,7 +33,7 @@ describe("real engine (Pulumi CLI v3.276.0): preview --diff, up, the same up aga
     offline = predicted.after;
     assert.deepEqual(divergences(predicted, preview.operations), []);
     assert.equal(preview.summary.create, offline.engine.resources.length);
-    assert.deepEqual(commandRuns(preview), [], "a preview runs no remote command");
+    assert.deepEqual(sshRuns(preview), [], "a preview runs no remote command");
     assert.equal(logins(w.ci()) + logins(w.builder()), loginsBefore, "no SSH login during the preview");
     // The CLI shows a multi-line string's first three lines, then "...": a write's title and its
     // first two managed values (README quotes this output).
@@ -58,7 +56,7 @@ describe("real engine (Pulumi CLI v3.276.0): preview --diff, up, the same up aga
     assert.deepEqual(divergences(predicted, up.operations), []);
     assert.equal(stepsOf(up.operations, "create").length, offline.engine.resources.length);
     assert.match(w.ci().readFile(CI_PATHS.configToml).toString("utf8"), /IdleTime = 1800/);
-    assert.ok(commandRuns(up).some((c) => c.host === "127.0.0.1:22" || /^127\.0\.\d+\.\d+:22$/.test(String(c.host))), "the AMI steps ran on the builder");
+    assert.ok(sshRuns(up).some((c) => c.host === "127.0.0.1:22" || /^127\.0\.\d+\.\d+:22$/.test(String(c.host))), "the AMI steps ran on the builder");
   });
 
   it("(2) the same up again: the engine reports no change and no remote command runs", async () => {
@@ -69,7 +67,7 @@ describe("real engine (Pulumi CLI v3.276.0): preview --diff, up, the same up aga
     const predicted = await predictUp(offline, offlineRunner(config, STACK));
     assert.deepEqual(divergences(predicted, again.operations), []);
     assert.deepEqual(again.summary, { same: offline.engine.resources.length });
-    assert.deepEqual(commandRuns(again), []);
+    assert.deepEqual(sshRuns(again), []);
     assert.equal(logins(w.ci()) + logins(w.builder()), loginsBefore, "no SSH login");
     assert.deepEqual(w.ci().calls(), []);
     assert.deepEqual(readFiles(w.ci(), Object.values(CI_PATHS)), filesBefore);
@@ -79,7 +77,7 @@ describe("real engine (Pulumi CLI v3.276.0): preview --diff, up, the same up aga
     const loginsBefore = logins(w.ci()) + logins(w.builder());
     const refresh = await w.stack().refresh();
     assert.deepEqual(refresh.summary, { same: offline.engine.resources.length });
-    assert.deepEqual(commandRuns(refresh), []);
+    assert.deepEqual(sshRuns(refresh), []);
     assert.equal(logins(w.ci()) + logins(w.builder()), loginsBefore);
     const again = await w.stack().preview(false);
     assert.deepEqual(again.summary, { same: offline.engine.resources.length }, "after the refresh the stack is still unchanged");

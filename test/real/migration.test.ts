@@ -6,14 +6,13 @@ import { strict as assert } from "node:assert";
 import { tomllibParse } from "../helpers/tomllib";
 import { fixtureWorld } from "../helpers/offlineWorld";
 import { CI_PATHS, type StackConfig } from "../host/programRun";
-import type { Operation } from "./engine";
+import { seqOf } from "./differential";
 import { changesOf, useRealWorld } from "./world";
 
 const STACK = "migration";
 const CLEANUP = "command:remote:Command::workers-cleanup";
 const WRITE = "command:remote:Command::ci-server-config-toml-write";
 const GROUP = "aws:autoscaling/group:Group::workers-asg";
-const seqOf = (ops: Operation[], key: string, op: string) => ops.find((o) => o.key === key && o.op === op)?.seq ?? -1;
 const executor = (text: string) => tomllibParse(text).value.runners[0].executor;
 
 const dockerMachine = (c: StackConfig) => { c.runner.drainTimeoutSeconds = 5; };

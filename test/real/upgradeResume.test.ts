@@ -11,8 +11,9 @@ import type { OfflineRun } from "../../offline/runOffline";
 import { CI_PATHS, type StackConfig } from "../host/programRun";
 import type { MigrationRow, Sandbox } from "../host/sandbox";
 import { listDir } from "../host/scenarios/checks";
-import { keyOfUrn, type EngineRun } from "./engine";
-import { divergences, offlineRunner, predictUp } from "./differential";
+import { gitlabRunning } from "../host/scenarios/gitlabServer";
+import { keyOfUrn, sshRuns, type EngineRun } from "./engine";
+import { divergences, offlineRunner, predictUp, seqOf } from "./differential";
 import { useRealWorld } from "./world";
 
 const STACK = "upgrade-resume";
@@ -25,7 +26,6 @@ const PATH = ["gitlab-upgrade-read", "gitlab-upgrade-preflight", "gitlab-upgrade
 /** What up #1 leaves done: everything before 16.7.10's gate. */
 const DONE_FIRST = PATH.slice(0, PATH.indexOf("gitlab-upgrade-to-16.7.10-gate"));
 const BACKUPS = "/data/gitlab-upgrade-backups";
-const APP_DIR = "/home/ec2-user/nop/docker/ci";
 const STUCK: MigrationRow = ["active", "BackfillNamespaceTraversalIdsChildren", "namespaces", "id", "[]"];
 
 const upgrade = (c: StackConfig) => {
@@ -38,8 +38,6 @@ const upgrade = (c: StackConfig) => {
 
 /** The names of the command resources whose plugin call (create, update, delete: each runs a script) the run made. */
 const commandRuns = (r: EngineRun) => r.pluginCalls.filter((c) => c.plugin === "command" && c.op !== "run" && c.urn).map((c) => `${c.op} ${c.urn!.split("::").pop()}`);
-const sshRuns = (r: EngineRun) => r.pluginCalls.filter((c) => c.plugin === "command" && c.op === "run");
-const seqOf = (r: EngineRun, name: string, op: string) => r.operations.find((o) => o.key === cmd(name) && o.op === op)?.seq ?? -1;
 const composeImage = (sb: Sandbox) => /\n {4}image: (gitlab\/gitlab-ce:\S+)\n/.exec(sb.readFile(CI_PATHS.compose).toString("utf8"))?.[1];
 const gitlabRecreates = (sb: Sandbox) => sb.events().filter((e) => e.event === "recreate" && e.name === "gitlab").length;
 
@@ -72,10 +70,7 @@ describe("real engine (Pulumi CLI v3.276.0): a three-hop GitLab upgrade stopped 
     const sb = w.ci();
     // GitLab and its database as compose made them (the stand-in's docker exec works on that record);
     // the backup copies gitlab-secrets.json and gitlab.rb out of the container's config volume.
-    const r = await sb.exec(`sudo -n sh -c 'mkdir -p /data/gitlab/config /data/gitlab/data /data/gitlab-db && cd ${APP_DIR} && docker compose up -d --no-deps gitlab gitlab-db'`, { timeoutMs: 120_000 });
-    assert.equal(r.code, 0, r.stderr);
-    sb.writeFile("/data/gitlab/config/gitlab-secrets.json", '{"gitlab_rails":{"secret_key_base":"canary-secret-key-base"}}\n', { mode: 0o644 });
-    sb.writeFile("/data/gitlab/config/gitlab.rb", "external_url 'http://gitlab.example'\n", { mode: 0o644 });
+    await gitlabRunning(sb);
     // Outside the snapshot window (23:00-00:30): the preflight and each hop's recreate check it.
     sb.setClock("10:00");
     sb.setHealth(["healthy"]);
@@ -91,7 +86,7 @@ describe("real engine (Pulumi CLI v3.276.0): a three-hop GitLab upgrade stopped 
     const predicted = await predictUp(undefined, offlineRunner(w.config(), STACK));
     full = predicted.after;
     assert.deepEqual(divergences(predicted, preview.operations), [], "preview vs offline");
-    const at = PATH.map((n) => seqOf(preview, n, "create"));
+    const at = PATH.map((n) => seqOf(preview.operations, cmd(n), "create"));
     assert.ok(at.every((s) => s >= 0), `not in the preview: ${PATH.filter((_, i) => at[i] < 0).join(", ")}`);
     assert.deepEqual([...at].sort((a, b) => a - b), at, "the path's steps reported in the order they run");
     // The engine's order is the program's: each step waits for the one before it.
@@ -141,7 +136,7 @@ describe("real engine (Pulumi CLI v3.276.0): a three-hop GitLab upgrade stopped 
     const created = up.operations.filter((o) => o.op === "create").map((o) => o.key);
     assert.deepEqual(created.filter((k) => k.startsWith(`${CMD}::gitlab-upgrade`)).map((k) => k.split("::")[1]),
       ["gitlab-upgrade-to-16.7.10-gate", ...hop("16.11.10")]);
-    for (const n of DONE_FIRST) assert.equal(seqOf(up, n, "same") >= 0, true, `${n}: same`);
+    for (const n of DONE_FIRST) assert.equal(seqOf(up.operations, cmd(n), "same") >= 0, true, `${n}: same`);
     assert.deepEqual(up.operations.filter((o) => !["create", "same"].includes(o.op)).map((o) => `${o.op} ${o.key}`), []);
     assert.ok(created.includes(cmd("ci-server-config-toml-write")) && created.includes(cmd("ci-server-compose-proxy-write")), "the CI server's edits follow the path");
     const runs = commandRuns(up);

@@ -4,7 +4,7 @@
 // image check passes, the plugin's AWS files and config.toml are written, and destroy undoes it.
 import { strict as assert } from "node:assert";
 import { tomllibParse } from "../../helpers/tomllib";
-import { apply, CANARY_AWS_SECRET, CI_PATHS, destroy, hostStackConfig, readFiles, type ApplyResult, type StackConfig } from "../programRun";
+import { apply, ciRoutes, CANARY_AWS_SECRET, CI_PATHS, destroy, hostStackConfig, readFiles, type ApplyResult, type StackConfig } from "../programRun";
 import { useSandbox } from "../sandbox";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck } from "./checks";
 import { accessKeyIdOf, contentOf } from "./expected";
@@ -20,7 +20,6 @@ const autoscaler = (c: StackConfig) => {
 describe("host scenario: docker-autoscaler on Collaborage 2.1.0 with a proxy", function () {
   this.timeout(300_000);
   const ci = useSandbox("ci-2.1.0");
-  const routes = () => [{ host: "127.0.0.1", port: ci().port, sandbox: ci() }];
   let original: Record<string, Buffer | null>;
 
   before(() => {
@@ -33,7 +32,7 @@ describe("host scenario: docker-autoscaler on Collaborage 2.1.0 with a proxy", f
   describe("the runbook's runner 16.1, no upgrade", () => {
     let run: ApplyResult;
     before(async () => {
-      run = await apply(hostStackConfig(ci(), autoscaler), { routes: routes() }, WATCH);
+      run = await apply(hostStackConfig(ci(), autoscaler), { routes: ciRoutes(ci()) }, WATCH);
     });
 
     it("is refused after reading docker-compose.yml, naming upgrade.runnerImage and 17.1; nothing else ran", () => {
@@ -58,7 +57,7 @@ describe("host scenario: docker-autoscaler on Collaborage 2.1.0 with a proxy", f
       sb.writeFile(CI_PATHS.compose, text, { owner: "ec2-user", mode: sb.stat(CI_PATHS.compose).mode });
       compose = Buffer.from(text);
       config = hostStackConfig(sb, autoscaler);
-      run = await apply(config, { routes: routes() }, WATCH);
+      run = await apply(config, { routes: ciRoutes(ci()) }, WATCH);
     });
 
     it("checks the image, then writes the proxy files, the plugin's AWS files and config.toml, in that order", () => {
@@ -110,7 +109,7 @@ describe("host scenario: docker-autoscaler on Collaborage 2.1.0 with a proxy", f
     });
 
     it("destroy removes the plugin's files and puts config.toml and the others back", async () => {
-      await destroy(run, routes());
+      await destroy(run, ciRoutes(ci()));
       const after = readFiles(ci(), WATCH);
       assert.equal(after[AWS_CONFIG], null);
       assert.equal(after[AWS_CREDENTIALS], null);

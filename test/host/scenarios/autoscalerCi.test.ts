@@ -13,11 +13,11 @@ import { expectedState, parseReadResult } from "../../../core/remote/readResult"
 import { guardedWriteScript, guardedWriteStdin, readFileScript, restoreScript } from "../../../core/remote/scripts";
 import { parseWorkerPublicKey, workerKeyCreateScript, workerKeyDeleteScript } from "../../../core/ciServer/fleeting/workerSshKey";
 import { CI_PATHS, CANARY_PROXY_PASSWORD, execWithSnapshots, STATE_DIR } from "../programRun";
+import { CI_APP_DIR } from "../layouts";
 import { type ExecResult, type Sandbox, useSandbox } from "../sandbox";
 import { listDir, waitFor } from "./checks";
 
-const APP_DIR = "/home/ec2-user/nop/docker/ci";
-const COMPOSE = { appDir: APP_DIR, command: "docker compose" as const };
+const COMPOSE = { appDir: CI_APP_DIR, command: "docker compose" as const };
 const VOL = { host: "/data/gitlab-runner/config", container: "/etc/gitlab-runner" };
 const PLUGIN_HOST_DIR = "/data/gitlab-runner/config/fleeting-plugins";
 const INSTALLED = "/etc/gitlab-runner/fleeting-plugins/registry.gitlab.com/gitlab-org/fleeting/plugins/aws/1.0.0/plugin";
@@ -52,7 +52,7 @@ async function applyEdit(sb: Sandbox, edit: RemoteEdit): Promise<ExecResult> {
   return sb.exec(guardedWriteScript(edit.write), { stdin: guardedWriteStdin(expectedState(cur), content), timeoutMs: 180_000 });
 }
 
-const runnerUp = (sb: Sandbox) => sb.exec(`sudo -n sh -c 'cd ${APP_DIR} && docker compose up -d --no-deps gitlab-runner'`, { timeoutMs: 180_000 });
+const runnerUp = (sb: Sandbox) => sb.exec(`sudo -n sh -c 'cd ${CI_APP_DIR} && docker compose up -d --no-deps gitlab-runner'`, { timeoutMs: 180_000 });
 const install = (sb: Sandbox, a: FleetingInstallArgs = ARGS) => execWithSnapshots(sb, fleetingInstallScript(a), undefined, 200, 180_000);
 const downloads = (sb: Sandbox) => (sb.exists(DOWNLOADS) ? sb.readFile(DOWNLOADS).toString("utf8").split("\n").filter(Boolean) : []);
 const containerState = (sb: Sandbox) => JSON.parse(sb.readFile("/.sandbox/state/containers/gitlab-runner.json").toString("utf8"));

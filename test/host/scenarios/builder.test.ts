@@ -3,7 +3,7 @@
 // while the CI-server steps run on a CI sandbox. Then every builder step again: nothing changes.
 import { strict as assert } from "node:assert";
 import { APT_PROXY_PATH, BUILDER_DOCKER_DROPIN_PATH, PROFILE_MARKER, aptProxyConf, dockerdProxyDropIn, profileExports } from "../../../core/proxy/proxyFiles";
-import { apply, BUILDER_HOST, hostStackConfig, type ApplyResult, type ProgramCommand } from "../programRun";
+import { apply, ciRoutes, BUILDER_HOST, hostStackConfig, type ApplyResult, type ProgramCommand } from "../programRun";
 import { useSandbox } from "../sandbox";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck } from "./checks";
 import { EXPECTED_NO_PROXY, EXPECTED_PROXY_URL } from "./expected";
@@ -26,7 +26,7 @@ describe("host scenario 8: AMI builder steps on an Ubuntu builder", function () 
     profileBefore = b.readFile(PROFILE).toString("utf8");
     run = await apply(hostStackConfig(ci(), (c) => delete c.ami.existingAmi), {
       // The builder's connection is port 22 on its private IP: route by host only.
-      routes: [{ host: "127.0.0.1", port: ci().port, sandbox: ci() }, { host: BUILDER_HOST, sandbox: b }],
+      routes: [...ciRoutes(ci()), { host: BUILDER_HOST, sandbox: b }],
     });
     builderCommands = run.commands.filter((c) => c.host === BUILDER_HOST);
   });

@@ -8,7 +8,7 @@ import { mergeRunnerCache } from "../../../core/ciServer/configToml/configTomlCa
 import { mergeRunnerConfig } from "../../../core/ciServer/configToml/configToml";
 import { validateSettings } from "../../../settings/validate";
 import { tomllibParse } from "../../helpers/tomllib";
-import { apply, CANARY_AWS_SECRET, CI_PATHS, destroy, hostStackConfig, readFiles, type ApplyResult, type StackConfig } from "../programRun";
+import { apply, ciRoutes, CANARY_AWS_SECRET, CI_PATHS, destroy, hostStackConfig, readFiles, type ApplyResult, type StackConfig } from "../programRun";
 import { useSandbox } from "../sandbox";
 import { assertNoCanaryLeaks } from "./checks";
 import { accessKeyIdOf, contentOf, EXPECTED_PROXY_URL, fixtureBytes, WORKER_SG_NAME } from "./expected";
@@ -19,7 +19,6 @@ const NO_PROXY = "localhost,127.0.0.1,192.0.2.0/24,169.254.169.254,s3.ap-northea
 describe("host scenario: the S3 build cache in config.toml (apply, fresh apply, destroy)", function () {
   this.timeout(180_000);
   const ci = useSandbox("ci-2.1.0");
-  const routes = () => [{ host: "127.0.0.1", port: ci().port, sandbox: ci() }];
   let config: StackConfig;
   let original: Record<string, Buffer | null>;
   let first: ApplyResult;
@@ -27,7 +26,7 @@ describe("host scenario: the S3 build cache in config.toml (apply, fresh apply, 
   before(async () => {
     config = hostStackConfig(ci(), (c) => { c.cache = { s3: { enabled: true } }; });
     original = readFiles(ci(), Object.values(CI_PATHS));
-    first = await apply(config, { routes: routes() });
+    first = await apply(config, { routes: ciRoutes(ci()) });
   });
 
   it("applies, and config.toml is the pure core's runbook merge followed by the cache merge, byte for byte", () => {
@@ -59,11 +58,11 @@ describe("host scenario: the S3 build cache in config.toml (apply, fresh apply, 
   it("a fresh apply finds config.toml as wanted: unchanged; destroy restores every original byte", async () => {
     const sb = ci();
     const files = readFiles(sb, Object.values(CI_PATHS));
-    const latest = await apply(config, { routes: routes() });
+    const latest = await apply(config, { routes: ciRoutes(ci()) });
     assert.equal(latest.error, undefined, String(latest.error));
     for (const e of latest.executed.filter((x) => x.name.endsWith("-write"))) assert.match(e.stdout, /^unchanged: /, e.name);
     assert.deepEqual(latest.files, files);
-    await destroy(latest.commands, routes());
+    await destroy(latest.commands, ciRoutes(ci()));
     const now = readFiles(sb, Object.values(CI_PATHS));
     assert.ok(now[CI_PATHS.configToml]!.equals(original[CI_PATHS.configToml]!), "config.toml is not back to its original bytes");
     assert.ok(now[CI_PATHS.commonEnv]!.equals(original[CI_PATHS.commonEnv]!), "common.env is not back to its original bytes");

@@ -1,5 +1,5 @@
 // Checks shared by the scenario tests: the secret canaries, shellcheck on the program's scripts,
-// listings of the state directory, and finding/killing a sandbox's processes from the host.
+// listings of the state directory, compose recreates among the stand-in calls, and finding/killing a sandbox's processes from the host.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -151,6 +151,11 @@ export function assertNoCanaryLeaks(sb: Sandbox, ev: CanaryEvidence = {}): void 
   const found = canaryFindings(sb, ev);
   assert.deepEqual(found, [], `secret canaries leaked:\n  ${found.join("\n  ")}`);
 }
+
+// ---- stand-in calls -----------------------------------------------------------------------------
+
+/** The `up`s among the stand-in's calls, by compose v1 or v2 (a recreate of the services they name). */
+export const composeUps = (calls: string[]) => calls.filter((c) => /^docker(-compose| compose) .*\bup\b/.test(c));
 
 // ---- processes of a sandbox, seen from the host ---------------------------------------------------
 

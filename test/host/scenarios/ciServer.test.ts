@@ -5,11 +5,11 @@ import { strict as assert } from "node:assert";
 import { unwrapSecrets } from "../../../offline/mockEngine";
 import { sha256Hex } from "../../../core/remote/readResult";
 import {
-  apply, CI_PATHS, destroy, hostStackConfig, readFiles, STATE_DIR,
+  apply, ciRoutes, CI_PATHS, destroy, hostStackConfig, readFiles, STATE_DIR,
   type ApplyResult, type Deleted, type StackConfig,
 } from "../programRun";
 import { useSandbox } from "../sandbox";
-import { assertNoCanaryLeaks, assertScriptsPassShellcheck, listDir, listTree } from "./checks";
+import { assertNoCanaryLeaks, assertScriptsPassShellcheck, composeUps, listDir, listTree } from "./checks";
 import { contentOf, expectedCiFiles, fixtureBytes } from "./expected";
 
 const WRITE_ORDER = [
@@ -29,12 +29,9 @@ const PATH_OF_KEY: Record<string, string> = {
 };
 const TIMESTAMPED = /^backup-\d{8}T\d{6}Z(-\d+)?$/;
 
-const composeUps = (calls: string[]) => calls.filter((c) => /^docker(-compose| compose) .*\bup\b/.test(c));
-
 describe("host scenarios 1, 3, 7: apply, re-apply and destroy on Collaborage 2.1.0 with a proxy", function () {
   this.timeout(180_000);
   const ci = useSandbox("ci-2.1.0");
-  const routes = () => [{ host: "127.0.0.1", port: ci().port, sandbox: ci() }];
   let config: StackConfig;
   let original: Record<string, Buffer | null>;
   let originalStats: Record<string, ReturnType<ReturnType<typeof ci>["stat"]>>;
@@ -47,7 +44,7 @@ describe("host scenarios 1, 3, 7: apply, re-apply and destroy on Collaborage 2.1
     original = readFiles(sb, Object.values(CI_PATHS));
     originalStats = Object.fromEntries([CI_PATHS.compose, CI_PATHS.commonEnv, CI_PATHS.configToml, CI_PATHS.daemonJson].map((p) => [p, sb.stat(p)]));
     sb.clearCalls();
-    first = await apply(config, { routes: routes() });
+    first = await apply(config, { routes: ciRoutes(ci()) });
     firstCalls = sb.calls();
   });
 
@@ -141,7 +138,7 @@ describe("host scenarios 1, 3, 7: apply, re-apply and destroy on Collaborage 2.1
       const byName = new Map(first.executed.map((e) => [e.name, e]));
       // The engine keeps the read's recorded stdout while its inputs are unchanged: replay it.
       const replay = await apply(config, {
-        routes: routes(),
+        routes: ciRoutes(ci()),
         intercept: (cmd) => {
           const e = byName.get(cmd.name);
           assert.ok(e, `${cmd.name} did not run the first time`);
@@ -181,7 +178,7 @@ describe("host scenarios 1, 3, 7: apply, re-apply and destroy on Collaborage 2.1
       const sb = ci();
       const files = readFiles(sb, Object.values(CI_PATHS));
       sb.clearCalls();
-      latest = await apply(config, { routes: routes() });
+      latest = await apply(config, { routes: ciRoutes(ci()) });
       assert.equal(latest.error, undefined, String(latest.error));
       for (const e of latest.executed.filter((x) => x.name.endsWith("-write"))) assert.match(e.stdout, /^unchanged: /, e.name);
       assert.deepEqual(latest.files, files);
@@ -207,7 +204,7 @@ describe("host scenarios 1, 3, 7: apply, re-apply and destroy on Collaborage 2.1
         const files = readFiles(sb, Object.values(CI_PATHS));
         sb.clearCalls();
         // The worker cleanup is one resource in both runs (same inputs): its delete runs once, below.
-        const done = await destroy(first.commands.filter((c) => c.name !== "workers-cleanup"), routes());
+        const done = await destroy(first.commands.filter((c) => c.name !== "workers-cleanup"), ciRoutes(ci()));
         for (const d of done.filter((x) => x.name.endsWith("-write"))) {
           assert.match(d.stdout, /nothing to restore: .* written since by a newer pulumi resource/, d.name);
         }
@@ -218,7 +215,7 @@ describe("host scenarios 1, 3, 7: apply, re-apply and destroy on Collaborage 2.1
       it("puts every edited file back to its original bytes, owner and mode, and removes the drop-in", async () => {
         const sb = ci();
         sb.clearCalls();
-        deleted = await destroy(latest.commands, routes());
+        deleted = await destroy(latest.commands, ciRoutes(ci()));
         assert.deepEqual(deleted.map((d) => d.name), [...WRITE_ORDER].reverse().filter((n) => n.endsWith("-write") || n === "workers-cleanup"));
         assert.match(deleted.find((d) => d.name === "workers-cleanup")!.stdout, /: 0 found, 0 still managed with the current settings\nno worker to remove\n$/);
         const now = readFiles(sb, Object.values(CI_PATHS));

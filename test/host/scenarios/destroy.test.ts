@@ -3,12 +3,11 @@
 // them), refuses by key when one of its managed values was changed by hand, and the timestamped
 // backups stay bounded.
 import { strict as assert } from "node:assert";
-import { apply, CI_PATHS, destroy, hostStackConfig, STATE_DIR, type ApplyResult, type Deleted } from "../programRun";
-import { type Sandbox, useSandbox } from "../sandbox";
+import { apply, ciRoutes, CI_PATHS, destroy, hostStackConfig, STATE_DIR, type ApplyResult, type Deleted } from "../programRun";
+import { useSandbox } from "../sandbox";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck, listDir } from "./checks";
 import { fixtureBytes } from "./expected";
 
-const routesOf = (sb: Sandbox) => [{ host: "127.0.0.1", port: sb.port, sandbox: sb }];
 const TOML_STATE = `${STATE_DIR}/config-toml`;
 
 /** What the runner or an operator does to config.toml outside the managed keys. */
@@ -34,7 +33,7 @@ describe("host: destroy undoes this stack's edits, not later changes; backups st
       for (let i = 1; i <= 6; i++) {
         // After the first up only config.toml's inputs change: the engine would run only its commands.
         last = await apply(hostStackConfig(sb, (c) => { c.runner.idleTime = 1800 + i; }), {
-          routes: routesOf(sb),
+          routes: ciRoutes(sb),
           intercept: (cmd) => {
             const e = first.get(cmd.name);
             return e && !cmd.name.startsWith("ci-server-config-toml-") ? { code: 0, stdout: e.stdout, stderr: "" } : undefined;
@@ -59,7 +58,7 @@ describe("host: destroy undoes this stack's edits, not later changes; backups st
       const sb = ci();
       const edited = handEdits(sb.readFile(CI_PATHS.configToml).toString("utf8"));
       sb.writeFile(CI_PATHS.configToml, edited, { owner: "root", mode: 0o600 });
-      done = await destroy(last, routesOf(sb));
+      done = await destroy(last, ciRoutes(sb));
       const toml = done.find((d) => d.name === "ci-server-config-toml-write")!;
       assert.match(toml.stdout, /undid pulumi's edit of \/data\/gitlab-runner\/config\/config\.toml, keeping the changes made after it/);
       assert.equal(sb.readFile(CI_PATHS.configToml).toString("utf8"), handEdits(fixtureBytes("config.toml").toString("utf8")));
@@ -86,11 +85,11 @@ describe("host: destroy undoes this stack's edits, not later changes; backups st
 
     it("stops at config.toml with exit 7 naming the key, and changes nothing", async () => {
       const sb = ci();
-      run = await apply(hostStackConfig(sb), { routes: routesOf(sb) });
+      run = await apply(hostStackConfig(sb), { routes: ciRoutes(sb) });
       assert.equal(run.error, undefined, String(run.error));
       const edited = sb.readFile(CI_PATHS.configToml).toString("utf8").replace("IdleTime = 1800\n", "IdleTime = 900\n");
       sb.writeFile(CI_PATHS.configToml, edited, { owner: "root", mode: 0o600 });
-      const err = await destroy(run, routesOf(sb)).then(() => undefined, (e: Error) => e);
+      const err = await destroy(run, ciRoutes(sb)).then(() => undefined, (e: Error) => e);
       assert.ok(err, "destroy must stop");
       assert.match(err.message, /delete of ci-server-config-toml-write failed with exit code 7/);
       assert.match(err.message, /\[\[runners\]\] "[^"]+" \[runners\.machine\] IdleTime: changed since pulumi wrote it/);
@@ -106,7 +105,7 @@ describe("host: destroy undoes this stack's edits, not later changes; backups st
       const rotated = (t: string) => t.replace('token = "glrt-REDACTED"', 'token = "glrt-ROTATED"');
       const back = rotated(sb.readFile(CI_PATHS.configToml).toString("utf8").replace("IdleTime = 900\n", "IdleTime = 1800\n"));
       sb.writeFile(CI_PATHS.configToml, back, { owner: "root", mode: 0o600 });
-      await destroy(run, routesOf(sb));
+      await destroy(run, ciRoutes(sb));
       assert.equal(sb.readFile(CI_PATHS.configToml).toString("utf8"), rotated(fixtureBytes("config.toml").toString("utf8")));
     });
 

@@ -5,11 +5,11 @@
 // hop whose migrations never finish (bounded, a clear stop); the up after that stop; the snapshot
 // window. The path's restart counts go to the bench's figures (`npm run bench`).
 import { strict as assert } from "node:assert";
-import { apply, CI_PATHS, hostStackConfig, type ApplyResult, type StackConfig } from "../programRun";
+import { apply, ciRoutes, CI_PATHS, hostStackConfig, type ApplyResult, type StackConfig } from "../programRun";
 import { countRestarts, recordFigures, type RestartCounts } from "../restartCounts";
 import { useSandbox, type MigrationRow, type Sandbox } from "../sandbox";
-import { assertNoCanaryLeaks, assertScriptsPassShellcheck, listTree, type Entry } from "./checks";
-import { gitlabRunning } from "./gitlabServer";
+import { assertNoCanaryLeaks, assertScriptsPassShellcheck, composeUps, listTree, type Entry } from "./checks";
+import { gitlabRunning, isUpgrade } from "./gitlabServer";
 
 const HOPS = ["16.3.9", "16.7.10", "16.11.10", "17.1.8", "17.3.7", "17.5.5", "17.8.7", "17.11.7"];
 const FIRST_STEPS = ["gitlab-upgrade-read", "gitlab-upgrade-preflight", "gitlab-upgrade-gate-start", "gitlab-upgrade-backup"];
@@ -17,11 +17,8 @@ const hopSteps = (hops: readonly string[]) => hops.flatMap((h) => [`gitlab-upgra
 const BACKUP_DIR = "/data/gitlab-upgrade-backups";
 const FIGURES_ROW = "GitLab 16.0.6 → 17.11.7 (8 hops, runner follows)";
 
-const routesOf = (sb: Sandbox) => [{ host: "127.0.0.1", port: sb.port, sandbox: sb }];
 const active = (cls: string, table: string): MigrationRow => ["active", cls, table, "id", "[]"];
 const finished = (cls: string, table: string): MigrationRow => ["finished", cls, table, "id", "[]"];
-const composeUps = (calls: string[]) => calls.filter((c) => /^docker compose .*\bup\b/.test(c));
-const isUpgrade = (name: string) => name.startsWith("gitlab-upgrade-");
 
 /** Pulumi.upgrade.yaml's upgrade block, with bounds short enough for a test. */
 const pathConfig = (over: Record<string, unknown> = {}) => (c: StackConfig) => {
@@ -65,7 +62,7 @@ describe("host scenario: GitLab along its path, 16.0.6 → 17.11.7 in one up (Co
       });
       const counter = upgradeCounter();
       run = await apply(hostStackConfig(sb, pathConfig()), {
-        routes: routesOf(sb),
+        routes: ciRoutes(sb),
         before: async (name, s) => {
           counter.before(name, s);
           if (name !== "gitlab-upgrade-to-16.3.9-write") return;
@@ -163,7 +160,7 @@ describe("host scenario: GitLab along its path, 16.0.6 → 17.11.7 in one up (Co
       await gitlabRunning(sb);
       sb.setHealth(["healthy"]);
       sb.setGitlabMigrations({ "16.7.10": [[STUCK]] });
-      stopped = await apply(hostStackConfig(sb, pathConfig({ migrationsTimeoutSeconds: 3 })), { routes: routesOf(sb) });
+      stopped = await apply(hostStackConfig(sb, pathConfig({ migrationsTimeoutSeconds: 3 })), { routes: ciRoutes(sb) });
       backupsAfterStop = (await listTree(sb, BACKUP_DIR)).filter((e) => !e.name.includes("/")).map((e) => e.name);
     });
 
@@ -192,7 +189,7 @@ describe("host scenario: GitLab along its path, 16.0.6 → 17.11.7 in one up (Co
       const counter = upgradeCounter();
       // The offline engine keeps no state, so every step runs again (under the real engine the steps
       // before the failed gate are in the state and do not run: test/real covers that).
-      resumed = await apply(hostStackConfig(sb, pathConfig({ migrationsTimeoutSeconds: 3 })), { routes: routesOf(sb), before: counter.before });
+      resumed = await apply(hostStackConfig(sb, pathConfig({ migrationsTimeoutSeconds: 3 })), { routes: ciRoutes(sb), before: counter.before });
       resumeCounts = counter.counts(sb);
       assert.equal(resumed.error, undefined, String(resumed.error));
       const out = (n: string) => resumed.executed.find((e) => e.name === n)!.stdout;
@@ -233,7 +230,7 @@ describe("host scenario: GitLab along its path, 16.0.6 → 17.11.7 in one up (Co
       sb.setHealth(["healthy"]);
       sb.setClock("22:30");
       const before = sb.readFile(CI_PATHS.compose);
-      const r = await apply(hostStackConfig(sb, pathConfig()), { routes: routesOf(sb) });
+      const r = await apply(hostStackConfig(sb, pathConfig()), { routes: ciRoutes(sb) });
       assert.ok(r.error, "the up must fail");
       assert.match(r.error.message, /^gitlab-upgrade-preflight failed with exit code 11: upgrade preflight: nothing was changed/);
       assert.match(r.error.message, /server time 22:30: .* would reach the snapshot window 23:00-00:30 \(ciServer\.snapshotWindow\) at 23:00/);
@@ -250,7 +247,7 @@ describe("host scenario: GitLab along its path, 16.0.6 → 17.11.7 in one up (Co
       const r = await apply(hostStackConfig(sb, (c) => {
         pathConfig()(c);
         c.ciServer.allowInSnapshotWindow = true;
-      }), { routes: routesOf(sb) });
+      }), { routes: ciRoutes(sb) });
       assert.equal(r.error, undefined, String(r.error));
       assert.doesNotMatch(r.executed.find((e) => e.name === "gitlab-upgrade-preflight")!.stdout, /snapshot window/);
       assert.match(sb.readFile(CI_PATHS.compose).toString("utf8"), /\n {4}image: gitlab\/gitlab-ce:17\.11\.7-ce\.0\n/);

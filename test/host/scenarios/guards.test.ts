@@ -3,15 +3,13 @@
 // file that fails validation, and writes interrupted at their worst moments.
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
-import { apply, CI_PATHS, hostStackConfig, STATE_DIR, type ApplyResult } from "../programRun";
+import { apply, ciRoutes, CI_PATHS, hostStackConfig, STATE_DIR, type ApplyResult } from "../programRun";
+import { CI_APP_DIR } from "../layouts";
 import { type ExecResult, type Proc, type Sandbox, useSandbox } from "../sandbox";
-import { assertNoCanaryLeaks, descendants, kill, listDir, waitFor } from "./checks";
+import { assertNoCanaryLeaks, composeUps, descendants, kill, listDir, waitFor } from "./checks";
 import { contentOf, expectedCiFiles, fixtureBytes } from "./expected";
 
-const routesOf = (sb: Sandbox) => [{ host: "127.0.0.1", port: sb.port, sandbox: sb }];
-const composeUps = (calls: string[]) => calls.filter((c) => /^docker(-compose| compose) .*\bup\b/.test(c));
 const CONFIG_DIR = "/data/gitlab-runner/config";
-const APP_DIR = "/home/ec2-user/nop/docker/ci";
 const tmpFiles = async (sb: Sandbox, dir: string) => (await listDir(sb, dir)).filter((n) => n.startsWith(".gra-"));
 
 /** The guarded write's own shell (not sudo's), found by the target it names. */
@@ -41,7 +39,7 @@ describe("host scenario 4: a hand edit of config.toml between the read and the w
   before(async () => {
     const sb = ci();
     run = await apply(hostStackConfig(sb), {
-      routes: routesOf(sb),
+      routes: ciRoutes(sb),
       before: (name) => {
         if (name !== "ci-server-config-toml-write") return;
         // What the runner does when it rotates its token: it rewrites config.toml.
@@ -70,7 +68,7 @@ describe("host scenario 4: a hand edit of config.toml between the read and the w
 
   it("following the advice (read again, merge anew) succeeds and keeps the rotated token", async () => {
     const sb = ci();
-    const again = await apply(hostStackConfig(sb), { routes: routesOf(sb) });
+    const again = await apply(hostStackConfig(sb), { routes: ciRoutes(sb) });
     assert.equal(again.error, undefined, String(again.error));
     const text = sb.readFile(CI_PATHS.configToml).toString("utf8");
     assert.match(text, /token = "glrt-ROTATED"/);
@@ -92,7 +90,7 @@ describe("host scenario 5: the edited compose file fails validation (common.env 
   before(async () => {
     const sb = ci();
     run = await apply(hostStackConfig(sb), {
-      routes: routesOf(sb),
+      routes: ciRoutes(sb),
       before: async (name) => {
         if (name !== "ci-server-compose-proxy-write") return;
         // The operator removes common.env after the program read and wrote it: the new env_file
@@ -120,7 +118,7 @@ describe("host scenario 5: the edited compose file fails validation (common.env 
     assert.deepEqual(composeUps(callsAfterDelete), [], callsAfterDelete.join("\n"));
     assert.ok(callsAfterDelete.some((c) => / config -q$/.test(c)), "validation ran");
     assert.deepEqual(await listDir(sb, `${STATE_DIR}/compose-proxy`), []);
-    assert.deepEqual(await tmpFiles(sb, APP_DIR), []);
+    assert.deepEqual(await tmpFiles(sb, CI_APP_DIR), []);
     assert.deepEqual(run.attempted.filter((n) => /docker-dropin|config-toml/.test(n)), [], "nothing runs after the failure");
   });
 
@@ -143,7 +141,7 @@ describe("host scenario 6: interrupted writes", function () {
       const sb = ci();
       old = sb.readFile(CI_PATHS.configToml);
       run = await apply(hostStackConfig(sb), {
-        routes: routesOf(sb),
+        routes: ciRoutes(sb),
         intercept: async (cmd) => {
           if (cmd.name !== "ci-server-config-toml-write") return undefined;
           wanted = contentOf(cmd.stdin);
@@ -176,7 +174,7 @@ describe("host scenario 6: interrupted writes", function () {
       const sb = ci();
       const left = await tmpFiles(sb, CONFIG_DIR);
       for (const n of left) assert.equal(sb.stat(`${CONFIG_DIR}/${n}`).mode, 0o600, `${CONFIG_DIR}/${n}`);
-      const next = await apply(hostStackConfig(sb), { routes: routesOf(sb) });
+      const next = await apply(hostStackConfig(sb), { routes: ciRoutes(sb) });
       assert.equal(next.error, undefined, String(next.error));
       assert.equal(sb.readFile(CI_PATHS.configToml).toString("utf8"), wanted);
       assert.deepEqual(await tmpFiles(sb, CONFIG_DIR), left, "the later apply leaves no temp file of its own");
@@ -209,7 +207,7 @@ describe("host scenario 6: interrupted writes", function () {
       const sb = ci();
       oldCompose = sb.readFile(CI_PATHS.compose);
       const run = await apply(hostStackConfig(sb), {
-        routes: routesOf(sb),
+        routes: ciRoutes(sb),
         intercept: async (cmd) => {
           if (cmd.name !== "ci-server-compose-proxy-write") return undefined;
           const { ssh, closed } = startSsh(sb, cmd.create);
@@ -227,14 +225,14 @@ describe("host scenario 6: interrupted writes", function () {
       assert.ok(run.error, "the killed write fails the apply");
       assert.ok(sb.readFile(CI_PATHS.compose).equals(oldCompose), "docker-compose.yml changed");
       assert.deepEqual(composeUps(sb.calls()).length, 1, "only common.env's recreate ran; none for the killed write");
-      leftovers.compose = await tmpFiles(sb, APP_DIR);
+      leftovers.compose = await tmpFiles(sb, CI_APP_DIR);
     });
 
     it("killed while its stdin is still arriving: config.toml keeps its old bytes", async () => {
       const sb = ci();
       oldToml = sb.readFile(CI_PATHS.configToml);
       const run = await apply(hostStackConfig(sb), {
-        routes: routesOf(sb),
+        routes: ciRoutes(sb),
         intercept: async (cmd) => {
           if (cmd.name !== "ci-server-config-toml-write") return undefined;
           const { ssh, closed } = startSsh(sb, cmd.create);
@@ -257,15 +255,15 @@ describe("host scenario 6: interrupted writes", function () {
       const sb = ci();
       // mktemp makes it 0600; just before validation it takes the target's owner and mode (so that
       // the rename keeps them), and a kill after that leaves it with exactly the target's mode.
-      for (const [dir, names, target] of [[APP_DIR, leftovers.compose, CI_PATHS.compose], [CONFIG_DIR, leftovers.toml, CI_PATHS.configToml]] as const) {
+      for (const [dir, names, target] of [[CI_APP_DIR, leftovers.compose, CI_PATHS.compose], [CONFIG_DIR, leftovers.toml, CI_PATHS.configToml]] as const) {
         for (const n of names) assert.ok([0o600, sb.stat(target).mode].includes(sb.stat(`${dir}/${n}`).mode), `${dir}/${n}`);
       }
-      const next = await apply(hostStackConfig(sb), { routes: routesOf(sb) });
+      const next = await apply(hostStackConfig(sb), { routes: ciRoutes(sb) });
       latest = next;
       assert.equal(next.error, undefined, String(next.error));
       const want = expectedCiFiles(hostStackConfig(sb), next.run!);
       for (const p of Object.values(CI_PATHS)) assert.equal(sb.readFile(p).toString("utf8"), want[p], p);
-      assert.deepEqual(await tmpFiles(sb, APP_DIR), leftovers.compose, "the next apply leaves no temp file of its own");
+      assert.deepEqual(await tmpFiles(sb, CI_APP_DIR), leftovers.compose, "the next apply leaves no temp file of its own");
       assert.deepEqual(await tmpFiles(sb, CONFIG_DIR), leftovers.toml);
     });
 

@@ -6,26 +6,13 @@
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { apply, CI_PATHS, hostKeyCheck, hostStackConfig, readFiles, STATE_DIR, type ApplyResult } from "../programRun";
+import { apply, ciRoutes, CI_PATHS, hostKeyCheck, hostStackConfig, otherHostKey, readFiles, STATE_DIR, type ApplyResult } from "../programRun";
 import { useSandbox } from "../sandbox";
-
-/** A real Ed25519 key that is not the sandbox's: the key the stack pinned for the real server. */
-function otherHostKey(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-otherkey-"));
-  try {
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path.join(dir, "k")]);
-    return fs.readFileSync(path.join(dir, "k.pub"), "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe("host scenario: another host key answers at the CI server's address", function () {
   this.timeout(180_000);
   const ci = useSandbox("ci-2.1.0");
-  const routes = () => [{ host: "127.0.0.1", port: ci().port, sandbox: ci() }];
   let pinned: string;
   let before_: Record<string, Buffer | null>;
   let stateBefore: boolean;
@@ -34,12 +21,13 @@ describe("host scenario: another host key answers at the CI server's address", f
 
   before(async () => {
     const sb = ci();
+    // A real Ed25519 key that is not the sandbox's: the key the stack pinned for the real server.
     pinned = otherHostKey();
     before_ = readFiles(sb, Object.values(CI_PATHS));
     stateBefore = sb.exists(STATE_DIR);
     sb.clearCalls();
     sb.clearEvents();
-    refused = await apply(hostStackConfig(sb, (c) => (c.ciServer.hostKey = pinned)), { routes: routes(), checkHostKeys: true });
+    refused = await apply(hostStackConfig(sb, (c) => (c.ciServer.hostKey = pinned)), { routes: ciRoutes(ci()), checkHostKeys: true });
     calls = sb.calls();
   });
 
@@ -80,7 +68,7 @@ describe("host scenario: another host key answers at the CI server's address", f
   });
 
   it("with the key ssh-keyscan shows pinned instead, the same apply goes through", async () => {
-    const ok = await apply(hostStackConfig(ci()), { routes: routes(), checkHostKeys: true });
+    const ok = await apply(hostStackConfig(ci()), { routes: ciRoutes(ci()), checkHostKeys: true });
     assert.equal(ok.error, undefined, String(ok.error));
     assert.ok(ok.executed.length > 5);
     assert.ok(ci().calls().length > 0);

@@ -10,7 +10,7 @@
 import { strict as assert } from "node:assert";
 import { tomllibParse } from "../../helpers/tomllib";
 import { RUNNER_CONFIG } from "../layouts";
-import { apply, CI_PATHS, destroy, hostStackConfig, readFiles, type ApplyResult, type Deleted, type StackConfig } from "../programRun";
+import { apply, ciRoutes, CI_PATHS, destroy, hostStackConfig, readFiles, type ApplyResult, type Deleted, type StackConfig } from "../programRun";
 import { countRestarts, RUNNER, type RestartCounts } from "../restartCounts";
 import { useSandbox, type Sandbox } from "../sandbox";
 import { addWorker, cleanupOf, dmCalls, workers } from "./machines";
@@ -62,7 +62,6 @@ const runnerStops = (sb: Sandbox) => sb.events().filter((e) => e.event === "stop
 describe("host scenario: docker+machine → docker-autoscaler in one up, workers removed after their jobs, and back", function () {
   this.timeout(600_000);
   const ci = useSandbox("ci-2.1.0");
-  const routes = () => [{ host: "127.0.0.1", port: ci().port, sandbox: ci() }];
   let original: Record<string, Buffer | null>;
   let compose: Buffer;
   let first: ApplyResult;
@@ -81,7 +80,7 @@ describe("host scenario: docker+machine → docker-autoscaler in one up, workers
     sb.writeFile("/.sandbox/state/fleeting-registry.json",
       JSON.stringify({ reachable: true, versions: { "registry.gitlab.com/gitlab-org/fleeting/plugins/aws": ["1.0.0"] } }));
     original = readFiles(sb, WATCH);
-    first = await apply(hostStackConfig(sb, dockerMachine), { routes: routes() }, WATCH);
+    first = await apply(hostStackConfig(sb, dockerMachine), { routes: ciRoutes(ci()) }, WATCH);
     assert.equal(first.error, undefined, String(first.error));
     key1 = accessKeyIdOf(first.run!);
     assert.equal(tomllibParse(first.files[CI_PATHS.configToml]!.toString("utf8")).value.runners[0].executor, "docker+machine");
@@ -106,7 +105,7 @@ describe("host scenario: docker+machine → docker-autoscaler in one up, workers
       sb.clearEvents();
       sb.clearCalls();
       second = await apply(hostStackConfig(sb, autoscaler), {
-        routes: routes(),
+        routes: ciRoutes(ci()),
         before: (name, s) => { if (name === "ci-server-config-toml-write") s.setDockerd({ runnerJobs: 2, liveRestore: true }); },
       }, WATCH);
       counts = countRestarts(sb.events());
@@ -189,7 +188,7 @@ describe("host scenario: docker+machine → docker-autoscaler in one up, workers
         sb.setDockerd({ runnerJobs: 2, liveRestore: true });
         sb.clearEvents();
         sb.clearCalls();
-        third = await apply(hostStackConfig(sb, dockerMachine), { routes: routes() }, WATCH);
+        third = await apply(hostStackConfig(sb, dockerMachine), { routes: ciRoutes(ci()) }, WATCH);
         back = countRestarts(sb.events());
         backStops = runnerStops(sb);
         backCalls = sb.calls();
@@ -203,7 +202,7 @@ describe("host scenario: docker+machine → docker-autoscaler in one up, workers
         // docker+machine program no longer has (the plugin, its files, the worker key), newest first.
         removal2 = await sb.exec(cleanupOf(second).delete!, { timeoutMs: 60_000 });
         const kept = new Set(third.commands.map((c) => c.name));
-        gone = await destroy(second.commands.filter((c) => !kept.has(c.name)), routes());
+        gone = await destroy(second.commands.filter((c) => !kept.has(c.name)), ciRoutes(ci()));
         goneCounts = countRestarts(sb.events());
       });
 
@@ -264,7 +263,7 @@ describe("host scenario: docker+machine → docker-autoscaler in one up, workers
         before(async () => {
           ci().setDockerd({ runnerJobs: 1, liveRestore: true });
           ci().clearEvents();
-          done = await destroy(third, routes());
+          done = await destroy(third, ciRoutes(ci()));
           counts = countRestarts(ci().events());
         });
 

@@ -2,7 +2,7 @@
 // commands run through it instead of being answered from serverFiles". programRun.ts has to work
 // around it not holding (READ_PATHS_WORKAROUND); this test keeps the defect visible.
 import { strict as assert } from "node:assert";
-import { apply, hostStackConfig } from "../programRun";
+import { apply, ciRoutes, hostStackConfig } from "../programRun";
 import { useSandbox } from "../sandbox";
 
 describe("offline engine with execute: serverFiles are not needed", function () {
@@ -11,7 +11,7 @@ describe("offline engine with execute: serverFiles are not needed", function () 
 
   it("runs the program with execute set and serverFiles {}", async () => {
     const sb = ci();
-    const run = await apply(hostStackConfig(sb), { routes: [{ host: "127.0.0.1", port: sb.port, sandbox: sb }], serverFiles: {} });
+    const run = await apply(hostStackConfig(sb), { routes: ciRoutes(sb), serverFiles: {} });
     assert.equal(run.error?.message.match(/offline read [^:]+: no server file given for its path/)?.[0], undefined,
       "OfflineEngine.newResource computes answer() (the serverFiles look-up) even when execute ran the command");
     assert.equal(run.error, undefined, String(run.error));

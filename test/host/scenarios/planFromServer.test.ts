@@ -12,7 +12,7 @@ import { runPlanCli } from "../../../offline/planCli";
 import { readServer } from "../../../offline/fromServer";
 import { validateSettings } from "../../../settings/validate";
 import { devRaw } from "../../helpers/devConfig";
-import { apply, CANARY_AWS_SECRET, CANARY_PROXY_CREDENTIALS, CANARY_PROXY_PASSWORD, CI_PATHS, hostStackConfig, readFiles, STATE_DIR, type StackConfig } from "../programRun";
+import { apply, ciRoutes, CANARY_AWS_SECRET, CANARY_PROXY_CREDENTIALS, CANARY_PROXY_PASSWORD, CI_PATHS, hostStackConfig, otherHostKey, readFiles, STATE_DIR, type StackConfig } from "../programRun";
 import { useSandbox, type Sandbox } from "../sandbox";
 import { listTree } from "./checks";
 
@@ -105,7 +105,7 @@ describe("host scenario: npm run plan -- --from-server (issue 18, part 5)", func
     const cst = sb.stat(CI_PATHS.compose);
     sb.writeFile(CI_PATHS.compose, compose.replace(/POSTGRES_PASSWORD: gitlab\n/, `POSTGRES_PASSWORD: ${CANARY_DB_PASSWORD}\n`).replace(/gitlab_rails\['db_password'\] = 'gitlab'/, `gitlab_rails['db_password'] = '${CANARY_DB_PASSWORD}'`), { owner: cst.owner, mode: cst.mode & 0o7777 });
     config = hostStackConfig(sb);
-    const up = await apply(config, { routes: [{ host: "127.0.0.1", port: sb.port, sandbox: sb }], snapshotEveryMs: 0 });
+    const up = await apply(config, { routes: ciRoutes(sb), snapshotEveryMs: 0 });
     assert.equal(up.error, undefined, String(up.error));
     const after = sb.readFile(CI_PATHS.configToml).toString("utf8");
     // The canaries are on the server: the token, the access key's secret, the proxy password.
@@ -210,18 +210,14 @@ describe("host scenario: npm run plan -- --from-server (issue 18, part 5)", func
     assert.ok(read.state["config-toml"]?.written, "the config-toml marker was not read");
     assert.deepEqual(sb.calls(), []);
     // The bastion's own key is checked too: a wrong one stops at the first hop.
-    const other = path.join(tmp, "bastion_other_key");
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
-    const wrong = fs.readFileSync(`${other}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+    const wrong = otherHostKey();
     await assert.rejects(readServer({ ...settings, ciServer: { ...settings.ciServer, bastion: { ...settings.ciServer.bastion, hostKey: wrong } } } as typeof settings, [CI_PATHS.configToml], { sshKey: keyFile, env: { PATH: process.env.PATH } }),
       /is not the one in ciServer\.hostKey \/ ciServer\.bastion\.hostKey: nothing was read/);
   });
 
   it("refuses a server that answers with another host key: a clear error, and nothing read", async () => {
     const sb = ci();
-    const other = path.join(tmp, "other_host_key");
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
-    const wrongKey = fs.readFileSync(`${other}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+    const wrongKey = otherHostKey();
     sb.clearCalls();
     const logBefore = sb.sshdLog();
     const r = await plan({ ...config, ciServer: { ...(config.ciServer as object), hostKey: wrongKey } });

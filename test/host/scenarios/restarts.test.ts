@@ -5,12 +5,10 @@
 import { strict as assert } from "node:assert";
 import { guardedWriteStdin } from "../../../core/remote/scripts";
 import { sha256Hex } from "../../../core/remote/readResult";
-import { apply, CI_PATHS, destroy, hostStackConfig, readFiles, type ApplyResult, type StackConfig } from "../programRun";
+import { apply, ciRoutes, CI_PATHS, destroy, hostStackConfig, readFiles, type ApplyResult, type StackConfig } from "../programRun";
 import { countRestarts, GITLAB, recordFigures, RUNNER, type RestartCounts } from "../restartCounts";
 import { useSandbox, type Sandbox } from "../sandbox";
 import { gitlabRunning } from "./gitlabServer";
-
-const routesOf = (sb: Sandbox) => [{ host: "127.0.0.1", port: sb.port, sandbox: sb }];
 
 /** Runs `what` with fresh events and returns its counts (recorded for the bench under `scenario`). */
 async function measured<T>(sb: Sandbox, scenario: string, what: () => Promise<T>): Promise<{ result: T; counts: RestartCounts }> {
@@ -34,7 +32,7 @@ describe("restart scenarios: a proxy up, a re-run, a config.toml change and dest
     config = hostStackConfig(sb);
     // Two jobs are running on the runner when `pulumi up` starts.
     sb.setDockerd({ runnerJobs: 2 });
-    ({ result: first, counts: c1 } = await measured(sb, "proxy up (first)", () => apply(config, { routes: routesOf(sb) })));
+    ({ result: first, counts: c1 } = await measured(sb, "proxy up (first)", () => apply(config, { routes: ciRoutes(sb) })));
   });
 
   describe("the first proxy up", () => {
@@ -73,7 +71,7 @@ describe("restart scenarios: a proxy up, a re-run, a config.toml change and dest
   describe("a second up with the same settings", () => {
     it("restarts and recreates nothing", async () => {
       const sb = ci();
-      const { result, counts } = await measured(sb, "up again, unchanged", () => apply(config, { routes: routesOf(sb) }));
+      const { result, counts } = await measured(sb, "up again, unchanged", () => apply(config, { routes: ciRoutes(sb) }));
       assert.equal(result.error, undefined, String(result.error));
       assert.deepEqual(counts, { gitlabRestarts: 0, runnerRecreations: 0, dockerdRestarts: 0, containersStopped: 0, jobsAborted: 0, runnerSignals: [] });
       assert.deepEqual(sb.events(), []);
@@ -84,7 +82,7 @@ describe("restart scenarios: a proxy up, a re-run, a config.toml change and dest
     it("restarts nothing; the runner reloads the file by itself", async () => {
       const sb = ci();
       config = hostStackConfig(sb, (c) => { c.runner = { ...c.runner, idleTime: 1200 }; });
-      const { result, counts } = await measured(sb, "up, config.toml change", () => apply(config, { routes: routesOf(sb) }));
+      const { result, counts } = await measured(sb, "up, config.toml change", () => apply(config, { routes: ciRoutes(sb) }));
       latest = result;
       assert.equal(result.error, undefined, String(result.error));
       assert.deepEqual(counts, { gitlabRestarts: 0, runnerRecreations: 0, dockerdRestarts: 0, containersStopped: 0, jobsAborted: 0, runnerSignals: [] });
@@ -127,7 +125,7 @@ describe("restart scenarios: a proxy up, a re-run, a config.toml change and dest
   describe("destroy", () => {
     it("puts daemon.json back by a reload after the drop-in's restart: GitLab keeps running, the runner stops only with SIGQUIT", async () => {
       const sb = ci();
-      const { counts } = await measured(sb, "destroy", () => destroy(latest.commands, routesOf(sb)));
+      const { counts } = await measured(sb, "destroy", () => destroy(latest.commands, ciRoutes(sb)));
       assert.equal(counts.gitlabRestarts, 0);
       assert.equal(counts.dockerdRestarts, 1);
       assert.deepEqual(counts.runnerSignals, ["SIGQUIT", "SIGQUIT"]);
@@ -149,7 +147,7 @@ describe("restart scenarios: where live-restore cannot apply, dockerd is not res
     const sb = ci();
     const original = sb.readFile(CI_PATHS.daemonJson);
     sb.setDockerd({ swarm: "active" });
-    const r = await apply(hostStackConfig(sb), { routes: routesOf(sb) });
+    const r = await apply(hostStackConfig(sb), { routes: ciRoutes(sb) });
     assert.match(String(r.error), /ci-server-docker-daemon-json-write failed with exit code 5: .*swarm mode, which live-restore does not support; nothing was reloaded or restarted/);
     assert.ok(!r.attempted.includes("ci-server-docker-dropin-write"));
     assert.ok(sb.readFile(CI_PATHS.daemonJson).equals(original));
@@ -162,7 +160,7 @@ describe("restart scenarios: where live-restore cannot apply, dockerd is not res
     const sb = ci();
     sb.setDockerd({ liveRestoreFlag: true });
     sb.clearEvents();
-    const r = await apply(hostStackConfig(sb), { routes: routesOf(sb) });
+    const r = await apply(hostStackConfig(sb), { routes: ciRoutes(sb) });
     assert.match(String(r.error), /dockerd already runs with live-restore on although \/etc\/docker\/daemon\.json did not set it \(a --live-restore flag\?\)/);
     // Only the reload after putting the file back: no stop, nothing else.
     assert.deepEqual(sb.events().filter((e) => e.event.startsWith("dockerd-")).map((e) => e.event), ["dockerd-reload"]);
@@ -172,7 +170,7 @@ describe("restart scenarios: where live-restore cannot apply, dockerd is not res
     const sb = ci();
     sb.setDockerd({});
     const r = await apply(hostStackConfig(sb), {
-      routes: routesOf(sb),
+      routes: ciRoutes(sb),
       // Someone turns live-restore off between the two steps.
       before: async (name, s) => {
         if (name !== "ci-server-docker-dropin-write") return;
@@ -203,7 +201,7 @@ describe("restart scenarios: the GitLab upgrade and the proxy steps in one up on
     });
     // The hop's recreate waits through one "starting".
     const atHop = async (name: string, s: Sandbox) => { if (name === "gitlab-upgrade-to-12.6.8-write") s.setHealth(["starting", "healthy"]); };
-    const { result, counts } = await measured(sb, "upgrade + proxy up (1.1.0)", () => apply(config, { routes: routesOf(sb), before: atHop }));
+    const { result, counts } = await measured(sb, "upgrade + proxy up (1.1.0)", () => apply(config, { routes: ciRoutes(sb), before: atHop }));
     assert.equal(result.error, undefined, String(result.error));
     assert.equal(counts.gitlabRestarts, 1);
     assert.deepEqual(sb.events().filter((e) => e.event === "stop" && e.name === GITLAB).map((e) => e.by), ["compose-recreate"]);

@@ -4,12 +4,11 @@
 // server, takes no backup and restarts nothing. The earlier scripts are the fixture
 // test/fixtures/pre-issue-17/ci-server-commands.json.
 import { strict as assert } from "node:assert";
-import { apply, CI_PATHS, hostStackConfig, readFiles, STATE_DIR, type ApplyResult } from "../programRun";
+import { apply, ciRoutes, CI_PATHS, hostStackConfig, readFiles, STATE_DIR, type ApplyResult } from "../programRun";
 import { countRestarts } from "../restartCounts";
 import { useSandbox, type Sandbox } from "../sandbox";
 import { fixtureJson } from "../../helpers/fixtures";
 
-const routesOf = (sb: Sandbox) => [{ host: "127.0.0.1", port: sb.port, sandbox: sb }];
 /**
  * Every file of the state directory (originals, backups, reverse edits, markers) with its sha256,
  * except the owner markers: a write that finds its content in place takes ownership with the stdin
@@ -38,7 +37,7 @@ describe("host scenario: the first up after the scripts moved to .sh files (Coll
     const config = hostStackConfig(sb);
     // The stack as the earlier program left it: every CI-server command ran its earlier script.
     earlier = await apply(config, {
-      routes: routesOf(sb),
+      routes: ciRoutes(sb),
       intercept: ({ name, stdin }, box) => (EARLIER[name] ? box.exec(EARLIER[name].create, { stdin }) : undefined),
     });
     filesBefore = readFiles(sb, Object.values(CI_PATHS));
@@ -46,7 +45,7 @@ describe("host scenario: the first up after the scripts moved to .sh files (Coll
     sb.clearEvents();
     sb.clearCalls();
     // The next `up`: each command whose text changed is updated, which runs its (new) create again.
-    next = await apply(config, { routes: routesOf(sb) });
+    next = await apply(config, { routes: ciRoutes(sb) });
     events = sb.events();
   });
 

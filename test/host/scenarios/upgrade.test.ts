@@ -5,11 +5,11 @@
 // the hop's read and write (recreate, health wait) and its gate.
 import { strict as assert } from "node:assert";
 import { editCompose } from "../../../core/ciServer/compose/composeFile";
-import { apply, CI_PATHS, destroy, hostStackConfig, STATE_DIR, type ApplyResult, type StackConfig } from "../programRun";
+import { apply, ciRoutes, CI_PATHS, destroy, hostStackConfig, STATE_DIR, type ApplyResult, type StackConfig } from "../programRun";
 import { useSandbox } from "../sandbox";
-import { assertNoCanaryLeaks, assertScriptsPassShellcheck, listDir } from "./checks";
+import { assertNoCanaryLeaks, assertScriptsPassShellcheck, composeUps, listDir } from "./checks";
 import { contentOf, expectedCiFiles, fixtureBytes } from "./expected";
-import { gitlabRunning } from "./gitlabServer";
+import { gitlabRunning, isUpgrade, HEALTH_PROBE } from "./gitlabServer";
 
 const V110 = "ci-docker-compose.v1.1.0.yml";
 const GITLAB_IMAGE = "gitlab/gitlab-ce:12.6.8-ce.0";
@@ -23,13 +23,10 @@ const upgrade = (c: StackConfig) => {
 const UPGRADE_STEPS = ["gitlab-upgrade-read", "gitlab-upgrade-preflight", "gitlab-upgrade-gate-start", "gitlab-upgrade-backup",
   "gitlab-upgrade-to-12.6.8-read", "gitlab-upgrade-to-12.6.8-write", "gitlab-upgrade-to-12.6.8-gate"];
 const HOP_WRITE = "gitlab-upgrade-to-12.6.8-write";
-const isUpgrade = (name: string) => name.startsWith("gitlab-upgrade-");
 /** GitLab healthy for the steps before the hop; `atHop` from the hop's write on. */
 const healthAtHop = (atHop: string[]) => async (name: string, sb: { setHealth(l: string[]): void }) => {
   if (name === HOP_WRITE) sb.setHealth(atHop);
 };
-const composeUps = (calls: string[]) => calls.filter((c) => /^docker(-compose| compose) .*\bup\b/.test(c));
-const HEALTH_PROBE = "docker inspect -f '{{.State.Health.Status}}' gitlab";
 
 /** The v1.1.0 compose file with only the upgrade applied (the pure core on the fixture). */
 const upgradedOnly = () => editCompose(fixtureBytes(V110).toString("utf8"), {
@@ -41,7 +38,6 @@ describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v
 
   describe("GitLab becomes healthy after two 'starting'", () => {
     const ci = useSandbox("ci-1.1.0");
-    const routes = () => [{ host: "127.0.0.1", port: ci().port, sandbox: ci() }];
     let config: StackConfig;
     let run: ApplyResult;
     let calls: string[];
@@ -51,7 +47,7 @@ describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v
       config = hostStackConfig(sb, upgrade);
       await gitlabRunning(sb, "docker-compose");
       sb.setHealth(["healthy"]);
-      run = await apply(config, { routes: routes(), before: healthAtHop(["starting", "starting", "healthy"]) });
+      run = await apply(config, { routes: ciRoutes(ci()), before: healthAtHop(["starting", "starting", "healthy"]) });
       calls = sb.calls();
     });
 
@@ -92,7 +88,7 @@ describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v
 
     it("destroy restores the proxy edits but keeps the upgrade (it cannot be rolled back)", async () => {
       const sb = ci();
-      const done = await destroy(run.commands, routes());
+      const done = await destroy(run.commands, ciRoutes(ci()));
       const kept = done.find((d) => d.name === HOP_WRITE)!;
       assert.match(kept.stdout, /kept on destroy/);
       assert.match(done.find((d) => d.name === "gitlab-upgrade-backup")!.stdout, /kept on destroy: the GitLab backups under \/data\/gitlab-upgrade-backups/);
@@ -119,7 +115,7 @@ describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v
       before = sb.readFile(CI_PATHS.compose);
       await gitlabRunning(sb, "docker-compose");
       sb.setHealth(["healthy"]);
-      run = await apply(hostStackConfig(sb, upgrade), { routes: [{ host: "127.0.0.1", port: sb.port, sandbox: sb }], before: healthAtHop(["starting"]) });
+      run = await apply(hostStackConfig(sb, upgrade), { routes: ciRoutes(sb), before: healthAtHop(["starting"]) });
       calls = sb.calls();
       assert.ok(run.error, "the apply must fail");
       assert.match(run.error.message, /gitlab-upgrade-to-12\.6\.8-write failed with exit code 5/);
@@ -163,20 +159,19 @@ describe("host scenario 2: GitLab upgrade on Collaborage 1.1.0 (docker-compose v
 describe("host scenario 2b: an upgrade after the proxy edits, then destroy", function () {
   this.timeout(180_000);
   const ci = useSandbox("ci-1.1.0");
-  const routes = () => [{ host: "127.0.0.1", port: ci().port, sandbox: ci() }];
   const noImds = (c: StackConfig) => { c.workers.imdsV2 = false; };
 
   it("destroy keeps the later upgrade and removes our env_file", async () => {
     const sb = ci();
     sb.setHealth(["healthy"]);
-    const first = await apply(hostStackConfig(sb, noImds), { routes: routes() });
+    const first = await apply(hostStackConfig(sb, noImds), { routes: ciRoutes(ci()) });
     assert.equal(first.error, undefined, String(first.error));
     const earlier = new Map(first.executed.map((e) => [e.name, e]));
     await gitlabRunning(sb, "docker-compose");
 
     // Second up: only the upgrade's commands are new; the others are answered from the first run.
     const second = await apply(hostStackConfig(sb, upgrade), {
-      routes: routes(),
+      routes: ciRoutes(ci()),
       intercept: (cmd) => {
         if (isUpgrade(cmd.name)) return undefined;
         const e = earlier.get(cmd.name);
@@ -193,7 +188,7 @@ describe("host scenario 2b: an upgrade after the proxy edits, then destroy", fun
 
     const before = sb.stat(CI_PATHS.compose);
     sb.clearCalls();
-    const done = await destroy(second, routes());
+    const done = await destroy(second, ciRoutes(ci()));
     assert.match(done.find((d) => d.name === "ci-server-compose-proxy-write")!.stdout, /undid pulumi's edit of .*docker-compose\.yml, keeping the changes made after it/);
     assert.match(done.find((d) => d.name === HOP_WRITE)!.stdout, /kept on destroy/);
     assert.equal(sb.readFile(CI_PATHS.compose).toString("utf8"), upgradedOnly(), "the upgrade stays, env_file is gone, nothing else changed");

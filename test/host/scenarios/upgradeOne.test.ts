@@ -1,17 +1,16 @@
 // Issue 8: the runner image upgraded alone on a Collaborage 1.1.0 host (docker-compose v1), driven
 // by the real program: only gitlab-runner is recreated, GitLab is neither touched nor waited for.
 import { strict as assert } from "node:assert";
-import { apply, CI_PATHS, hostStackConfig, type ApplyResult, type StackConfig } from "../programRun";
+import { apply, ciRoutes, CI_PATHS, hostStackConfig, type ApplyResult, type StackConfig } from "../programRun";
 import { useSandbox } from "../sandbox";
-import { assertNoCanaryLeaks, assertScriptsPassShellcheck } from "./checks";
+import { assertNoCanaryLeaks, assertScriptsPassShellcheck, composeUps } from "./checks";
+import { HEALTH_PROBE } from "./gitlabServer";
 
 const RUNNER_IMAGE = "gitlab/gitlab-runner:ubuntu-v12.6.0";
 const runnerOnly = (c: StackConfig) => {
   c.upgrade = { runnerImage: RUNNER_IMAGE, readyTimeoutSeconds: 3 };
   c.workers.imdsV2 = false;
 };
-const composeUps = (calls: string[]) => calls.filter((c) => /^docker(-compose| compose) .*\bup\b/.test(c));
-const HEALTH_PROBE = "docker inspect -f '{{.State.Health.Status}}' gitlab";
 
 describe("host scenario 2c: the runner image upgraded alone (Collaborage 1.1.0)", function () {
   this.timeout(180_000);
@@ -24,7 +23,7 @@ describe("host scenario 2c: the runner image upgraded alone (Collaborage 1.1.0)"
     // Never healthy: a wait for GitLab would fail the apply.
     sb.setHealth(["starting"]);
     sb.clearCalls();
-    run = await apply(hostStackConfig(sb, runnerOnly), { routes: [{ host: "127.0.0.1", port: sb.port, sandbox: sb }] });
+    run = await apply(hostStackConfig(sb, runnerOnly), { routes: ciRoutes(sb) });
     calls = sb.calls();
   });
 

@@ -8,13 +8,11 @@ import {
   upgradeBackupScript, upgradeGateScript, upgradePreflightScript, type GateParams, type SnapshotWindowGuard,
 } from "../../../core/remote/upgradeScripts";
 import { type MigrationRow, type Sandbox, useSandbox } from "../sandbox";
+import { CI_APP_DIR } from "../layouts";
+import { CI_PATHS } from "../programRun";
 import { listDir, listTree } from "./checks";
+import { GITLAB_CONFIG, GITLAB_DATA, GITLAB_DB_DATA, GITLAB_SECRETS_JSON, gitlabRunning } from "./gitlabServer";
 
-const APP_DIR = "/home/ec2-user/nop/docker/ci";
-const COMPOSE = `${APP_DIR}/docker-compose.yml`;
-const DATA = "/data/gitlab/data";
-const CONFIG = "/data/gitlab/config";
-const DB = "/data/gitlab-db";
 const BACKUPS = "/var/backups/gitlab-upgrade";
 const HINT = "Run pulumi up again when they have finished: it resumes at this gate.";
 const WINDOW: SnapshotWindowGuard = {
@@ -42,10 +40,8 @@ describe("host scenario: the upgrade's gate, backup and preflight (Collaborage 2
 
   before(async () => {
     const sb = ci();
-    // GitLab and its database as compose made them (the stand-in's docker exec works on that record).
-    await root(sb, `mkdir -p ${CONFIG} ${DATA} ${DB} && cd ${APP_DIR} && docker compose up -d --no-deps gitlab gitlab-db`);
-    sb.writeFile(`${CONFIG}/gitlab-secrets.json`, '{"gitlab_rails":{"secret_key_base":"canary-secret-key-base"}}\n', { mode: 0o644 });
-    sb.writeFile(`${CONFIG}/gitlab.rb`, "external_url 'http://gitlab.example'\n", { mode: 0o644 });
+    // GitLab's config files world-readable: the backup's 0600 copies are then its own doing.
+    await gitlabRunning(sb, "docker compose", 0o644);
   });
   beforeEach(() => {
     const sb = ci();
@@ -150,7 +146,7 @@ describe("host scenario: the upgrade's gate, backup and preflight (Collaborage 2
   });
 
   describe("backup", () => {
-    const params = { gitlabContainer: "gitlab", dbContainer: "gitlab-db", gitlabDataHostDir: DATA, backupDir: BACKUPS, fromVersion: "16.0.6", timeoutSeconds: 3600 };
+    const params = { gitlabContainer: "gitlab", dbContainer: "gitlab-db", gitlabDataHostDir: GITLAB_DATA, backupDir: BACKUPS, fromVersion: "16.0.6", timeoutSeconds: 3600 };
 
     it("makes <dir>/<UTC time>-gitlab-16.0.6/ with the tar, the secrets, gitlab.rb and the dump, root 0600, sizes printed", async () => {
       const sb = ci();
@@ -171,9 +167,9 @@ describe("host scenario: the upgrade's gate, backup and preflight (Collaborage 2
         const base = f.name.slice(name.length + 1);
         assert.match(r.stdout, new RegExp(`^  ${base.replace(/\./g, "\\.")}: ${sb.readFile(`${dir}/${base}`).length} bytes$`, "m"));
       }
-      assert.equal(sb.readFile(`${dir}/gitlab-secrets.json`).toString(), '{"gitlab_rails":{"secret_key_base":"canary-secret-key-base"}}\n');
+      assert.equal(sb.readFile(`${dir}/gitlab-secrets.json`).toString(), GITLAB_SECRETS_JSON);
       assert.match(sb.readFile(`${dir}/gitlab-db.dump`).toString("latin1"), /^PGDMP.*dump of gitlab by gitlab/s);
-      assert.deepEqual(await listDir(sb, `${DATA}/backups`), [], "the tar moved out of GitLab's backups/");
+      assert.deepEqual(await listDir(sb, `${GITLAB_DATA}/backups`), [], "the tar moved out of GitLab's backups/");
       assert.ok(!/canary-secret|POSTGRES_PASSWORD/.test(r.stdout + r.stderr), "no secret in the output");
       assert.ok(sb.calls().includes(`docker exec gitlab-db sh -c 'pg_dump -U "$POSTGRES_USER" -Fc "$POSTGRES_DB"'`));
     });
@@ -206,7 +202,7 @@ describe("host scenario: the upgrade's gate, backup and preflight (Collaborage 2
 
     it("a missing gitlab.rb: exit 12 naming the docker cp", async () => {
       const sb = ci();
-      await root(sb, `mv ${CONFIG}/gitlab.rb ${CONFIG}/gitlab.rb.away`);
+      await root(sb, `mv ${GITLAB_CONFIG}/gitlab.rb ${GITLAB_CONFIG}/gitlab.rb.away`);
       try {
         const before = await listDir(sb, BACKUPS);
         const r = await sb.exec(upgradeBackupScript({ ...params, dbContainer: undefined }), { timeoutMs: 60_000 });
@@ -214,7 +210,7 @@ describe("host scenario: the upgrade's gate, backup and preflight (Collaborage 2
         assert.match(r.stderr, /^backup failed: docker cp of \/etc\/gitlab\/gitlab\.rb from gitlab failed/m);
         assert.deepEqual(await listDir(sb, BACKUPS), before);
       } finally {
-        await root(sb, `mv ${CONFIG}/gitlab.rb.away ${CONFIG}/gitlab.rb`);
+        await root(sb, `mv ${GITLAB_CONFIG}/gitlab.rb.away ${GITLAB_CONFIG}/gitlab.rb`);
       }
     });
   });
@@ -224,9 +220,9 @@ describe("host scenario: the upgrade's gate, backup and preflight (Collaborage 2
       const sb = ci();
       sb.setClock("23:10");
       // /dev/shm is the sandbox's 64 MiB tmpfs: 40 MiB of GitLab data + 2 x 15 MiB of database do not fit.
-      await root(sb, `fallocate -l 40M ${DATA}/repos.bin && fallocate -l 15M ${DB}/base.bin && mkdir -p ${DATA}/backups && fallocate -l 30M ${DATA}/backups/old_gitlab_backup.tar`);
+      await root(sb, `fallocate -l 40M ${GITLAB_DATA}/repos.bin && fallocate -l 15M ${GITLAB_DB_DATA}/base.bin && mkdir -p ${GITLAB_DATA}/backups && fallocate -l 30M ${GITLAB_DATA}/backups/old_gitlab_backup.tar`);
       try {
-        const r = await sb.exec(upgradePreflightScript({ window: WINDOW, disk: { backupDir: "/dev/shm/gitlab/backups", gitlabDataHostDir: DATA, dbDataHostDir: DB } }));
+        const r = await sb.exec(upgradePreflightScript({ window: WINDOW, disk: { backupDir: "/dev/shm/gitlab/backups", gitlabDataHostDir: GITLAB_DATA, dbDataHostDir: GITLAB_DB_DATA } }));
         assert.equal(r.code, EXIT.preflight, r.stderr);
         const lines = r.stderr.split("\n");
         assert.equal(lines[0], "upgrade preflight: nothing was changed, because:");
@@ -236,7 +232,7 @@ describe("host scenario: the upgrade's gate, backup and preflight (Collaborage 2
         assert.match(lines[2], /^- too little disk for the backup: it needs 7\d MiB \(GitLab's data without backups\/: 4\d MiB, 2 x PostgreSQL's data: 3\d MiB\) and 6\d MiB are free at \/dev\/shm\. Free space there, set upgrade\.backupDir to a larger disk, or set upgrade\.backup false /);
         assert.equal(lines.length, 4, r.stderr);
       } finally {
-        await root(sb, `rm -rf ${DATA}/repos.bin ${DB}/base.bin ${DATA}/backups/old_gitlab_backup.tar`);
+        await root(sb, `rm -rf ${GITLAB_DATA}/repos.bin ${GITLAB_DB_DATA}/base.bin ${GITLAB_DATA}/backups/old_gitlab_backup.tar`);
       }
     });
 
@@ -251,7 +247,7 @@ describe("host scenario: the upgrade's gate, backup and preflight (Collaborage 2
     it("passes and says what it checked", async () => {
       const sb = ci();
       sb.setClock("10:05");
-      const r = await sb.exec(upgradePreflightScript({ window: WINDOW, disk: { backupDir: "/var/backups/not/yet", gitlabDataHostDir: DATA, dbDataHostDir: DB } }));
+      const r = await sb.exec(upgradePreflightScript({ window: WINDOW, disk: { backupDir: "/var/backups/not/yet", gitlabDataHostDir: GITLAB_DATA, dbDataHostDir: GITLAB_DB_DATA } }));
       assert.equal(r.code, 0, r.stderr);
       const [w, d] = r.stdout.split("\n");
       assert.equal(w, "server time 10:05; snapshot window 23:00-00:30; bound 5 h 20 min: ends by 15:25");
@@ -261,15 +257,15 @@ describe("host scenario: the upgrade's gate, backup and preflight (Collaborage 2
 
   describe("a guarded write whose recreate has a window", () => {
     const write = (window: SnapshotWindowGuard): GuardedWrite => ({
-      key: "compose", path: COMPOSE, summary: [], validate: { compose: { appDir: APP_DIR, command: "auto" } },
-      after: { kind: "compose-up", compose: { appDir: APP_DIR, command: "auto" }, services: ["gitlab"], window },
+      key: "compose", path: CI_PATHS.compose, summary: [], validate: { compose: { appDir: CI_APP_DIR, command: "auto" } },
+      after: { kind: "compose-up", compose: { appDir: CI_APP_DIR, command: "auto" }, services: ["gitlab"], window },
     });
 
     it("refuses inside the window (exit 9) and writes nothing", async () => {
       const sb = ci();
       sb.setClock("00:10");
-      const read = await sb.exec(readFileScript(COMPOSE));
-      const before = sb.readFile(COMPOSE).toString();
+      const read = await sb.exec(readFileScript(CI_PATHS.compose));
+      const before = sb.readFile(CI_PATHS.compose).toString();
       const cur = parseReadResult(read.stdout);
       assert.ok(cur.exists && cur.sha256);
       const next = before.replace("gitlab/gitlab-ce:16.0.6-ce.0", "gitlab/gitlab-ce:16.3.9-ce.0");
@@ -278,7 +274,7 @@ describe("host scenario: the upgrade's gate, backup and preflight (Collaborage 2
       assert.equal(r.code, EXIT.snapshotWindow, r.stderr);
       assert.match(r.stderr, /^Refused: server time 00:10 is inside the snapshot window 23:00-00:30 \(ciServer\.snapshotWindow\)/);
       assert.match(r.stderr, /Nothing was written: \/home\/ec2-user\/nop\/docker\/ci\/docker-compose\.yml is as it was\.\n$/);
-      assert.equal(sb.readFile(COMPOSE).toString(), before);
+      assert.equal(sb.readFile(CI_PATHS.compose).toString(), before);
       assert.deepEqual(await listDir(sb, "/var/lib/gitlab-runner-autoscaling"), []);
       assert.ok(!sb.calls().some((c) => /\bup\b/.test(c)), sb.calls().join("\n"));
     });

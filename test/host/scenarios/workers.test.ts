@@ -9,7 +9,7 @@
 import { strict as assert } from "node:assert";
 import { WORKER_EXIT } from "../../../core/ciServer/workers/workerCleanup";
 import { RUNNER_CONFIG } from "../layouts";
-import { apply, CANARIES, destroy, hostStackConfig, type ApplyResult, type Deleted, type StackConfig } from "../programRun";
+import { apply, ciRoutes, CANARIES, destroy, hostStackConfig, type ApplyResult, type Deleted, type StackConfig } from "../programRun";
 import { useSandbox } from "../sandbox";
 import { addWorker, cleanupOf, dmCalls, MACHINE_SECRET, STORAGE, workers } from "./machines";
 import { assertNoCanaryLeaks, assertScriptsPassShellcheck } from "./checks";
@@ -32,7 +32,6 @@ const OTHER_NAME = `runner-${SHORT}-nightly-1718000000-0a0b0c0d`;
 describe("host scenario: docker-machine workers never outlive their configuration", function () {
   this.timeout(300_000);
   const ci = useSandbox("ci-2.1.0");
-  const routes = () => [{ host: "127.0.0.1", port: ci().port, sandbox: ci() }];
   let config: StackConfig;
   let first: ApplyResult;
   let key1: string;
@@ -41,7 +40,7 @@ describe("host scenario: docker-machine workers never outlive their configuratio
     const sb = ci();
     sb.writeFile(RUNNER_CONFIG, fixtureBytes("config.toml").toString("utf8").replace('token = "glrt-REDACTED"', `token = "${TOKEN}"`), { owner: "root", mode: 0o600 });
     config = hostStackConfig(sb, (c) => { c.runner.drainTimeoutSeconds = 3; });
-    first = await apply(config, { routes: routes() });
+    first = await apply(config, { routes: ciRoutes(ci()) });
     assert.equal(first.error, undefined, String(first.error));
     key1 = accessKeyIdOf(first.run!);
   });
@@ -66,7 +65,7 @@ describe("host scenario: docker-machine workers never outlive their configuratio
       await addWorker(sb, OTHER_RUNNER, key1);
       await addWorker(sb, OTHER_NAME, key1);
       config = hostStackConfig(sb, (c) => { c.runner.drainTimeoutSeconds = 3; c.runner.keyGeneration = 2; });
-      rotated = await apply(config, { routes: routes() }, []);
+      rotated = await apply(config, { routes: ciRoutes(ci()) }, []);
       assert.equal(rotated.error, undefined, String(rotated.error));
       // The runner already made one worker with the new key before the update ends.
       await addWorker(sb, worker(OLD_NAME, 3), accessKeyIdOf(rotated.run!));
@@ -95,7 +94,7 @@ describe("host scenario: docker-machine workers never outlive their configuratio
     before(async () => {
       const sb = ci();
       config = hostStackConfig(sb, (c) => { c.runner.drainTimeoutSeconds = 3; c.runner.keyGeneration = 2; c.runner.machineName = NEW_NAME; });
-      renamed = await apply(config, { routes: routes() }, []);
+      renamed = await apply(config, { routes: ciRoutes(ci()) }, []);
       assert.equal(renamed.error, undefined, String(renamed.error));
       await addWorker(sb, worker(NEW_NAME, 4), accessKeyIdOf(renamed.run!));
       sb.clearCalls();
@@ -119,13 +118,13 @@ describe("host scenario: docker-machine workers never outlive their configuratio
 
     before(async () => {
       const sb = ci();
-      last = await apply(config, { routes: routes() }, []);
+      last = await apply(config, { routes: ciRoutes(ci()) }, []);
       assert.equal(last.error, undefined, String(last.error));
       const key = accessKeyIdOf(last.run!);
       await addWorker(sb, worker(NEW_NAME, 5), key, 2);
       await addWorker(sb, worker(NEW_NAME, 6), key, "forever");
       sb.clearCalls();
-      deleted = await destroy(last.commands, routes());
+      deleted = await destroy(last.commands, ciRoutes(ci()));
     });
 
     it("restores config.toml first, then removes every worker of this runner, then undoes the proxy edits", () => {

@@ -1,29 +1,22 @@
 // What the real engine hands a Node provider (`@pulumi/pulumi/provider` passes structs raw): secret
-// values in their signature envelope, unknowns as a sentinel string. Shared by the two test-double
-// plugins (awsProvider.ts, commandProvider.ts).
+// values in their signature envelope, unknowns as a sentinel string (the SDK's own constants,
+// runtime/rpc). Shared by the two test-double plugins (awsProvider.ts, commandProvider.ts).
 import * as fs from "node:fs";
 import { isDeepStrictEqual } from "node:util";
+import { isRpcSecret, specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/runtime/rpc";
 
-/** sdk/nodejs/runtime/rpc.ts: specialSigKey, specialSecretSig, unknownValue. */
-export const SIG_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-export const isSecret = (v: unknown): v is { value: unknown } =>
-  !!v && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
-
-export const secret = (value: unknown) => ({ [SIG_KEY]: SECRET_SIG, value });
+export const secret = (value: unknown) => ({ [specialSigKey]: specialSecretSig, value });
 
 /** Envelopes opened: the value a provider acts on. */
 export function plain(v: unknown): any {
-  if (isSecret(v)) return plain(v.value);
+  if (isRpcSecret(v)) return plain((v as { value: unknown }).value);
   if (Array.isArray(v)) return v.map(plain);
   if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
   return v;
 }
 
 export function hasUnknown(v: unknown): boolean {
-  if (v === UNKNOWN) return true;
+  if (v === unknownValue) return true;
   if (Array.isArray(v)) return v.some(hasUnknown);
   if (v && typeof v === "object") return Object.values(v).some(hasUnknown);
   return false;
