@@ -50,7 +50,8 @@ describe("host scenario: GitLab along its path, 16.0.6 → 17.11.7 in one up (Co
     before(async () => {
       const sb = ci();
       sb.setDockerd({ runnerJobs: 1 });
-      await gitlabRunning(sb);
+      // World-readable originals: the backup's 0600 is then the script's doing, not docker cp's copy of the mode.
+      await gitlabRunning(sb, "docker compose", 0o644);
       sb.setHealth(["healthy"]);
       sb.setGitlabMigrations({
         "17.1.8": [
