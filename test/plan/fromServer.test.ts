@@ -9,11 +9,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "../../offline/planCli";
 import { parseServerRead, serverReadBody, serverReadScript } from "../../offline/serverRead";
-import { hostKeyProblems, sshInvocation, sshTargetOf, type SshTarget } from "../../offline/sshCommand";
+import { sshInvocation, sshTargetOf, type SshTarget } from "../../offline/sshCommand";
 import { PLACEHOLDER_USERINFO, redactServerText, SecretVault } from "../../offline/redact";
 import { classifyFile, driftReport, valuesOf, type FileDriftInput } from "../../offline/drift";
 import { readServer } from "../../offline/fromServer";
-import { validateSettings } from "../../settings/validate";
+import { SettingsError, validateSettings } from "../../settings/validate";
+import type { Problem } from "../../settings/types";
+import { formatProblemsIn } from "../../offline/messages";
 import { devRaw } from "../helpers/devConfig";
 import { PLACEHOLDER_PROVIDER_SECRET } from "../../offline/placeholders";
 import { readResultLine, sha256Hex } from "../../core/remote/readResult";
@@ -142,25 +144,18 @@ describe("plan --from-server: ssh with the host key pinned", () => {
     assert.match(proxy, /^ProxyCommand='ssh' '-F' '\/dev\/null' .*'StrictHostKeyChecking=yes' .*'UserKnownHostsFile=\/tmp\/d\/known_hosts-gra-bastion' .*'-p' '2222' '-l' 'jump' '-W' %h:%p '198\.51\.100\.7'$/);
   });
 
-  it("refuses to connect without a host key, naming the key, the ssh-keyscan and the pulumi config set commands", () => {
+  it("without a host key and without the opt-out, still checks: against an empty known_hosts", () => {
+    // validateSettings refuses such a stack (see "before any connection"); should one get here, ssh refuses every key.
     const none = { ...target, hostKey: undefined, bastion: { host: "198.51.100.7", port: 2222, user: "jump" } };
-    const problems = hostKeyProblems(none);
-    assert.equal(problems.length, 2);
-    assert.match(problems[0], /^ciServer\.hostKey is not set: --from-server connects to 192\.0\.2\.3:22 only when it can check/);
-    assert.match(problems[0], /ssh-keyscan -t ed25519 192\.0\.2\.3 2>\/dev\/null \| cut -d' ' -f2-/);
-    assert.match(problems[0], /pulumi config set --path ciServer\.hostKey "\$\(ssh-keyscan -t ed25519 192\.0\.2\.3/);
-    assert.match(problems[1], /^ciServer\.bastion\.hostKey is not set: .*198\.51\.100\.7:2222[\s\S]*ssh-keyscan -p 2222 -t ed25519 198\.51\.100\.7/);
-    assert.throws(() => sshInvocation(none, "CMD", { dir: "/tmp/d" }), /ciServer\.hostKey is not set[\s\S]*ciServer\.bastion\.hostKey is not set/);
-    // In Japanese too, the key and the commands as they are typed.
-    const ja = hostKeyProblems(none, "ja")[0];
-    assert.match(ja, /^ciServer\.hostKey が設定されていません/);
-    assert.ok(ja.includes(`pulumi config set --path ciServer.hostKey "$(ssh-keyscan -t ed25519 192.0.2.3 2>/dev/null | cut -d' ' -f2-)"`));
+    const inv = sshInvocation(none, "CMD", { dir: "/tmp/d" });
+    assert.deepEqual(inv.files, { "/tmp/d/known_hosts-gra-ci-server": "", "/tmp/d/known_hosts-gra-bastion": "" });
+    assert.ok(inv.args.includes("StrictHostKeyChecking=yes"));
+    assert.match(inv.args[inv.args.indexOf("-T") - 1], /'StrictHostKeyChecking=yes'/);
   });
 
   it("connects unchecked only with the explicit opt-out", () => {
     const t = sshTargetOf({ ciServer: { host: "192.0.2.3", port: 22, user: "ec2-user", insecureSkipHostKeyCheck: true } as any });
     assert.equal(t.insecure, true);
-    assert.deepEqual(hostKeyProblems(t), []);
     const inv = sshInvocation(t, "CMD", { dir: "/tmp/d" });
     assert.deepEqual(inv.files, {});
     assert.ok(inv.args.includes("StrictHostKeyChecking=no"));
@@ -294,6 +289,24 @@ describe("plan --from-server: before any connection", () => {
     const { hostKey: _bundled, ...ciServer } = devRaw().ciServer as Record<string, unknown>;
     return validateSettings({ ...devRaw(), ciServer: { ...ciServer, ...(hostKey ? { hostKey } : {}) } });
   };
+
+  it("a missing host key (the CI server's, the bastion's) is refused with the ssh-keyscan and pulumi config set commands", () => {
+    const { hostKey: _bundled, ...ciServer } = devRaw().ciServer as Record<string, unknown>;
+    const raw = { ...devRaw(), ciServer: { ...ciServer, bastion: { host: "198.51.100.7", port: 2222, user: "jump" } } };
+    let problems: Problem[] = [];
+    assert.throws(() => validateSettings(raw), (e: unknown) => e instanceof SettingsError && (problems = e.problems).length > 0);
+    const ci = problems.find((p) => p.key === "ciServer.hostKey")!;
+    const bastion = problems.find((p) => p.key === "ciServer.bastion.hostKey")!;
+    assert.ok(ci && bastion, problems.map((p) => p.key).join());
+    assert.match(ci.expected, /`ssh -p 2222 jump@198\.51\.100\.7 ssh-keyscan -t ed25519 192\.0\.2\.3`/);
+    assert.match(ci.expected, /`pulumi config set --path ciServer\.hostKey 'ssh-ed25519 AAAA…'`/);
+    assert.match(bastion.expected, /`ssh-keyscan -t ed25519 -p 2222 198\.51\.100\.7`/);
+    assert.match(bastion.expected, /`pulumi config set --path ciServer\.bastion\.hostKey 'ssh-ed25519 AAAA…'`/);
+    // In Japanese too, the key and the commands as they are typed.
+    const ja = formatProblemsIn("ja", problems);
+    assert.match(ja, /^ {2}- ciServer\.hostKey: 設定値 /m);
+    assert.ok(ja.includes("`pulumi config set --path ciServer.hostKey 'ssh-ed25519 AAAA…'`"));
+  });
 
   it("needs a host key first, then a login key (--ssh-key or the agent), and never starts ssh without them", async () => {
     // A client that would fail the test if it were ever run.
