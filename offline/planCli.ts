@@ -16,7 +16,7 @@ import { driftReport } from "./drift";
 import { driftAgainst, readServer, redactedFiles, whereOf } from "./fromServer";
 import { SecretVault } from "./redact";
 import type { ServerRead } from "./serverRead";
-import { sshTargetOf } from "./sshCommand";
+import { sshTargetOf, unchecked } from "./sshCommand";
 
 /** The CI-server paths a plan may edit: the ones serverFilesFrom lists (one list for both sources). */
 const managedPaths = (s: Settings) => Object.keys(serverFilesFrom(EXAMPLE_SERVER_FILES, s));
@@ -26,9 +26,9 @@ const FROM_SERVER_TITLE: Record<Lang, (where: string) => string> = {
   ja: (where) => `以下の CIサーバのファイルは ${where} から SSH で読み取りました（読み取りのみ）。それ以外はオフラインです。`,
 };
 
-const INSECURE_WARNING: Record<Lang, string> = {
-  en: "ciServer.insecureSkipHostKeyCheck is true: --from-server connects to the CI server without checking its SSH host key.",
-  ja: "ciServer.insecureSkipHostKeyCheck が true のため、--from-server は CIサーバの SSH ホスト鍵を検証せずに接続します。",
+const INSECURE_WARNING: Record<Lang, (peers: string) => string> = {
+  en: (peers) => `ciServer.insecureSkipHostKeyCheck is true: --from-server connects to ${peers} without checking the SSH host key.`,
+  ja: (peers) => `ciServer.insecureSkipHostKeyCheck が true のため、--from-server は ${peers} の SSH ホスト鍵を検証せずに接続します。`,
 };
 
 export interface PlanIo {
@@ -127,7 +127,9 @@ export async function runPlanCli(argv: string[], io: PlanIo): Promise<number> {
       const vault = new SecretVault();
       scrub = (t) => vault.scrub(t);
       const target = sshTargetOf(settings);
-      if (target.insecure) io.stderr(`${MESSAGES[lang].warning}${INSECURE_WARNING[lang]}\n`);
+      // Only the peers that really go unchecked (a key that is set is checked, opt-out or not).
+      const unverified = [target, ...(target.bastion ? [target.bastion] : [])].filter((p) => unchecked(target, p));
+      if (unverified.length) io.stderr(`${MESSAGES[lang].warning}${INSECURE_WARNING[lang](unverified.map((p) => `${p.host}:${p.port}`).join(", "))}\n`);
       const read = await readServer(settings, managedPaths(settings), { sshKey: opts.sshKey, env: io.env, lang });
       serverFiles = redactedFiles(read, vault);
       live = { read, vault, where: whereOf(target) };

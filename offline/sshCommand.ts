@@ -17,9 +17,12 @@ export interface SshPeer extends SshEndpoint {
 
 export interface SshTarget extends SshPeer {
   bastion?: SshPeer;
-  /** ciServer.insecureSkipHostKeyCheck: connect without checking any host key (warned). */
+  /** ciServer.insecureSkipHostKeyCheck: connect to a peer without a host key unchecked (warned). */
   insecure: boolean;
 }
+
+/** Whether ssh connects to `p` (the target or its bastion) unchecked: under the opt-out, and only when it has no key (a key that is set is checked, as pulumi up's connections do). */
+export const unchecked = (t: SshTarget, p: SshPeer) => t.insecure && !p.hostKey;
 
 /** The CI server and bastion the stack names, with their host keys and the opt-out. */
 export function sshTargetOf(s: Pick<Settings, "ciServer">): SshTarget {
@@ -71,12 +74,11 @@ function peerOptions(p: SshPeer, alias: string, dir: string, insecure: boolean, 
  * ssh-keyscan and pulumi config set commands) unless ciServer.insecureSkipHostKeyCheck is true.
  */
 export function sshInvocation(t: SshTarget, remoteCommand: string, o: { dir: string; sshKey?: string }): SshInvocation {
-  // The opt-out skips only a missing key: a key that is set is checked, as pulumi up's connections do.
-  const ci = peerOptions(t, CI_ALIAS, o.dir, t.insecure && !t.hostKey, o.sshKey);
+  const ci = peerOptions(t, CI_ALIAS, o.dir, unchecked(t, t), o.sshKey);
   let files = ci.files;
   const jump: string[] = [];
   if (t.bastion) {
-    const b = peerOptions(t.bastion, BASTION_ALIAS, o.dir, t.insecure && !t.bastion.hostKey, o.sshKey);
+    const b = peerOptions(t.bastion, BASTION_ALIAS, o.dir, unchecked(t, t.bastion), o.sshKey);
     files = { ...files, ...b.files };
     jump.push("-o", `ProxyCommand=${["ssh", ...b.opts, "-W", "%h:%p", t.bastion.host].map((w) => (w === "%h:%p" ? w : proxyWord(w))).join(" ")}`);
   }

@@ -7,7 +7,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "../../offline/planCli";
+import { parseArgs, runPlanCli } from "../../offline/planCli";
+import { REPO } from "../helpers/fixtures";
 import { parseServerRead, serverReadBody, serverReadScript } from "../../offline/serverRead";
 import { sshInvocation, sshTargetOf, type SshTarget } from "../../offline/sshCommand";
 import { PLACEHOLDER_USERINFO, redactServerText, SecretVault } from "../../offline/redact";
@@ -315,6 +316,33 @@ describe("plan --from-server: before any connection", () => {
     assert.throws(() => settings(), /ciServer\.hostKey/);
     await assert.rejects(readServer(settings(KEY), ["/p"], { env: {}, sshBinary }), /needs a login key: --ssh-key FILE .* or a running SSH agent \(SSH_AUTH_SOCK\)/);
     await assert.rejects(readServer(settings(KEY), ["/p"], { sshKey: "/nonexistent/key", env: {}, sshBinary }), /--ssh-key \/nonexistent\/key: no such file/);
+  });
+  it("warns before connecting of each peer the opt-out leaves unchecked, and of none when every key is set", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-insecure-"));
+    try {
+      const dev = fs.readFileSync(path.join(REPO, "Pulumi.dev.yaml"), "utf8");
+      const stderrOf = async (yaml: string, lang = "en") => {
+        const file = path.join(dir, "Pulumi.insecure.yaml");
+        fs.writeFileSync(file, yaml);
+        let stderr = "";
+        // No --ssh-key and no agent: the read stops before ssh would run (the warning comes first).
+        const code = await runPlanCli(["--config-file", file, "--from-server", "--lang", lang], { stdout: () => {}, stderr: (t) => (stderr += t), env: {} });
+        assert.equal(code, 1, stderr);
+        assert.match(stderr, /--from-server (needs a login key|にはログイン鍵が必要です)/);
+        return stderr;
+      };
+      const keyless = dev.replace(/^    hostKey: .*\n/m, "    insecureSkipHostKeyCheck: true\n");
+      assert.match(await stderrOf(keyless), /^warning: \[runtime\] ciServer\.insecureSkipHostKeyCheck is true: --from-server connects to 192\.0\.2\.3:22 without checking the SSH host key\.$/m);
+      assert.match(await stderrOf(keyless, "ja"), /^警告: ciServer\.insecureSkipHostKeyCheck が true のため、--from-server は 192\.0\.2\.3:22 の SSH ホスト鍵を検証せずに接続します。$/m);
+      // The CI server's key set, the bastion's not: only the bastion goes unchecked.
+      const bastionKeyless = dev.replace(/^(    hostKey: .*\n)/m, "$1    insecureSkipHostKeyCheck: true\n    bastion:\n      host: 198.51.100.7\n      port: 2222\n");
+      assert.match(await stderrOf(bastionKeyless), /connects to 198\.51\.100\.7:2222 without checking/);
+      assert.doesNotMatch(await stderrOf(bastionKeyless), /192\.0\.2\.3:22 without/);
+      // Every key set: the opt-out has no effect here, and no warning says otherwise.
+      assert.doesNotMatch(await stderrOf(dev.replace(/^(    hostKey: .*\n)/m, "$1    insecureSkipHostKeyCheck: true\n")), /without checking/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
