@@ -2,13 +2,10 @@
 // destroy. Each case is one the real engine was run on (test/real/), with the engine's answer.
 import { strict as assert } from "node:assert";
 import { predictDestroy, predictUp, stepsBetween, type Prediction } from "../../offline/operations";
-import { PROJECT, runOffline, type OfflineRun } from "../../offline/runOffline";
+import type { OfflineRun } from "../../offline/runOffline";
 import { devStack, fixtureWorld, runStack, variant, type StackConfig } from "../helpers/offlineWorld";
 
-const runner = (config: StackConfig) => (renewed: string[]) => {
-  const secretKeys = ["sshPrivateKey", "proxyCredentials"].filter((k) => config[k] !== undefined).map((k) => `${PROJECT}:${k}`);
-  return runOffline(config, { ...fixtureWorld(), renewed }, { secretKeys });
-};
+const runner = (config: StackConfig) => (renewed: string[]) => runStack(config, { ...fixtureWorld(), renewed });
 const changed = (p: Prediction) => p.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.key.slice(s.key.indexOf("::") + 2)}`).sort();
 const ordered = (p: Prediction, a: string, b: string) => p.order.some(([x, y]) => x === a && y === b);
 
