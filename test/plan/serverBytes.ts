@@ -3,12 +3,12 @@
 // under test/fixtures/server-bytes/ is written by `npx ts-node test/plan/writeServerBytes.ts`:
 // each case's index.txt lists `<sha256>  <path>` for every file of its files/ and diffs/ trees,
 // and blobs/<sha256> holds each distinct content once (most files are the same in many cases).
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runPlanCli } from "../../offline/planCli";
 import { LAYOUTS, COLLABORAGE_FIXTURES, type Layout } from "../host/layouts";
 import { REPO, FIXTURES } from "../helpers/fixtures";
+import { sha256Hex } from "../../core/remote/readResult";
 
 export const GOLDEN = path.join(FIXTURES, "server-bytes");
 
@@ -85,7 +85,6 @@ export function serverTrees(out: string): Map<string, string> {
 }
 
 export const BLOBS = path.join(GOLDEN, "blobs");
-export const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
 /** A case's golden trees: path → content, from its index.txt and the blobs. */
 export function goldenTrees(stack: string, source: string): Map<string, string> {
@@ -105,7 +104,7 @@ export function writeGolden(stack: string, source: string, trees: Map<string, st
   fs.mkdirSync(BLOBS, { recursive: true });
   const lines = [...trees.keys()].sort().map((rel) => {
     const content = trees.get(rel)!;
-    const hash = sha256(content);
+    const hash = sha256Hex(content);
     fs.writeFileSync(path.join(BLOBS, hash), content);
     return `${hash}  ${rel}\n`;
   });
