@@ -19,13 +19,8 @@ export const STACKS: readonly string[] = [
   ...fs.readdirSync(path.join(REPO, "examples")).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => `examples/${f}`),
 ];
 
-/** Where --server-files reads each name (offline/serverFiles.ts), keyed by the server path a layout puts it at. */
-const SERVER_NAME: Readonly<Record<string, string>> = {
-  "docker-compose.yml": "docker-compose.yml",
-  "common.env": "common.env",
-  "config.toml": "config.toml",
-  "daemon.json": "daemon.json",
-};
+/** The layout files --server-files takes, under the same name at its top (offline/serverFiles.ts). */
+const SERVER_NAMES: ReadonlySet<string> = new Set(["docker-compose.yml", "common.env", "config.toml", "daemon.json"]);
 
 /** Layouts with CI server files (the AMI builder layout has none). */
 export const SERVER_SOURCES: readonly string[] = [
@@ -36,8 +31,8 @@ export const SERVER_SOURCES: readonly string[] = [
 /** Writes a layout's CI server files into dir as --server-files expects them. */
 function layoutServerFiles(layout: Layout, dir: string): void {
   for (const f of LAYOUTS[layout].files) {
-    const name = SERVER_NAME[path.posix.basename(f.path)];
-    if (!name) continue;
+    const name = path.posix.basename(f.path);
+    if (!SERVER_NAMES.has(name)) continue;
     const content = typeof f.content === "string" ? f.content : fs.readFileSync(path.join(COLLABORAGE_FIXTURES, f.content.fixture), "utf8");
     fs.writeFileSync(path.join(dir, name), content);
   }
