@@ -72,6 +72,15 @@ describe("offline/operations: predicted steps and order (checked against the rea
     assert.ok(ordered(p, "command:remote:Command::workers-cleanup#delete", "gitlab-runner-autoscaling:ci:WorkerCleanup::workers#delete"));
   });
 
+  it("a cascade of replacements that never settles is an error, not a prediction", async () => {
+    const cmd = (name: string, trigger: string) => ({ type: "command:remote:Command", name, urn: `command:remote:Command::${name}`, dependsOn: [], inputs: { create: "true", triggers: [trigger] }, state: {} });
+    const names = Array.from({ length: 20 }, (_, i) => `c${i}`);
+    const before = { engine: { resources: names.map((n) => cmd(n, "a")) } } as unknown as OfflineRun;
+    // Each run replaces one more resource than the renewals so far: a new replacement every round.
+    const run = async (renewed: string[]) => ({ engine: { resources: names.map((n, i) => cmd(n, i <= renewed.length ? "b" : "a")) } }) as unknown as OfflineRun;
+    await assert.rejects(predictUp(before, run), /^Error: predictUp: replacements still cascading after 12 runs: command:remote:Command::c11$/);
+  });
+
   it("an ignored change is no change; a null replacementTrigger never fires", async () => {
     const run = await runStack(devStack());
     const [a] = run.engine.resources.filter((r) => r.type === "aws:ec2/instance:Instance");
