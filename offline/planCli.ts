@@ -9,7 +9,7 @@ import { buildPlan } from "./planReport";
 import { PLACEHOLDER_PROVIDER_SECRET } from "./placeholders";
 import { runOffline } from "./runOffline";
 import { rawConfigOf, readStackConfig } from "./stackConfig";
-import { EXAMPLE_SERVER_FILES, serverFilesFrom } from "./serverFiles";
+import { EXAMPLE_SERVER_FILES, serverFileNames, serverFilesFrom } from "./serverFiles";
 import { SettingsError, validateSettings } from "../settings/validate";
 import type { Settings } from "../settings/types";
 import { driftReport } from "./drift";
@@ -18,8 +18,8 @@ import { SecretVault } from "./redact";
 import type { ServerRead } from "./serverRead";
 import { sshTargetOf, unchecked } from "./sshCommand";
 
-/** The CI-server paths a plan may edit: the ones serverFilesFrom lists (one list for both sources). */
-const managedPaths = (s: Settings) => Object.keys(serverFilesFrom(EXAMPLE_SERVER_FILES, s));
+/** The CI-server paths a plan may edit: the ones --server-files reads too (one list for both sources). */
+const managedPaths = (s: Settings) => Object.keys(serverFileNames(s));
 
 const FROM_SERVER_TITLE: Record<Lang, (where: string) => string> = {
   en: (where) => `The CI server's files below were read over SSH from ${where} (read-only); everything else is offline.`,
