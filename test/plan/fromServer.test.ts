@@ -9,11 +9,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs, runPlanCli } from "../../offline/planCli";
 import { REPO } from "../helpers/fixtures";
-import { parseServerRead, serverReadBody, serverReadScript } from "../../offline/serverRead";
+import { parseServerRead, serverReadBody, serverReadScript, type ServerRead } from "../../offline/serverRead";
 import { sshInvocation, sshTargetOf, type SshTarget } from "../../offline/sshCommand";
 import { PLACEHOLDER_USERINFO, redactServerText, SecretVault } from "../../offline/redact";
 import { classifyFile, driftReport, valuesOf, type FileDriftInput } from "../../offline/drift";
-import { readServer } from "../../offline/fromServer";
+import { driftAgainst, finalContents, readServer, redactedFiles } from "../../offline/fromServer";
+import { rawConfigOf, readStackConfig } from "../../offline/stackConfig";
+import { runOffline } from "../../offline/runOffline";
+import { EXAMPLE_SERVER_FILES, serverFilesFrom } from "../../offline/serverFiles";
 import { SettingsError, validateSettings } from "../../settings/validate";
 import type { Problem } from "../../settings/types";
 import { formatProblemsIn } from "../../offline/messages";
@@ -361,3 +364,42 @@ describe("plan --from-server: the drift report", () => {
     assert.match(ja, /ドリフト   NO_PROXY: 現在 `Environment="NO_PROXY=b"`、前回の up の設定 `Environment="NO_PROXY=a"`。up で `Environment="NO_PROXY=a"` に戻ります/);
   });
 });
+
+describe("plan --from-server: drift against a read of the server (no ssh)", function () {
+  this.timeout(120000);
+
+  it("a file as the last up left it is as set; a hand edit since is DRIFTED, against the last up rebuilt from its backup and checked by its marker", async () => {
+    const config = readStackConfig(path.join(REPO, "Pulumi.dev.yaml"));
+    const settings = validateSettings(rawConfigOf(config));
+    const plan = (files: Record<string, string | null>) =>
+      runOffline(config.config, { serverFiles: files, providerSecret: PLACEHOLDER_PROVIDER_SECRET, account: "123456789012" }, { stack: "dev", secretKeys: config.secretKeys });
+    const original = serverFilesFrom(EXAMPLE_SERVER_FILES, settings);
+    const toml = settings.ciServer.runnerConfigPath;
+    const first = await plan(original);
+    const wrote = finalContents(first).get(toml)!;
+    // The state dir the program's guarded write of config.toml keeps (core/ciServer/edits.ts).
+    const key = "config-toml";
+    assert.match(wrote, /^ {4}IdleTime = 1800$/m);
+    // The server after that up: config.toml as it wrote it (its marker), the original as its backup.
+    const text = (t: string) => ({ kind: "text" as const, text: t, sha256: sha256Hex(t) });
+    const driftWith = async (tomlNow: string) => {
+      const read: ServerRead = {
+        files: Object.fromEntries(Object.entries({ ...original, [toml]: tomlNow }).map(([p, t]) => [p, t === null ? { kind: "absent" as const } : text(t)])),
+        state: { [key]: { written: sha256Hex(wrote), originalAbsent: false, backup: { name: "20260101T000000Z", file: text(original[toml]!) } } },
+      };
+      const vault = new SecretVault();
+      const files = redactedFiles(read, vault);
+      const drift = await driftAgainst(read, vault, files, await plan(files), plan);
+      return drift.find((f) => f.path === toml)!;
+    };
+    const same = await driftWith(wrote);
+    assert.equal(same.marker, "matches");
+    assert.ok(same.entries.length > 0 && same.entries.every((e) => e.status === "as-set"), JSON.stringify(same.entries));
+    const edited = await driftWith(wrote.replace(/^( {4}IdleTime = )1800$/m, "$1600"));
+    assert.equal(edited.marker, "differs");
+    assert.equal(edited.lastUpKnown, true);
+    const idle = edited.entries.filter((e) => e.status !== "as-set");
+    assert.deepEqual(idle.map((e) => [e.status, e.now, e.lastUp, e.desired]), [["drifted", "    IdleTime = 600", "    IdleTime = 1800", "    IdleTime = 1800"]]);
+  });
+});
+
