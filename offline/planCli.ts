@@ -14,22 +14,13 @@ import { SettingsError, validateSettings } from "../settings/validate";
 import type { Settings } from "../settings/types";
 import { driftReport } from "./drift";
 import { driftAgainst, readServer, redactedFiles, whereOf } from "./fromServer";
+import { FROM_SERVER_MESSAGES } from "./fromServerMessages";
 import { SecretVault } from "./redact";
 import type { ServerRead } from "./serverRead";
 import { sshTargetOf, unchecked } from "./sshCommand";
 
 /** The CI-server paths a plan may edit: the ones --server-files reads too (one list for both sources). */
 const managedPaths = (s: Settings) => Object.keys(serverFileNames(s));
-
-const FROM_SERVER_TITLE: Record<Lang, (where: string) => string> = {
-  en: (where) => `The CI server's files below were read over SSH from ${where} (read-only); everything else is offline.`,
-  ja: (where) => `以下の CIサーバのファイルは ${where} から SSH で読み取りました（読み取りのみ）。それ以外はオフラインです。`,
-};
-
-const INSECURE_WARNING: Record<Lang, (peers: string) => string> = {
-  en: (peers) => `ciServer.insecureSkipHostKeyCheck is true: --from-server connects to ${peers} without checking the SSH host key.`,
-  ja: (peers) => `ciServer.insecureSkipHostKeyCheck が true のため、--from-server は ${peers} の SSH ホスト鍵を検証せずに接続します。`,
-};
 
 export interface PlanIo {
   stdout(text: string): void;
@@ -129,7 +120,7 @@ export async function runPlanCli(argv: string[], io: PlanIo): Promise<number> {
       const target = sshTargetOf(settings);
       // Only the peers that really go unchecked (a key that is set is checked, opt-out or not).
       const unverified = [target, ...(target.bastion ? [target.bastion] : [])].filter((p) => unchecked(target, p));
-      if (unverified.length) io.stderr(`${MESSAGES[lang].warning}${INSECURE_WARNING[lang](unverified.map((p) => `${p.host}:${p.port}`).join(", "))}\n`);
+      if (unverified.length) io.stderr(`${MESSAGES[lang].warning}${FROM_SERVER_MESSAGES[lang].unchecked(unverified.map((p) => `${p.host}:${p.port}`).join(", "))}\n`);
       const read = await readServer(settings, managedPaths(settings), { sshKey: opts.sshKey, env: io.env, lang });
       serverFiles = redactedFiles(read, vault);
       live = { read, vault, where: whereOf(target) };
@@ -141,7 +132,7 @@ export async function runPlanCli(argv: string[], io: PlanIo): Promise<number> {
     let text = plan.text;
     if (live) {
       const drift = await driftAgainst(live.read, live.vault, serverFiles, run, (files) => runOffline(config.config, world(files), stackOpts));
-      text = `${FROM_SERVER_TITLE[lang](live.where)}\n${text}\n${driftReport(drift, live.where, lang)}`;
+      text = `${FROM_SERVER_MESSAGES[lang].title(live.where)}\n${text}\n${driftReport(drift, live.where, lang)}`;
       plan.files["plan.txt"] = maskCredentialsInText(text);
       for (const k of Object.keys(plan.files)) plan.files[k] = scrub(plan.files[k]);
     }
