@@ -136,12 +136,19 @@ export function classifyFile(f: FileDriftInput): FileDrift {
 
 const shown = (v: string | undefined, absent: string) => (v === undefined ? absent : `\`${maskCredentialsInText(displayRedacted(v)).split("\n").map((l) => l.trim()).join(" ")}\``);
 
+/** The report's words; `now`, `desired` and `lastUp` come in already shown (`value`, or absent/removed). */
 interface DriftCatalogue {
   title(where: string): string;
   file(d: FileDrift): string;
   status: Record<DriftStatus, string>;
-  entry(e: DriftEntry): string;
+  /** A value that is not there now or at the last up; one up would remove. */
   absent: string;
+  removed: string;
+  wouldChange(now: string, desired: string): string;
+  /** `desired` undefined: up keeps the value as it is now (a key up does not manage). */
+  drifted(now: string, lastUp: string, desired: string | undefined): string;
+  /** differs and not-yet: what is there now, and what up would set. */
+  upWouldSet(now: string, desired: string): string;
   none: string;
   totals(counts: Record<DriftStatus, number>): string;
   compares: string;
@@ -155,17 +162,11 @@ const EN: DriftCatalogue = {
     : d.lastUpKnown ? "changed on the server since the last pulumi up"
     : "changed on the server since the last pulumi up; what that up wrote cannot be rebuilt (see README), so a difference below may be a hand edit or a stack config change",
   status: { "as-set": "as set  ", "would-change": "change  ", drifted: "DRIFTED ", differs: "differs ", "not-yet": "new     " },
-  entry: (e) => {
-    const now = shown(e.now, "(absent)");
-    switch (e.status) {
-      case "as-set": return `${now}`;
-      case "would-change": return `${now} (as the last up set it); up would set ${shown(e.desired, "(removed)")}`;
-      case "drifted": return `now ${now}, the last up set ${shown(e.lastUp, "(absent)")}; ${e.desired === e.now ? "up keeps it" : `up would set ${shown(e.desired, "(removed)")}`}`;
-      case "differs": return `now ${now}; up would set ${shown(e.desired, "(removed)")}`;
-      case "not-yet": return `now ${now}; up would set ${shown(e.desired, "(removed)")}`;
-    }
-  },
   absent: "(absent)",
+  removed: "(removed)",
+  wouldChange: (now, desired) => `${now} (as the last up set it); up would set ${desired}`,
+  drifted: (now, lastUp, desired) => `now ${now}, the last up set ${lastUp}; ${desired === undefined ? "up keeps it" : `up would set ${desired}`}`,
+  upWouldSet: (now, desired) => `now ${now}; up would set ${desired}`,
   none: "    (no managed value)",
   totals: (c) => `  ${c.drifted} drifted, ${c["would-change"]} to change, ${c["as-set"]} as set, ${c.differs} differing (cause unknown), ${c["not-yet"]} not yet written.`,
   compares: "  (compared: the server's files now, what the last up wrote there — rebuilt from its backup and checked against its sha256 marker — and what up would write with this stack config; secrets are shown as [secret] and compared only as placeholders)",
@@ -179,21 +180,28 @@ const JA: DriftCatalogue = {
     : d.lastUpKnown ? "前回の pulumi up の後、サーバ上で変更されています"
     : "前回の pulumi up の後、サーバ上で変更されています。その up が書き込んだ内容を復元できないため（README 参照）、下の差分は手作業の変更かスタック設定の変更か区別できません",
   status: { "as-set": "設定どおり", "would-change": "変更予定  ", drifted: "ドリフト  ", differs: "差分あり  ", "not-yet": "未適用    " },
-  entry: (e) => {
-    const now = shown(e.now, "（なし）");
-    switch (e.status) {
-      case "as-set": return `${now}`;
-      case "would-change": return `${now}（前回の up の設定どおり）。up で ${shown(e.desired, "（削除）")} になります`;
-      case "drifted": return `現在 ${now}、前回の up の設定 ${shown(e.lastUp, "（なし）")}。${e.desired === e.now ? "up はこのまま残します" : `up で ${shown(e.desired, "（削除）")} に戻ります`}`;
-      case "differs": return `現在 ${now}。up で ${shown(e.desired, "（削除）")} になります`;
-      case "not-yet": return `現在 ${now}。up で ${shown(e.desired, "（削除）")} になります`;
-    }
-  },
   absent: "（なし）",
+  removed: "（削除）",
+  wouldChange: (now, desired) => `${now}（前回の up の設定どおり）。up で ${desired} になります`,
+  drifted: (now, lastUp, desired) => `現在 ${now}、前回の up の設定 ${lastUp}。${desired === undefined ? "up はこのまま残します" : `up で ${desired} に戻ります`}`,
+  upWouldSet: (now, desired) => `現在 ${now}。up で ${desired} になります`,
   none: "    （管理対象の値はありません）",
   totals: (c) => `  ドリフト ${c.drifted} 件、変更予定 ${c["would-change"]} 件、設定どおり ${c["as-set"]} 件、原因不明の差分 ${c.differs} 件、未適用 ${c["not-yet"]} 件。`,
   compares: "  （比較対象: サーバ上の現在のファイル、前回の up が書き込んだ内容（そのバックアップから再構成し、sha256 の記録で検証）、このスタック設定で up が書き込む内容。シークレットは [secret] と表示し、プレースホルダーとしてのみ比較します）",
 };
+
+/** One entry's text: the same choice for every language, the words from its catalogue. */
+function entryText(m: DriftCatalogue, e: DriftEntry): string {
+  const now = shown(e.now, m.absent);
+  const desired = shown(e.desired, m.removed);
+  switch (e.status) {
+    case "as-set": return now;
+    case "would-change": return m.wouldChange(now, desired);
+    case "drifted": return m.drifted(now, shown(e.lastUp, m.absent), e.desired === e.now ? undefined : desired);
+    case "differs":
+    case "not-yet": return m.upWouldSet(now, desired);
+  }
+}
 
 export const DRIFT_MESSAGES: Record<Lang, DriftCatalogue> = { en: EN, ja: JA };
 
@@ -206,7 +214,7 @@ export function driftReport(files: FileDrift[], where: string, lang: Lang): stri
     if (!f.entries.length) out.push(m.none);
     for (const e of f.entries) {
       counts[e.status]++;
-      out.push(`    ${m.status[e.status]} ${e.key}: ${m.entry(e)}`);
+      out.push(`    ${m.status[e.status]} ${e.key}: ${entryText(m, e)}`);
     }
   }
   out.push(m.totals(counts), m.compares);

@@ -7,14 +7,13 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { scriptHeader } from "../core/remote/shell";
 import { sha256Hex } from "../core/remote/readResult";
 import { maskCredentialsInText } from "../core/proxy/proxyFiles";
 import type { Settings } from "../settings/types";
-import { unwrapSecrets } from "./mockEngine";
+import { guardedWrites, type GuardedWriteView } from "./planReport";
 import type { OfflineRun } from "./runOffline";
 import { parseServerRead, serverReadScript, type ReadFile, type ServerRead } from "./serverRead";
-import { hostKeyProblems, sshInvocation, sshTargetOf, type SshTarget } from "./sshCommand";
+import { sshInvocation, sshTargetOf, type SshTarget } from "./sshCommand";
 import { redactServerText, SecretVault } from "./redact";
 import { classifyFile, driftFormatOf, type FileDrift } from "./drift";
 import { FROM_SERVER_MESSAGES } from "./fromServerMessages";
@@ -47,10 +46,8 @@ function sshFailure(t: SshTarget, code: number | null, stderr: string, lang: Lan
 /** Runs the read over SSH; throws with what to check when the host key, login or read fails. */
 export async function readServer(s: Settings, paths: readonly string[], o: FromServerOptions): Promise<ServerRead> {
   const lang = o.lang ?? "en";
+  // A missing host key never gets here: validateSettings refuses it unless the stack opted out.
   const target = sshTargetOf(s);
-  // A missing host key first: it is the one problem that has to be fixed in the stack.
-  const problems = hostKeyProblems(target, lang);
-  if (problems.length) throw new Error(problems.join("\n"));
   if (!o.sshKey && !o.env.SSH_AUTH_SOCK) throw new Error(FROM_SERVER_MESSAGES[lang].noLoginKey);
   if (o.sshKey && !fs.existsSync(o.sshKey)) throw new Error(FROM_SERVER_MESSAGES[lang].noKeyFile(o.sshKey));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-plan-ssh-"));
@@ -69,32 +66,10 @@ export async function readServer(s: Settings, paths: readonly string[], o: FromS
   }
 }
 
-export interface GuardedWriteOfRun {
-  key: string;
-  path: string;
-  content: string;
-}
-
-const COMMAND = "command:remote:Command";
-const FILE_EDIT = "gitlab-runner-autoscaling:ci:RemoteFileEdit::";
-
-/** The run's guarded writes in run order: state key, path, the content it writes. */
-export function guardedWritesOf(run: OfflineRun): GuardedWriteOfRun[] {
-  return run.engine.resources
-    .filter((r) => r.type === COMMAND && r.name.endsWith("-write") && r.parent?.startsWith(FILE_EDIT))
-    .map((r) => {
-      const i = unwrapSecrets(r.inputs) as Record<string, any>;
-      const m = /^gitlab-runner-autoscaling: guarded write of (\S+) \(state ([a-z0-9-]+)\)$/.exec(scriptHeader(String(i.create))[0] ?? "");
-      if (!m) throw new Error(`${r.name}: no guarded-write header`);
-      const stdin = String(i.stdin ?? "");
-      return { key: m[2], path: m[1], content: stdin.slice(stdin.indexOf("\n") + 1) };
-    });
-}
-
 /** The content each path has after the run's writes (the last write of it wins). */
 export function finalContents(run: OfflineRun): Map<string, string> {
   const out = new Map<string, string>();
-  for (const w of guardedWritesOf(run)) out.set(w.path, w.content);
+  for (const w of guardedWrites(run.engine.resources)) out.set(w.path, w.content);
   return out;
 }
 
@@ -117,7 +92,7 @@ export interface LastUpBasis {
 }
 
 /** What the state dir says about each path the run writes: its writes' markers and the newest backup. */
-export function lastUpBasis(read: ServerRead, writes: GuardedWriteOfRun[], vault: SecretVault): LastUpBasis {
+export function lastUpBasis(read: ServerRead, writes: GuardedWriteView[], vault: SecretVault): LastUpBasis {
   const before: Record<string, string | null> = {};
   const markers: Record<string, string[]> = {};
   for (const p of new Set(writes.map((w) => w.path))) {
@@ -167,7 +142,7 @@ export function driftOf(read: ServerRead, files: Record<string, string | null>, 
  * rebuilt by `plan`ning the same stack against the backups its writes kept.
  */
 export async function driftAgainst(read: ServerRead, vault: SecretVault, files: Record<string, string | null>, run: OfflineRun, plan: (files: Record<string, string | null>) => Promise<OfflineRun>): Promise<FileDrift[]> {
-  const basis = lastUpBasis(read, guardedWritesOf(run), vault);
+  const basis = lastUpBasis(read, guardedWrites(run.engine.resources), vault);
   let rebuilt: Map<string, string> | undefined;
   const shown = console.warn;
   console.warn = () => undefined; // the program's warnings were shown once, by the plan itself

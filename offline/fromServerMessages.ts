@@ -1,9 +1,12 @@
-// The errors of `npm run plan -- --from-server`, in English and Japanese side by side (as
+// The title, warning and errors of `npm run plan -- --from-server`, in English and Japanese side by side (as
 // offline/messages.ts does for the plan). Keys, commands and ssh's own words are not translated.
 import type { Lang } from "./messages";
 
 export interface FromServerMessages {
-  hostKeyMissing(key: string, where: string, keyscan: string): string;
+  /** The plan's first line: where its CI-server files came from. */
+  title(where: string): string;
+  /** Before connecting, under ciServer.insecureSkipHostKeyCheck: the peers whose key is not checked. */
+  unchecked(peers: string): string;
   wrongHostKey(where: string, keys: string, said: string): string;
   unreachable(where: string, said: string): string;
   readFailed(where: string, code: number | null, said: string): string;
@@ -12,13 +15,8 @@ export interface FromServerMessages {
 }
 
 const EN: FromServerMessages = {
-  hostKeyMissing: (key, where, keyscan) =>
-    `${key} is not set: --from-server connects to ${where} only when it can check that host's SSH key.\n` +
-    "  Get the key from a host you trust, and compare its fingerprint (ssh-keygen -lf) with the server's console:\n" +
-    `    ${keyscan}\n` +
-    "  then store it:\n" +
-    `    pulumi config set --path ${key} "$(${keyscan})"\n` +
-    "  (or set ciServer.insecureSkipHostKeyCheck to true to connect without checking: not recommended)",
+  title: (where) => `The CI server's files below were read over SSH from ${where} (read-only); everything else is offline.`,
+  unchecked: (peers) => `ciServer.insecureSkipHostKeyCheck is true: --from-server connects to ${peers} without checking the SSH host key.`,
   wrongHostKey: (where, keys, said) =>
     `the SSH host key of ${where} (or its bastion) is not the one in ${keys}: nothing was read.\n` +
     "  Check that ciServer.host and ciServer.port name the CI server, and compare the key it offers (ssh-keyscan, ssh-keygen -lf) with its console output.\n" +
@@ -31,13 +29,8 @@ const EN: FromServerMessages = {
 };
 
 const JA: FromServerMessages = {
-  hostKeyMissing: (key, where, keyscan) =>
-    `${key} が設定されていません: --from-server は ${where} の SSH ホスト鍵を検証できる場合にだけ接続します。\n` +
-    "  信頼できるホストで鍵を取得し、フィンガープリント（ssh-keygen -lf）をサーバのコンソール出力と照合してください:\n" +
-    `    ${keyscan}\n` +
-    "  そのうえで保存します:\n" +
-    `    pulumi config set --path ${key} "$(${keyscan})"\n` +
-    "  （検証せずに接続するには ciServer.insecureSkipHostKeyCheck を true にします。推奨しません）",
+  title: (where) => `以下の CIサーバのファイルは ${where} から SSH で読み取りました（読み取りのみ）。それ以外はオフラインです。`,
+  unchecked: (peers) => `ciServer.insecureSkipHostKeyCheck が true のため、--from-server は ${peers} の SSH ホスト鍵を検証せずに接続します。`,
   wrongHostKey: (where, keys, said) =>
     `${where}（または踏み台）の SSH ホスト鍵が ${keys} と一致しません。何も読み取っていません。\n` +
     "  ciServer.host と ciServer.port が CIサーバを指しているか確認し、提示された鍵（ssh-keyscan、ssh-keygen -lf）をサーバのコンソール出力と照合してください。\n" +

@@ -115,6 +115,7 @@ export const MESSAGES: Record<Lang, Catalogue> = { en: EN, ja: JA };
 export function warningText(lang: Lang, message: string): string {
   const m = MESSAGES[lang];
   for (const [pattern, text] of m.warnings) {
+    // The same call twice: TypeScript picks String.replace's overload (string or function) per call, never for a union.
     if (pattern.test(message)) return m.warning + (typeof text === "string" ? message.replace(pattern, text) : message.replace(pattern, text));
   }
   return m.warning + message;

@@ -107,7 +107,7 @@ export function orderOf(steps: PlannedStep[], before: RecordedResource[] | undef
     for (const d of deps) if (isCustomKey(d) && op.has(d) && op.get(d) !== "delete") order.push([d, k]);
   }
   // Deletions: a resource before what it depends on and before its parent (the old run's graph).
-  const deleted = new Set(steps.filter((s) => s.op === "delete" || (s.op === "replace")).map((s) => s.key));
+  const deleted = new Set(steps.filter((s) => s.op === "delete" || s.op === "replace").map((s) => s.key));
   const oldResources = before ?? [];
   for (const [k, deps] of dependencies(oldResources)) {
     if (!deleted.has(k)) continue;
@@ -148,9 +148,11 @@ export async function predictUp(before: OfflineRun | undefined, run: (renewed: s
     const after = await run(renewed);
     const steps = await stepsBetween(before?.engine.resources, after.engine.resources);
     const replaced = steps.filter((s) => s.op === "replace").map((s) => s.key);
-    if (replaced.every((k) => now.has(k)) || round > 10) {
+    if (replaced.every((k) => now.has(k))) {
       return { steps, order: orderOf(steps, before?.engine.resources, after.engine.resources), after, renewed };
     }
+    // Each round renews at least one more resource; a cascade deeper than this is a bug, not a prediction.
+    if (round > 10) throw new Error(`predictUp: replacements still cascading after ${round + 1} runs: ${replaced.filter((k) => !now.has(k)).join(", ")}`);
     replaced.forEach((k) => now.add(k));
   }
 }

@@ -9,27 +9,18 @@ import { buildPlan } from "./planReport";
 import { PLACEHOLDER_PROVIDER_SECRET } from "./placeholders";
 import { runOffline } from "./runOffline";
 import { rawConfigOf, readStackConfig } from "./stackConfig";
-import { EXAMPLE_SERVER_FILES, serverFilesFrom } from "./serverFiles";
+import { EXAMPLE_SERVER_FILES, serverFileNames, serverFilesFrom } from "./serverFiles";
 import { SettingsError, validateSettings } from "../settings/validate";
 import type { Settings } from "../settings/types";
 import { driftReport } from "./drift";
 import { driftAgainst, readServer, redactedFiles, whereOf } from "./fromServer";
+import { FROM_SERVER_MESSAGES } from "./fromServerMessages";
 import { SecretVault } from "./redact";
 import type { ServerRead } from "./serverRead";
-import { sshTargetOf } from "./sshCommand";
+import { sshTargetOf, unchecked } from "./sshCommand";
 
-/** The CI-server paths a plan may edit: the ones serverFilesFrom lists (one list for both sources). */
-const managedPaths = (s: Settings) => Object.keys(serverFilesFrom(EXAMPLE_SERVER_FILES, s));
-
-const FROM_SERVER_TITLE: Record<Lang, (where: string) => string> = {
-  en: (where) => `The CI server's files below were read over SSH from ${where} (read-only); everything else is offline.`,
-  ja: (where) => `以下の CIサーバのファイルは ${where} から SSH で読み取りました（読み取りのみ）。それ以外はオフラインです。`,
-};
-
-const INSECURE_WARNING: Record<Lang, string> = {
-  en: "ciServer.insecureSkipHostKeyCheck is true: --from-server connects to the CI server without checking its SSH host key.",
-  ja: "ciServer.insecureSkipHostKeyCheck が true のため、--from-server は CIサーバの SSH ホスト鍵を検証せずに接続します。",
-};
+/** The CI-server paths a plan may edit: the ones --server-files reads too (one list for both sources). */
+const managedPaths = (s: Settings) => Object.keys(serverFileNames(s));
 
 export interface PlanIo {
   stdout(text: string): void;
@@ -127,7 +118,9 @@ export async function runPlanCli(argv: string[], io: PlanIo): Promise<number> {
       const vault = new SecretVault();
       scrub = (t) => vault.scrub(t);
       const target = sshTargetOf(settings);
-      if (target.insecure) io.stderr(`${MESSAGES[lang].warning}${INSECURE_WARNING[lang]}\n`);
+      // Only the peers that really go unchecked (a key that is set is checked, opt-out or not).
+      const unverified = [target, ...(target.bastion ? [target.bastion] : [])].filter((p) => unchecked(target, p));
+      if (unverified.length) io.stderr(`${MESSAGES[lang].warning}${FROM_SERVER_MESSAGES[lang].unchecked(unverified.map((p) => `${p.host}:${p.port}`).join(", "))}\n`);
       const read = await readServer(settings, managedPaths(settings), { sshKey: opts.sshKey, env: io.env, lang });
       serverFiles = redactedFiles(read, vault);
       live = { read, vault, where: whereOf(target) };
@@ -139,7 +132,7 @@ export async function runPlanCli(argv: string[], io: PlanIo): Promise<number> {
     let text = plan.text;
     if (live) {
       const drift = await driftAgainst(live.read, live.vault, serverFiles, run, (files) => runOffline(config.config, world(files), stackOpts));
-      text = `${FROM_SERVER_TITLE[lang](live.where)}\n${text}\n${driftReport(drift, live.where, lang)}`;
+      text = `${FROM_SERVER_MESSAGES[lang].title(live.where)}\n${text}\n${driftReport(drift, live.where, lang)}`;
       plan.files["plan.txt"] = maskCredentialsInText(text);
       for (const k of Object.keys(plan.files)) plan.files[k] = scrub(plan.files[k]);
     }

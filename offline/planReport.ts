@@ -114,9 +114,11 @@ function tree(resources: RecordedResource[], lang: Lang): string[] {
   return lines;
 }
 
-interface GuardedWriteView {
+export interface GuardedWriteView {
   /** The RemoteFileEdit it belongs to (gitlab-upgrade, ci-server-config-toml, …). */
   edit: string;
+  /** Its state key: the directory under /var/lib/gitlab-runner-autoscaling/ its marker and backups go to. */
+  key: string;
   path: string;
   content: string;
   summary: string[];
@@ -136,14 +138,18 @@ function destroyOf(deleteScript: string): GuardedWriteView["destroy"] {
  * Every guarded write of the stack, whatever its component (the GitLab upgrade is not under
  * CiServer), in creation order: the order the offline engine ran them, each after the one it waits on.
  */
-function guardedWrites(resources: RecordedResource[]): GuardedWriteView[] {
+export function guardedWrites(resources: RecordedResource[]): GuardedWriteView[] {
   return resources
     .filter((r) => r.type === COMMAND && r.name.endsWith("-write") && r.parent?.startsWith(`${FILE_EDIT}::`))
     .map((r) => {
       const i = plain(r);
       const stdin = String(i.stdin ?? "");
+      // The title core/remote/scripts.ts's guardedWriteScript gives it: "… guarded write of PATH (state KEY)".
+      const key = / guarded write of \S+ \(state ([a-z0-9-]+)\)$/.exec(scriptHeader(String(i.create))[0] ?? "")?.[1];
+      if (!key) throw new Error(`${r.name}: no guarded-write header`);
       return {
         edit: r.parent!.slice(FILE_EDIT.length + 2),
+        key,
         path: targetOf(String(i.create)) ?? r.name,
         // stdin: the state line, then the new content.
         content: stdin.slice(stdin.indexOf("\n") + 1),

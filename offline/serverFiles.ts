@@ -13,16 +13,21 @@ function readOrNull(file: string): string | null {
   return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : null;
 }
 
+/** The CI-server files a plan reads: server path → where a --server-files directory holds it. */
+export function serverFileNames(s: Settings): Record<string, string> {
+  return {
+    [path.posix.join(s.ciServer.appDir, "docker-compose.yml")]: "docker-compose.yml",
+    [path.posix.join(s.ciServer.appDir, "common.env")]: "common.env",
+    [s.ciServer.runnerConfigPath]: "config.toml",
+    [CI_DOCKER_DROPIN_PATH]: path.join("docker.service.d", path.posix.basename(CI_DOCKER_DROPIN_PATH)),
+    [DAEMON_JSON_PATH]: "daemon.json",
+    // docker-autoscaler: the fleeting plugin's AWS files beside config.toml (usually absent).
+    ...Object.fromEntries([FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS].map((f) => [fleetingFile(s, f).host, f])),
+  };
+}
+
 /** Server path → content (null = absent on the server). */
 export function serverFilesFrom(dir: string, s: Settings): Record<string, string | null> {
   if (!fs.existsSync(dir)) throw new Error(`--server-files ${dir}: no such directory`);
-  return {
-    [path.posix.join(s.ciServer.appDir, "docker-compose.yml")]: readOrNull(path.join(dir, "docker-compose.yml")),
-    [path.posix.join(s.ciServer.appDir, "common.env")]: readOrNull(path.join(dir, "common.env")),
-    [s.ciServer.runnerConfigPath]: readOrNull(path.join(dir, "config.toml")),
-    [CI_DOCKER_DROPIN_PATH]: readOrNull(path.join(dir, "docker.service.d", path.posix.basename(CI_DOCKER_DROPIN_PATH))),
-    [DAEMON_JSON_PATH]: readOrNull(path.join(dir, "daemon.json")),
-    // docker-autoscaler: the fleeting plugin's AWS files beside config.toml (usually absent).
-    ...Object.fromEntries([FLEETING_AWS_CONFIG, FLEETING_AWS_CREDENTIALS].map((f) => [fleetingFile(s, f).host, readOrNull(path.join(dir, f))])),
-  };
+  return Object.fromEntries(Object.entries(serverFileNames(s)).map(([p, rel]) => [p, readOrNull(path.join(dir, rel))]));
 }

@@ -4,8 +4,6 @@
 // known_hosts and control sockets ignored, no prompt (BatchMode), a bounded connect timeout.
 import * as path from "node:path";
 import type { Settings, SshEndpoint } from "../settings/types";
-import { FROM_SERVER_MESSAGES } from "./fromServerMessages";
-import type { Lang } from "./messages";
 
 export const CONNECT_TIMEOUT_SECONDS = 15;
 
@@ -19,27 +17,18 @@ export interface SshPeer extends SshEndpoint {
 
 export interface SshTarget extends SshPeer {
   bastion?: SshPeer;
-  /** ciServer.insecureSkipHostKeyCheck: connect without checking any host key (warned). */
+  /** ciServer.insecureSkipHostKeyCheck: connect to a peer without a host key unchecked (warned). */
   insecure: boolean;
 }
 
-/** The CI server and bastion the stack names; reads the opt-out and bastion.hostKey whether or not this settings version has them. */
+/** Whether ssh connects to `p` (the target or its bastion) unchecked: under the opt-out, and only when it has no key (a key that is set is checked, as pulumi up's connections do). */
+export const unchecked = (t: SshTarget, p: SshPeer) => t.insecure && !p.hostKey;
+
+/** The CI server and bastion the stack names, with their host keys and the opt-out. */
 export function sshTargetOf(s: Pick<Settings, "ciServer">): SshTarget {
-  const c = s.ciServer as Settings["ciServer"] & { insecureSkipHostKeyCheck?: boolean; bastion?: SshPeer };
+  const c = s.ciServer;
   const peer = (p: SshPeer): SshPeer => ({ host: p.host, port: p.port, user: p.user, ...(p.hostKey ? { hostKey: p.hostKey.trim() } : {}) });
   return { ...peer(c), ...(c.bastion ? { bastion: peer(c.bastion) } : {}), insecure: c.insecureSkipHostKeyCheck === true };
-}
-
-const keyscan = (p: SshEndpoint) => `ssh-keyscan${p.port === 22 ? "" : ` -p ${p.port}`} -t ed25519 ${p.host} 2>/dev/null | cut -d' ' -f2-`;
-
-/** Every missing host key, each with the commands that get and store it; [] when all are set or the check is skipped. */
-export function hostKeyProblems(t: SshTarget, lang: Lang = "en"): string[] {
-  if (t.insecure) return [];
-  const missing: [string, SshPeer][] = [
-    ...(t.hostKey ? [] : [["ciServer.hostKey", t] as [string, SshPeer]]),
-    ...(t.bastion && !t.bastion.hostKey ? [["ciServer.bastion.hostKey", t.bastion] as [string, SshPeer]] : []),
-  ];
-  return missing.map(([key, p]) => FROM_SERVER_MESSAGES[lang].hostKeyMissing(key, `${p.host}:${p.port}`, keyscan(p)));
 }
 
 export interface SshInvocation {
@@ -74,23 +63,22 @@ function peerOptions(p: SshPeer, alias: string, dir: string, insecure: boolean, 
     "-p", String(p.port),
     "-l", p.user,
   ];
-  return { opts, files: insecure ? {} : { [knownHosts]: `${alias} ${p.hostKey}\n` } };
+  // No key and no opt-out (validateSettings refuses that stack): an empty known_hosts, so ssh refuses the peer.
+  return { opts, files: insecure ? {} : { [knownHosts]: p.hostKey ? `${alias} ${p.hostKey}\n` : "" } };
 }
 
 /**
  * `ssh <args>` runs `remoteCommand` on the CI server (through the bastion when set). `dir` is a
  * private temporary directory for the known_hosts files; `sshKey` a private key file, else the
- * agent (SSH_AUTH_SOCK) answers. Throws the host-key problems when a key is missing.
+ * agent (SSH_AUTH_SOCK) answers. A missing host key is refused by validateSettings (with the
+ * ssh-keyscan and pulumi config set commands) unless ciServer.insecureSkipHostKeyCheck is true.
  */
 export function sshInvocation(t: SshTarget, remoteCommand: string, o: { dir: string; sshKey?: string }): SshInvocation {
-  const problems = hostKeyProblems(t);
-  if (problems.length) throw new Error(problems.join("\n"));
-  // The opt-out skips only a missing key: a key that is set is checked, as pulumi up's connections do.
-  const ci = peerOptions(t, CI_ALIAS, o.dir, t.insecure && !t.hostKey, o.sshKey);
+  const ci = peerOptions(t, CI_ALIAS, o.dir, unchecked(t, t), o.sshKey);
   let files = ci.files;
   const jump: string[] = [];
   if (t.bastion) {
-    const b = peerOptions(t.bastion, BASTION_ALIAS, o.dir, t.insecure && !t.bastion.hostKey, o.sshKey);
+    const b = peerOptions(t.bastion, BASTION_ALIAS, o.dir, unchecked(t, t.bastion), o.sshKey);
     files = { ...files, ...b.files };
     jump.push("-o", `ProxyCommand=${["ssh", ...b.opts, "-W", "%h:%p", t.bastion.host].map((w) => (w === "%h:%p" ? w : proxyWord(w))).join(" ")}`);
   }

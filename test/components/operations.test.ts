@@ -2,13 +2,10 @@
 // destroy. Each case is one the real engine was run on (test/real/), with the engine's answer.
 import { strict as assert } from "node:assert";
 import { predictDestroy, predictUp, stepsBetween, type Prediction } from "../../offline/operations";
-import { PROJECT, runOffline, type OfflineRun } from "../../offline/runOffline";
+import type { OfflineRun } from "../../offline/runOffline";
 import { devStack, fixtureWorld, runStack, variant, type StackConfig } from "../helpers/offlineWorld";
 
-const runner = (config: StackConfig) => (renewed: string[]) => {
-  const secretKeys = ["sshPrivateKey", "proxyCredentials"].filter((k) => config[k] !== undefined).map((k) => `${PROJECT}:${k}`);
-  return runOffline(config, { ...fixtureWorld(), renewed }, { secretKeys });
-};
+const runner = (config: StackConfig) => (renewed: string[]) => runStack(config, { ...fixtureWorld(), renewed });
 const changed = (p: Prediction) => p.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.key.slice(s.key.indexOf("::") + 2)}`).sort();
 const ordered = (p: Prediction, a: string, b: string) => p.order.some(([x, y]) => x === a && y === b);
 
@@ -73,6 +70,15 @@ describe("offline/operations: predicted steps and order (checked against the rea
     assert.ok(p.steps.every((s) => s.op === "delete"));
     assert.ok(ordered(p, "command:remote:Command::ci-server-config-toml-write#delete", "command:remote:Command::ci-server-config-toml-read#delete"));
     assert.ok(ordered(p, "command:remote:Command::workers-cleanup#delete", "gitlab-runner-autoscaling:ci:WorkerCleanup::workers#delete"));
+  });
+
+  it("a cascade of replacements that never settles is an error, not a prediction", async () => {
+    const cmd = (name: string, trigger: string) => ({ type: "command:remote:Command", name, urn: `command:remote:Command::${name}`, dependsOn: [], inputs: { create: "true", triggers: [trigger] }, state: {} });
+    const names = Array.from({ length: 20 }, (_, i) => `c${i}`);
+    const before = { engine: { resources: names.map((n) => cmd(n, "a")) } } as unknown as OfflineRun;
+    // Each run replaces one more resource than the renewals so far: a new replacement every round.
+    const run = async (renewed: string[]) => ({ engine: { resources: names.map((n, i) => cmd(n, i <= renewed.length ? "b" : "a")) } }) as unknown as OfflineRun;
+    await assert.rejects(predictUp(before, run), /^Error: predictUp: replacements still cascading after 12 runs: command:remote:Command::c11$/);
   });
 
   it("an ignored change is no change; a null replacementTrigger never fires", async () => {

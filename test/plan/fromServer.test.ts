@@ -7,13 +7,19 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "../../offline/planCli";
-import { parseServerRead, serverReadBody, serverReadScript } from "../../offline/serverRead";
-import { hostKeyProblems, sshInvocation, sshTargetOf, type SshTarget } from "../../offline/sshCommand";
+import { parseArgs, runPlanCli } from "../../offline/planCli";
+import { REPO } from "../helpers/fixtures";
+import { parseServerRead, serverReadBody, serverReadScript, type ServerRead } from "../../offline/serverRead";
+import { sshInvocation, sshTargetOf, type SshTarget } from "../../offline/sshCommand";
 import { PLACEHOLDER_USERINFO, redactServerText, SecretVault } from "../../offline/redact";
 import { classifyFile, driftReport, valuesOf, type FileDriftInput } from "../../offline/drift";
-import { readServer } from "../../offline/fromServer";
-import { validateSettings } from "../../settings/validate";
+import { driftAgainst, finalContents, readServer, redactedFiles } from "../../offline/fromServer";
+import { rawConfigOf, readStackConfig } from "../../offline/stackConfig";
+import { runOffline } from "../../offline/runOffline";
+import { EXAMPLE_SERVER_FILES, serverFilesFrom } from "../../offline/serverFiles";
+import { SettingsError, validateSettings } from "../../settings/validate";
+import type { Problem } from "../../settings/types";
+import { formatProblemsIn } from "../../offline/messages";
 import { devRaw } from "../helpers/devConfig";
 import { PLACEHOLDER_PROVIDER_SECRET } from "../../offline/placeholders";
 import { readResultLine, sha256Hex } from "../../core/remote/readResult";
@@ -36,39 +42,32 @@ describe("plan --from-server: options", () => {
   });
 });
 
+/** Every entry below `dir`: its kind, mode, size, mtime and content (a link: its target), by relative path. */
+function treeOf(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of fs.readdirSync(path.join(dir, rel))) {
+      const r = path.join(rel, name);
+      const st = fs.lstatSync(path.join(dir, r));
+      const what = st.isSymbolicLink() ? `link ${fs.readlinkSync(path.join(dir, r))}` : st.isDirectory() ? "dir" : `file ${fs.readFileSync(path.join(dir, r), "utf8")}`;
+      out[r] = `${st.mode} ${st.size} ${st.mtimeMs} ${what}`;
+      if (st.isDirectory()) walk(r);
+    }
+  };
+  walk("");
+  return out;
+}
+
 describe("plan --from-server: the read script", () => {
-  it("is exactly this text (reads only: no write, mv, rm, chmod or redirection into a file)", () => {
-    assert.equal(serverReadBody(["/a/x.toml", "/b/y"], "/var/lib/gitlab-runner-autoscaling"), [
-      "set -eu",
-      "root='/var/lib/gitlab-runner-autoscaling'",
-      "emit() {",
-      "  if [ -L \"$2\" ]; then echo \"$1 link\"",
-      "  elif [ -f \"$2\" ]; then",
-      "    b64=$(base64 -w 0 < \"$2\")",
-      "    sum=$(printf \"%s\" \"$b64\" | base64 -d | sha256sum)",
-      "    printf \"%s v1 %s %s\\n\" \"$1\" \"${sum%% *}\" \"$b64\"",
-      "  elif [ -e \"$2\" ]; then echo \"$1 notfile\"",
-      "  else echo \"$1 absent\"",
-      "  fi",
-      "}",
-      "echo 'gra-server-read v1'",
-      "emit 'file 0' '/a/x.toml'",
-      "emit 'file 1' '/b/y'",
-      "if [ -d \"$root\" ]; then",
-      "  for sd in \"$root\"/*/; do",
-      "    [ -d \"$sd\" ] || continue",
-      "    key=${sd%/}",
-      "    key=${key##*/}",
-      "    case $key in ''|*[!a-z0-9-]*) continue ;; esac",
-      "    emit \"written $key\" \"${sd}written\"",
-      "    if [ -e \"${sd}original.absent\" ]; then echo \"original-absent $key\"; fi",
-      "    newest=$(for f in \"${sd}\"backup-*; do if [ -e \"$f\" ]; then printf \"%s\\n\" \"${f##*/backup-}\"; fi; done | LC_ALL=C sort -t - -k 1,1 -k 2,2n | tail -n 1)",
-      "    if [ -n \"$newest\" ]; then emit \"backup $key $newest\" \"${sd}backup-$newest\"; fi",
-      "  done",
-      "fi",
-      "echo end",
-      "",
-    ].join("\n"));
+  it("reads only: no redirection into a file and no command that writes; runs as root by sudo -n", () => {
+    const body = serverReadBody(["/a/x.toml", "/b/y"], "/var/lib/gitlab-runner-autoscaling");
+    // Its only redirection is the read of a file (`< "$2"`); the paths given are quoted words.
+    assert.doesNotMatch(body, />/);
+    assert.match(body, /base64 -w 0 < "\$2"/);
+    assert.doesNotMatch(body, /\b(rm|rmdir|mv|cp|tee|dd|chmod|chown|chgrp|touch|mkdir|mknod|ln|install|truncate|shred|sed|awk|perl|python3?|sudo)\b/);
+    assert.match(body, /^emit 'file 0' '\/a\/x\.toml'$/m);
+    assert.match(body, /^emit 'file 1' '\/b\/y'$/m);
+    assert.match(body, /^root='\/var\/lib\/gitlab-runner-autoscaling'$/m);
     assert.match(serverReadScript(["/a"]), /^sudo -n sh -c '/);
   });
 
@@ -91,13 +90,22 @@ describe("plan --from-server: the read script", () => {
       fs.writeFileSync(path.join(state, "config-toml", "backup-20260102T000000Z-9"), "nine\n");
       fs.writeFileSync(path.join(state, "config-toml", "backup-20260102T000000Z-10"), "ten\n");
       fs.writeFileSync(path.join(state, "docker-daemon-json", "original.absent"), "");
+      // A state dir whose name is not a key the program makes is passed over.
+      fs.mkdirSync(path.join(state, "Not_A_Key"));
+      fs.writeFileSync(path.join(state, "Not_A_Key", "written"), "x\n");
       fs.symlinkSync("/etc/hostname", path.join(dir, "link"));
-      const paths = [path.join(dir, "config.toml"), path.join(dir, "missing"), path.join(dir, "link")];
+      fs.mkdirSync(path.join(dir, "adir"));
+      const paths = [path.join(dir, "config.toml"), path.join(dir, "missing"), path.join(dir, "link"), path.join(dir, "adir")];
+      const before = treeOf(dir);
       const out = execFileSync("sh", ["-c", serverReadBody(paths, state)], { encoding: "utf8" });
+      // Nothing was written, removed, moved or touched.
+      assert.deepEqual(treeOf(dir), before);
       const r = parseServerRead(out, paths);
       assert.deepEqual(r.files[paths[0]], { kind: "text", text: "concurrent = 3\n", sha256: sha256Hex("concurrent = 3\n") });
       assert.deepEqual(r.files[paths[1]], { kind: "absent" });
       assert.deepEqual(r.files[paths[2]], { kind: "other", why: "a symbolic link" });
+      assert.deepEqual(r.files[paths[3]], { kind: "other", why: "not a regular file" });
+      assert.deepEqual(Object.keys(r.state).sort(), ["config-toml", "docker-daemon-json"]);
       assert.equal(r.state["config-toml"].written, sha256Hex("concurrent = 3\n"));
       assert.equal(r.state["config-toml"].backup?.name, "20260102T000000Z-10");
       assert.deepEqual(r.state["config-toml"].backup?.file, { kind: "text", text: "ten\n", sha256: sha256Hex("ten\n") });
@@ -142,25 +150,18 @@ describe("plan --from-server: ssh with the host key pinned", () => {
     assert.match(proxy, /^ProxyCommand='ssh' '-F' '\/dev\/null' .*'StrictHostKeyChecking=yes' .*'UserKnownHostsFile=\/tmp\/d\/known_hosts-gra-bastion' .*'-p' '2222' '-l' 'jump' '-W' %h:%p '198\.51\.100\.7'$/);
   });
 
-  it("refuses to connect without a host key, naming the key, the ssh-keyscan and the pulumi config set commands", () => {
+  it("without a host key and without the opt-out, still checks: against an empty known_hosts", () => {
+    // validateSettings refuses such a stack (see "before any connection"); should one get here, ssh refuses every key.
     const none = { ...target, hostKey: undefined, bastion: { host: "198.51.100.7", port: 2222, user: "jump" } };
-    const problems = hostKeyProblems(none);
-    assert.equal(problems.length, 2);
-    assert.match(problems[0], /^ciServer\.hostKey is not set: --from-server connects to 192\.0\.2\.3:22 only when it can check/);
-    assert.match(problems[0], /ssh-keyscan -t ed25519 192\.0\.2\.3 2>\/dev\/null \| cut -d' ' -f2-/);
-    assert.match(problems[0], /pulumi config set --path ciServer\.hostKey "\$\(ssh-keyscan -t ed25519 192\.0\.2\.3/);
-    assert.match(problems[1], /^ciServer\.bastion\.hostKey is not set: .*198\.51\.100\.7:2222[\s\S]*ssh-keyscan -p 2222 -t ed25519 198\.51\.100\.7/);
-    assert.throws(() => sshInvocation(none, "CMD", { dir: "/tmp/d" }), /ciServer\.hostKey is not set[\s\S]*ciServer\.bastion\.hostKey is not set/);
-    // In Japanese too, the key and the commands as they are typed.
-    const ja = hostKeyProblems(none, "ja")[0];
-    assert.match(ja, /^ciServer\.hostKey が設定されていません/);
-    assert.ok(ja.includes(`pulumi config set --path ciServer.hostKey "$(ssh-keyscan -t ed25519 192.0.2.3 2>/dev/null | cut -d' ' -f2-)"`));
+    const inv = sshInvocation(none, "CMD", { dir: "/tmp/d" });
+    assert.deepEqual(inv.files, { "/tmp/d/known_hosts-gra-ci-server": "", "/tmp/d/known_hosts-gra-bastion": "" });
+    assert.ok(inv.args.includes("StrictHostKeyChecking=yes"));
+    assert.match(inv.args[inv.args.indexOf("-T") - 1], /'StrictHostKeyChecking=yes'/);
   });
 
   it("connects unchecked only with the explicit opt-out", () => {
     const t = sshTargetOf({ ciServer: { host: "192.0.2.3", port: 22, user: "ec2-user", insecureSkipHostKeyCheck: true } as any });
     assert.equal(t.insecure, true);
-    assert.deepEqual(hostKeyProblems(t), []);
     const inv = sshInvocation(t, "CMD", { dir: "/tmp/d" });
     assert.deepEqual(inv.files, {});
     assert.ok(inv.args.includes("StrictHostKeyChecking=no"));
@@ -177,6 +178,15 @@ describe("plan --from-server: ssh with the host key pinned", () => {
 });
 
 describe("plan --from-server: secrets read from the server", () => {
+  /** `text` redacted by a new vault: none of `canaries` is left, and the vault puts the text back exactly. */
+  const redactedWithout = (text: string, canaries: string[]) => {
+    const v = new SecretVault();
+    const r = redactServerText(text, v);
+    for (const c of canaries) assert.ok(!r.includes(c), `${c} in:\n${r}`);
+    assert.equal(v.unredact(r), text);
+    return { r, v };
+  };
+
   const server = [
     "concurrent = 3",
     "[[runners]]",
@@ -191,15 +201,12 @@ describe("plan --from-server: secrets read from the server", () => {
   ].join("\n");
 
   it("replaces each secret by the plan's own placeholder or a numbered one, and can put them back", () => {
-    const v = new SecretVault();
-    const r = redactServerText(server, v);
-    for (const c of ["CANARY-1", "CANARY-aws", "CANARY%40pw", "CANARY-env"]) assert.ok(!r.includes(c), c);
+    const { r, v } = redactedWithout(server, ["CANARY-1", "CANARY-aws", "CANARY%40pw", "CANARY-env"]);
     assert.match(r, /token = "gra-redacted-secret-1"/);
     assert.match(r, /token_obtained_at = 2023-09-25T00:00:00Z/);
     assert.ok(r.includes(`amazonec2-secret-key=${PLACEHOLDER_PROVIDER_SECRET}`));
     assert.ok(r.includes(`SecretKey = "${PLACEHOLDER_PROVIDER_SECRET}"`));
     assert.ok(r.includes(`http://${PLACEHOLDER_USERINFO}@192.0.2.1:3128`));
-    assert.equal(v.unredact(r), server);
     // Two different values behind one placeholder: the original cannot be known.
     redactServerText("SecretKey = \"another\"\n", v);
     assert.equal(v.unredact(r), undefined);
@@ -218,13 +225,10 @@ describe("plan --from-server: secrets read from the server", () => {
       "      SECRET_COUNT: 3",
       "",
     ].join("\n");
-    const v = new SecretVault();
-    const r = redactServerText(compose, v);
-    for (const c of ["CANARY-db-pw", "CANARY-pg-pw", "CANARY-list"]) assert.ok(!r.includes(c), c);
+    const { r } = redactedWithout(compose, ["CANARY-db-pw", "CANARY-pg-pw", "CANARY-list"]);
     assert.match(r, /gitlab_rails\['db_password'\] = 'gra-redacted-secret-\d'/);
     assert.match(r, /POSTGRES_PASSWORD: gra-redacted-secret-\d\n/);
     assert.match(r, /REQUIRE_PASSWORD: true\n {6}SECRET_COUNT: 3\n/);
-    assert.equal(v.unredact(r), compose);
     const machine = '    MachineOptions = [\n      "amazonec2-metadata-token=required",\n      "amazonec2-metadata-token-response-hop-limit=2",\n    ]\n  token_obtained_at = 2023-09-25T00:00:00Z\n';
     assert.equal(redactServerText(machine, new SecretVault()), machine);
   });
@@ -240,14 +244,9 @@ describe("plan --from-server: secrets read from the server", () => {
       "  token_expires_at = 0001-01-01T00:00:00Z",
       "",
     ].join("\n");
-    const v = new SecretVault();
-    const r = redactServerText(text, v);
-    for (const c of ["CANARY-single", "CANARY-env-single", "CANARY-env-double", "CANARY-list-double", "CANARY-list-single", "CANARY-flow", "CANARY-flow-q"]) {
-      assert.ok(!r.includes(c), `${c} in:\n${r}`);
-    }
+    const { r } = redactedWithout(text, ["CANARY-single", "CANARY-env-single", "CANARY-env-double", "CANARY-list-double", "CANARY-list-single", "CANARY-flow", "CANARY-flow-q"]);
     assert.match(r, /OTHER: 1,/);
     assert.match(r, /token_expires_at = 0001-01-01T00:00:00Z/);
-    assert.equal(v.unredact(r), text);
   });
 
   it("scrubs every secret it saw from any text, the URL-decoded password too", () => {
@@ -295,6 +294,24 @@ describe("plan --from-server: before any connection", () => {
     return validateSettings({ ...devRaw(), ciServer: { ...ciServer, ...(hostKey ? { hostKey } : {}) } });
   };
 
+  it("a missing host key (the CI server's, the bastion's) is refused with the ssh-keyscan and pulumi config set commands", () => {
+    const { hostKey: _bundled, ...ciServer } = devRaw().ciServer as Record<string, unknown>;
+    const raw = { ...devRaw(), ciServer: { ...ciServer, bastion: { host: "198.51.100.7", port: 2222, user: "jump" } } };
+    let problems: Problem[] = [];
+    assert.throws(() => validateSettings(raw), (e: unknown) => e instanceof SettingsError && (problems = e.problems).length > 0);
+    const ci = problems.find((p) => p.key === "ciServer.hostKey")!;
+    const bastion = problems.find((p) => p.key === "ciServer.bastion.hostKey")!;
+    assert.ok(ci && bastion, problems.map((p) => p.key).join());
+    assert.match(ci.expected, /`ssh -p 2222 jump@198\.51\.100\.7 ssh-keyscan -t ed25519 192\.0\.2\.3`/);
+    assert.match(ci.expected, /`pulumi config set --path ciServer\.hostKey 'ssh-ed25519 AAAA…'`/);
+    assert.match(bastion.expected, /`ssh-keyscan -t ed25519 -p 2222 198\.51\.100\.7`/);
+    assert.match(bastion.expected, /`pulumi config set --path ciServer\.bastion\.hostKey 'ssh-ed25519 AAAA…'`/);
+    // In Japanese too, the key and the commands as they are typed.
+    const ja = formatProblemsIn("ja", problems);
+    assert.match(ja, /^ {2}- ciServer\.hostKey: 設定値 /m);
+    assert.ok(ja.includes("`pulumi config set --path ciServer.hostKey 'ssh-ed25519 AAAA…'`"));
+  });
+
   it("needs a host key first, then a login key (--ssh-key or the agent), and never starts ssh without them", async () => {
     // A client that would fail the test if it were ever run.
     const sshBinary = "/nonexistent/ssh-must-not-run";
@@ -302,6 +319,33 @@ describe("plan --from-server: before any connection", () => {
     assert.throws(() => settings(), /ciServer\.hostKey/);
     await assert.rejects(readServer(settings(KEY), ["/p"], { env: {}, sshBinary }), /needs a login key: --ssh-key FILE .* or a running SSH agent \(SSH_AUTH_SOCK\)/);
     await assert.rejects(readServer(settings(KEY), ["/p"], { sshKey: "/nonexistent/key", env: {}, sshBinary }), /--ssh-key \/nonexistent\/key: no such file/);
+  });
+  it("warns before connecting of each peer the opt-out leaves unchecked, and of none when every key is set", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gra-insecure-"));
+    try {
+      const dev = fs.readFileSync(path.join(REPO, "Pulumi.dev.yaml"), "utf8");
+      const stderrOf = async (yaml: string, lang = "en") => {
+        const file = path.join(dir, "Pulumi.insecure.yaml");
+        fs.writeFileSync(file, yaml);
+        let stderr = "";
+        // No --ssh-key and no agent: the read stops before ssh would run (the warning comes first).
+        const code = await runPlanCli(["--config-file", file, "--from-server", "--lang", lang], { stdout: () => {}, stderr: (t) => (stderr += t), env: {} });
+        assert.equal(code, 1, stderr);
+        assert.match(stderr, /--from-server (needs a login key|にはログイン鍵が必要です)/);
+        return stderr;
+      };
+      const keyless = dev.replace(/^    hostKey: .*\n/m, "    insecureSkipHostKeyCheck: true\n");
+      assert.match(await stderrOf(keyless), /^warning: \[runtime\] ciServer\.insecureSkipHostKeyCheck is true: --from-server connects to 192\.0\.2\.3:22 without checking the SSH host key\.$/m);
+      assert.match(await stderrOf(keyless, "ja"), /^警告: ciServer\.insecureSkipHostKeyCheck が true のため、--from-server は 192\.0\.2\.3:22 の SSH ホスト鍵を検証せずに接続します。$/m);
+      // The CI server's key set, the bastion's not: only the bastion goes unchecked.
+      const bastionKeyless = dev.replace(/^(    hostKey: .*\n)/m, "$1    insecureSkipHostKeyCheck: true\n    bastion:\n      host: 198.51.100.7\n      port: 2222\n");
+      assert.match(await stderrOf(bastionKeyless), /connects to 198\.51\.100\.7:2222 without checking/);
+      assert.doesNotMatch(await stderrOf(bastionKeyless), /192\.0\.2\.3:22 without/);
+      // Every key set: the opt-out has no effect here, and no warning says otherwise.
+      assert.doesNotMatch(await stderrOf(dev.replace(/^(    hostKey: .*\n)/m, "$1    insecureSkipHostKeyCheck: true\n")), /without checking/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -320,3 +364,42 @@ describe("plan --from-server: the drift report", () => {
     assert.match(ja, /ドリフト   NO_PROXY: 現在 `Environment="NO_PROXY=b"`、前回の up の設定 `Environment="NO_PROXY=a"`。up で `Environment="NO_PROXY=a"` に戻ります/);
   });
 });
+
+describe("plan --from-server: drift against a read of the server (no ssh)", function () {
+  this.timeout(120000);
+
+  it("a file as the last up left it is as set; a hand edit since is DRIFTED, against the last up rebuilt from its backup and checked by its marker", async () => {
+    const config = readStackConfig(path.join(REPO, "Pulumi.dev.yaml"));
+    const settings = validateSettings(rawConfigOf(config));
+    const plan = (files: Record<string, string | null>) =>
+      runOffline(config.config, { serverFiles: files, providerSecret: PLACEHOLDER_PROVIDER_SECRET, account: "123456789012" }, { stack: "dev", secretKeys: config.secretKeys });
+    const original = serverFilesFrom(EXAMPLE_SERVER_FILES, settings);
+    const toml = settings.ciServer.runnerConfigPath;
+    const first = await plan(original);
+    const wrote = finalContents(first).get(toml)!;
+    // The state dir the program's guarded write of config.toml keeps (core/ciServer/edits.ts).
+    const key = "config-toml";
+    assert.match(wrote, /^ {4}IdleTime = 1800$/m);
+    // The server after that up: config.toml as it wrote it (its marker), the original as its backup.
+    const text = (t: string) => ({ kind: "text" as const, text: t, sha256: sha256Hex(t) });
+    const driftWith = async (tomlNow: string) => {
+      const read: ServerRead = {
+        files: Object.fromEntries(Object.entries({ ...original, [toml]: tomlNow }).map(([p, t]) => [p, t === null ? { kind: "absent" as const } : text(t)])),
+        state: { [key]: { written: sha256Hex(wrote), originalAbsent: false, backup: { name: "20260101T000000Z", file: text(original[toml]!) } } },
+      };
+      const vault = new SecretVault();
+      const files = redactedFiles(read, vault);
+      const drift = await driftAgainst(read, vault, files, await plan(files), plan);
+      return drift.find((f) => f.path === toml)!;
+    };
+    const same = await driftWith(wrote);
+    assert.equal(same.marker, "matches");
+    assert.ok(same.entries.length > 0 && same.entries.every((e) => e.status === "as-set"), JSON.stringify(same.entries));
+    const edited = await driftWith(wrote.replace(/^( {4}IdleTime = )1800$/m, "$1600"));
+    assert.equal(edited.marker, "differs");
+    assert.equal(edited.lastUpKnown, true);
+    const idle = edited.entries.filter((e) => e.status !== "as-set");
+    assert.deepEqual(idle.map((e) => [e.status, e.now, e.lastUp, e.desired]), [["drifted", "    IdleTime = 600", "    IdleTime = 1800", "    IdleTime = 1800"]]);
+  });
+});
+

@@ -6,7 +6,8 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BLOBS, caseDir, goldenTrees, planInto, serverTrees, sha256, SERVER_SOURCES, STACKS } from "./serverBytes";
+import { BLOBS, caseDir, goldenTrees, planInto, serverTrees, SERVER_SOURCES, STACKS } from "./serverBytes";
+import { sha256Hex } from "../../core/remote/readResult";
 
 describe("server bytes: plan --out files/ and diffs/ equal the golden copy", function () {
   this.timeout(300000);
@@ -22,7 +23,7 @@ describe("server bytes: plan --out files/ and diffs/ equal the golden copy", fun
   it("every golden blob is the content its name (sha256) says: none was edited by hand", () => {
     const blobs = fs.readdirSync(BLOBS);
     assert.ok(blobs.length > 10);
-    for (const b of blobs) assert.equal(sha256(fs.readFileSync(path.join(BLOBS, b), "utf8")), b, b);
+    for (const b of blobs) assert.equal(sha256Hex(fs.readFileSync(path.join(BLOBS, b), "utf8")), b, b);
   });
 
   for (const stack of STACKS) for (const source of SERVER_SOURCES) {

@@ -3,12 +3,12 @@
 // under test/fixtures/server-bytes/ is written by `npx ts-node test/plan/writeServerBytes.ts`:
 // each case's index.txt lists `<sha256>  <path>` for every file of its files/ and diffs/ trees,
 // and blobs/<sha256> holds each distinct content once (most files are the same in many cases).
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runPlanCli } from "../../offline/planCli";
 import { LAYOUTS, COLLABORAGE_FIXTURES, type Layout } from "../host/layouts";
 import { REPO, FIXTURES } from "../helpers/fixtures";
+import { sha256Hex } from "../../core/remote/readResult";
 
 export const GOLDEN = path.join(FIXTURES, "server-bytes");
 
@@ -19,13 +19,8 @@ export const STACKS: readonly string[] = [
   ...fs.readdirSync(path.join(REPO, "examples")).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => `examples/${f}`),
 ];
 
-/** Where --server-files reads each name (offline/serverFiles.ts), keyed by the server path a layout puts it at. */
-const SERVER_NAME: Readonly<Record<string, string>> = {
-  "docker-compose.yml": "docker-compose.yml",
-  "common.env": "common.env",
-  "config.toml": "config.toml",
-  "daemon.json": "daemon.json",
-};
+/** The layout files --server-files takes, under the same name at its top (offline/serverFiles.ts). */
+const SERVER_NAMES: ReadonlySet<string> = new Set(["docker-compose.yml", "common.env", "config.toml", "daemon.json"]);
 
 /** Layouts with CI server files (the AMI builder layout has none). */
 export const SERVER_SOURCES: readonly string[] = [
@@ -36,8 +31,8 @@ export const SERVER_SOURCES: readonly string[] = [
 /** Writes a layout's CI server files into dir as --server-files expects them. */
 function layoutServerFiles(layout: Layout, dir: string): void {
   for (const f of LAYOUTS[layout].files) {
-    const name = SERVER_NAME[path.posix.basename(f.path)];
-    if (!name) continue;
+    const name = path.posix.basename(f.path);
+    if (!SERVER_NAMES.has(name)) continue;
     const content = typeof f.content === "string" ? f.content : fs.readFileSync(path.join(COLLABORAGE_FIXTURES, f.content.fixture), "utf8");
     fs.writeFileSync(path.join(dir, name), content);
   }
@@ -85,7 +80,6 @@ export function serverTrees(out: string): Map<string, string> {
 }
 
 export const BLOBS = path.join(GOLDEN, "blobs");
-export const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
 /** A case's golden trees: path → content, from its index.txt and the blobs. */
 export function goldenTrees(stack: string, source: string): Map<string, string> {
@@ -105,7 +99,7 @@ export function writeGolden(stack: string, source: string, trees: Map<string, st
   fs.mkdirSync(BLOBS, { recursive: true });
   const lines = [...trees.keys()].sort().map((rel) => {
     const content = trees.get(rel)!;
-    const hash = sha256(content);
+    const hash = sha256Hex(content);
     fs.writeFileSync(path.join(BLOBS, hash), content);
     return `${hash}  ${rel}\n`;
   });
