@@ -199,7 +199,7 @@ describe("host scenario: npm run plan -- --from-server (issue 18, part 5)", func
     // One login key for both hops, as on a real bastion: the CI sandbox's key is authorised on the bastion too.
     const pub = execFileSync("ssh-keygen", ["-y", "-f", keyFile], { encoding: "utf8" });
     b.writeFile("/.sandbox/authorized_keys", `${b.readFile("/.sandbox/authorized_keys").toString("utf8").replace(/\n?$/, "\n")}${pub}`);
-    // ciServer.bastion.hostKey is part 1's setting: until it exists, the settings are given directly.
+    // The bastion, with its own host key, joins the validated settings here: the sandbox stack config has none.
     const s = validateSettings({ ...devRaw(), ciServer: { ...(config.ciServer as object) } });
     const settings = { ...s, ciServer: { ...s.ciServer, bastion: { host: "127.0.0.1", port: b.port, user: "ubuntu", hostKey: b.hostKey } } };
     sb.clearCalls();
